@@ -1,0 +1,46 @@
+# Out-of-tree build with apxs. In httpd's source tree this file is replaced
+# by the one configure generates from Makefile.in; both take the object
+# list from config.m4.
+#
+#   make              build .libs/mod_memwatch.so
+#   make install      install it with apxs -i
+#   make test         unit tests, then the Apache::Test suite on all MPMs
+#   make unit         C unit tests only
+#   make demo         install what is missing, build, start a demo httpd
+#   make bench        throughput with and without the module
+#   make clean
+
+APXS     ?= apxs
+OBJECTS  := $(shell sed -n 's/^memwatch_objects="\(.*\)"/\1/p' config.m4)
+SOURCES  := $(OBJECTS:.lo=.c)
+HEADERS  := $(wildcard *.h)
+WARN     := -Wall -Wextra -Wno-unused-parameter
+CFLAGS_X ?=
+LDFLAGS_X ?=
+
+all: .libs/mod_memwatch.so
+
+.libs/mod_memwatch.so: $(SOURCES) $(HEADERS) config.m4
+	$(APXS) -c -Wc,"$(WARN) $(CFLAGS_X)" $(if $(LDFLAGS_X),-Wl,"$(LDFLAGS_X)") \
+	    -o mod_memwatch.la $(SOURCES)
+
+install: all
+	$(APXS) -i -n memwatch mod_memwatch.la
+
+unit:
+	$(MAKE) -C tests run
+
+test:
+	bash scripts/test.sh
+
+demo:
+	bash scripts/demo.sh
+
+bench:
+	bash scripts/bench.sh
+
+clean:
+	rm -rf .libs *.la *.lo *.slo *.o
+	$(MAKE) -C tests clean
+
+.PHONY: all install unit test demo bench clean

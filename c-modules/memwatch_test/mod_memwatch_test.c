@@ -1,0 +1,125 @@
+/* Licensed under the Apache License, Version 2.0. */
+
+/* Handlers that use memory in known ways, for mod_memwatch's tests and
+ * benchmarks. Built by Apache::Test from c-modules/ (never install it on a
+ * real server: /mw/leak leaks on purpose).
+ *
+ *   /mw/leak?kb=N      malloc N KiB (default 8), touch it, never free it
+ *   /mw/cache?mb=N     first request in a child: keep N MiB (default 32)
+ *   /mw/rpool?kb=N     allocate N KiB from r->pool
+ *   /mw/cpool?kb=N     allocate N KiB from c->pool (grows per keep-alive
+ *                      request on one connection)
+ *   /mw/slow?ms=N      sleep N ms, then answer
+ *   /mw/stream?chunks=N&ms=M   N chunks, M ms apart, flushed one by one
+ *   /mw/hello          a tiny answer (benchmarks)
+ *   /mw/info           pid and MPM of the child that answered
+ */
+
+#define HTTPD_TEST_REQUIRE_APACHE 2
+
+#if CONFIG_FOR_HTTPD_TEST
+
+<Location /mw>
+    SetHandler memwatch_test
+</Location>
+
+#endif
+
+#define APACHE_HTTPD_TEST_HANDLER memwatch_test_handler
+
+#include "apache_httpd_test.h"
+#include "ap_mpm.h"
+#include "apr_strings.h"
+#include "util_filter.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *cache;
+
+/* The value of name=N in the query, or dflt. */
+static long arg(request_rec *r, const char *name, long dflt)
+{
+    const char *p = r->args;
+    apr_size_t n = strlen(name);
+
+    while (p && *p) {
+        if (!strncmp(p, name, n) && p[n] == '=') {
+            return atol(p + n + 1);
+        }
+        p = strchr(p, '&');
+        p = p ? p + 1 : NULL;
+    }
+    return dflt;
+}
+
+static void *touch(void *mem, apr_size_t size)
+{
+    if (mem) {
+        memset(mem, 0x5a, size);
+    }
+    return mem;
+}
+
+static int memwatch_test_handler(request_rec *r)
+{
+    const char *what;
+
+    if (strcmp(r->handler, "memwatch_test")) {
+        return DECLINED;
+    }
+    what = strrchr(r->uri, '/');
+    what = what ? what + 1 : "";
+    ap_set_content_type(r, "text/plain");
+
+    if (!strcmp(what, "leak")) {
+        long kb = arg(r, "kb", 8);
+        touch(malloc((apr_size_t)kb * 1024), (apr_size_t)kb * 1024);
+        ap_rprintf(r, "leaked %ld KiB\n", kb);
+    }
+    else if (!strcmp(what, "cache")) {
+        long mb = arg(r, "mb", 32);
+        if (!cache) {
+            cache = touch(malloc((apr_size_t)mb << 20), (apr_size_t)mb << 20);
+        }
+        ap_rputs("cached\n", r);
+    }
+    else if (!strcmp(what, "rpool")) {
+        long kb = arg(r, "kb", 64);
+        touch(apr_palloc(r->pool, (apr_size_t)kb * 1024),
+              (apr_size_t)kb * 1024);
+        ap_rprintf(r, "r->pool +%ld KiB\n", kb);
+    }
+    else if (!strcmp(what, "cpool")) {
+        long kb = arg(r, "kb", 16);
+        touch(apr_palloc(r->connection->pool, (apr_size_t)kb * 1024),
+              (apr_size_t)kb * 1024);
+        ap_rprintf(r, "c->pool +%ld KiB\n", kb);
+    }
+    else if (!strcmp(what, "slow")) {
+        apr_sleep(apr_time_from_msec(arg(r, "ms", 1000)));
+        ap_rputs("slow done\n", r);
+    }
+    else if (!strcmp(what, "stream")) {
+        long i, chunks = arg(r, "chunks", 10), ms = arg(r, "ms", 100);
+        for (i = 0; i < chunks; i++) {
+            ap_rprintf(r, "chunk %ld\n", i);
+            ap_rflush(r);
+            apr_sleep(apr_time_from_msec(ms));
+        }
+        ap_rputs("stream done\n", r);
+    }
+    else if (!strcmp(what, "hello")) {
+        ap_rputs("hello\n", r);
+    }
+    else if (!strcmp(what, "info")) {
+        ap_rprintf(r, "pid=%ld mpm=%s\n", (long)getpid(), ap_show_mpm());
+    }
+    else {
+        return HTTP_NOT_FOUND;
+    }
+    return OK;
+}
+
+APACHE_HTTPD_TEST_MODULE(memwatch_test);

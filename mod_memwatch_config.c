@@ -1,0 +1,257 @@
+/* Licensed under the Apache License, Version 2.0. */
+
+/* Directives: parsing, defaults and the checks that stop configtest. */
+
+#include "httpd.h"
+#include "http_config.h"
+#include "apr_strings.h"
+#include "http_log.h"
+
+#include "mod_memwatch.h"
+
+APLOG_USE_MODULE(memwatch);
+#include "mw_format.h"
+
+void *mw_create_server_config(apr_pool_t *p, server_rec *s)
+{
+    mw_config_t *c = apr_pcalloc(p, sizeof(*c));
+
+    (void)s;
+    c->warmup = 100;
+    c->check_every = 1;
+    c->jitter = 0;
+    c->max_retiring = 1;
+    c->min_lifetime = 10;
+    c->history_len = 120;
+    c->history_interval = 30;
+    c->attribute_depth = 2;
+    c->attribute_slots = 256;
+    c->smaps_interval = 5;
+    return c;
+}
+
+const mw_config_t *mw_config(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &memwatch_module);
+}
+
+static const char *global_only(cmd_parms *cmd)
+{
+    return ap_check_cmd_context(cmd, GLOBAL_ONLY);
+}
+
+static const char *set_size(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    mw_config_t *c = ap_get_module_config(cmd->server->module_config,
+                                          &memwatch_module);
+    apr_uint64_t *field = (apr_uint64_t *)((char *)c
+                                           + (apr_size_t)cmd->info);
+    const char *err = global_only(cmd);
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    if ((err = mw_parse_size(arg, field)) != NULL || *field == 0) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a size above zero "
+                            "(%s); use bytes or a number with K, M or G, "
+                            "e.g. %s 64M", cmd->cmd->name, arg,
+                            err ? err : "zero", cmd->cmd->name);
+    }
+    return NULL;
+}
+
+/* A whole number in [min, max] into an apr_uint32_t field. */
+static const char *set_number(cmd_parms *cmd, const char *arg,
+                              apr_uint32_t *field, apr_int64_t min,
+                              apr_int64_t max, const char *form)
+{
+    char *end;
+    apr_int64_t v;
+    const char *err = global_only(cmd);
+
+    if (err) {
+        return err;
+    }
+    v = apr_strtoi64(arg, &end, 10);
+    if (end == arg || *end || v < min || v > max) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not valid; expected %s",
+                            cmd->cmd->name, arg, form);
+    }
+    *field = (apr_uint32_t)v;
+    return NULL;
+}
+
+#define CONF(cmd) ((mw_config_t *)ap_get_module_config( \
+                       (cmd)->server->module_config, &memwatch_module))
+
+static const char *set_warmup(cmd_parms *cmd, void *d, const char *arg)
+{
+    (void)d;
+    return set_number(cmd, arg, &CONF(cmd)->warmup, 0, 100000000,
+                      "a number of requests from 0 upwards");
+}
+
+static const char *set_check_every(cmd_parms *cmd, void *d, const char *arg)
+{
+    (void)d;
+    return set_number(cmd, arg, &CONF(cmd)->check_every, 1, 1000000,
+                      "a number of requests from 1 to 1000000");
+}
+
+static const char *set_jitter(cmd_parms *cmd, void *d, const char *arg)
+{
+    char *copy = apr_pstrdup(cmd->pool, arg);
+    apr_size_t n = strlen(copy);
+
+    (void)d;
+    if (n && copy[n - 1] == '%') {
+        copy[n - 1] = '\0';
+    }
+    return set_number(cmd, copy, &CONF(cmd)->jitter, 0, 50,
+                      "a percentage from 0 to 50, e.g. 10 or 10%");
+}
+
+static const char *set_max_retiring(cmd_parms *cmd, void *d, const char *arg)
+{
+    (void)d;
+    return set_number(cmd, arg, &CONF(cmd)->max_retiring, 1, 100000,
+                      "a number of children from 1 upwards");
+}
+
+static const char *set_min_lifetime(cmd_parms *cmd, void *d, const char *arg)
+{
+    (void)d;
+    return set_number(cmd, arg, &CONF(cmd)->min_lifetime, 1, 86400 * 365,
+                      "a number of seconds from 1 upwards");
+}
+
+static const char *set_dry_run(cmd_parms *cmd, void *d, int on)
+{
+    const char *err = global_only(cmd);
+
+    (void)d;
+    if (!err) {
+        CONF(cmd)->dry_run = on;
+    }
+    return err;
+}
+
+static const char *set_history(cmd_parms *cmd, void *d, const char *n,
+                               const char *interval)
+{
+    const char *err;
+
+    (void)d;
+    err = set_number(cmd, n, &CONF(cmd)->history_len, 2, 10000,
+                     "MemwatchHistory samples [seconds], samples from 2 to "
+                     "10000");
+    if (!err && interval) {
+        err = set_number(cmd, interval, &CONF(cmd)->history_interval, 1,
+                         86400, "MemwatchHistory samples [seconds], "
+                         "seconds from 1 to 86400");
+    }
+    return err;
+}
+
+static const char *set_attr_depth(cmd_parms *cmd, void *d, const char *arg)
+{
+    (void)d;
+    return set_number(cmd, arg, &CONF(cmd)->attribute_depth, 0, 16,
+                      "a number of URL path segments from 0 to 16");
+}
+
+static const char *set_attr_slots(cmd_parms *cmd, void *d, const char *arg)
+{
+    (void)d;
+    return set_number(cmd, arg, &CONF(cmd)->attribute_slots, 8, 65536,
+                      "a number of table entries from 8 to 65536");
+}
+
+static const char *set_smaps_interval(cmd_parms *cmd, void *d,
+                                      const char *arg)
+{
+    (void)d;
+    return set_number(cmd, arg, &CONF(cmd)->smaps_interval, 1, 3600,
+                      "a number of seconds from 1 to 3600");
+}
+
+#define SIZE_FIELD(f) (void *)APR_OFFSETOF(mw_config_t, f)
+
+const command_rec mw_cmds[] = {
+    AP_INIT_TAKE1("MemwatchMaxGrowth", set_size, SIZE_FIELD(limits.max_growth),
+                  RSRC_CONF, "Recycle a child whose RSS grew by more than "
+                  "this since its baseline (bytes, or with K, M, G)"),
+    AP_INIT_TAKE1("MemwatchMaxRSS", set_size, SIZE_FIELD(limits.max_rss),
+                  RSRC_CONF, "Recycle a child whose RSS exceeds this"),
+    AP_INIT_TAKE1("MemwatchMaxPrivate", set_size,
+                  SIZE_FIELD(limits.max_private), RSRC_CONF,
+                  "Recycle a child whose private memory exceeds this"),
+    AP_INIT_TAKE1("MemwatchMinShared", set_size,
+                  SIZE_FIELD(limits.min_shared), RSRC_CONF,
+                  "Recycle a child whose shared memory falls below this"),
+    AP_INIT_TAKE1("MemwatchMaxTotalPrivate", set_size,
+                  SIZE_FIELD(max_total_private), RSRC_CONF,
+                  "Retire the largest children while their private memory "
+                  "together exceeds this"),
+    AP_INIT_TAKE1("MemwatchWarmup", set_warmup, NULL, RSRC_CONF,
+                  "Requests a child serves before its baseline is taken"),
+    AP_INIT_TAKE1("MemwatchCheckEvery", set_check_every, NULL, RSRC_CONF,
+                  "Check the limits every n requests"),
+    AP_INIT_TAKE1("MemwatchJitter", set_jitter, NULL, RSRC_CONF,
+                  "Move each child's limits by up to +/- this percentage"),
+    AP_INIT_TAKE1("MemwatchMaxRetiring", set_max_retiring, NULL, RSRC_CONF,
+                  "At most this many children retiring at once"),
+    AP_INIT_TAKE1("MemwatchMinLifetime", set_min_lifetime, NULL, RSRC_CONF,
+                  "Never recycle a child younger than this many seconds"),
+    AP_INIT_FLAG("MemwatchDryRun", set_dry_run, NULL, RSRC_CONF,
+                 "On: decide and log, but recycle nothing"),
+    AP_INIT_TAKE12("MemwatchHistory", set_history, NULL, RSRC_CONF,
+                   "Samples of history per child, and seconds between them"),
+    AP_INIT_TAKE1("MemwatchAttributeDepth", set_attr_depth, NULL, RSRC_CONF,
+                  "URL path segments that make a prefix for attribution"),
+    AP_INIT_TAKE1("MemwatchAttributeSlots", set_attr_slots, NULL, RSRC_CONF,
+                  "Entries in the attribution table"),
+    AP_INIT_TAKE1("MemwatchSmapsInterval", set_smaps_interval, NULL,
+                  RSRC_CONF, "Seconds between reads of the private/shared "
+                  "split (smaps_rollup)"),
+    { NULL }
+};
+
+/* Limits that cannot all hold stop the server, like a syntax error. */
+int mw_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                    server_rec *s)
+{
+    const mw_config_t *c = mw_config(s);
+    const mw_limits_t *l = &c->limits;
+
+    (void)pconf;
+    (void)plog;
+    if (l->max_rss && l->min_shared && l->min_shared >= l->max_rss) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
+                     "MemwatchMinShared (%s) must be below "
+                     "MemwatchMaxRSS (%s): shared memory is part of RSS, so "
+                     "every child would be over one of them",
+                     mw_format_size(ptemp, l->min_shared),
+                     mw_format_size(ptemp, l->max_rss));
+        return !OK;
+    }
+    if (l->max_rss && l->max_private && l->max_private > l->max_rss) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
+                     "MemwatchMaxPrivate (%s) must not exceed "
+                     "MemwatchMaxRSS (%s): private memory is part of RSS",
+                     mw_format_size(ptemp, l->max_private),
+                     mw_format_size(ptemp, l->max_rss));
+        return !OK;
+    }
+    if (c->max_total_private && l->max_private
+        && c->max_total_private < l->max_private) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
+                     "MemwatchMaxTotalPrivate (%s) must not "
+                     "be below MemwatchMaxPrivate (%s)",
+                     mw_format_size(ptemp, c->max_total_private),
+                     mw_format_size(ptemp, l->max_private));
+        return !OK;
+    }
+    return OK;
+}

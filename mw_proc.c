@@ -1,0 +1,137 @@
+/* Licensed under the Apache License, Version 2.0. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <apr_errno.h>
+
+#include "mw_proc.h"
+
+apr_status_t mw_statm_parse(const char *text, apr_size_t page_size,
+                            mw_statm_t *out)
+{
+    unsigned long long size, resident, shared;
+    char *end;
+
+    size = strtoull(text, &end, 10);
+    if (end == text) {
+        return APR_EINVAL;
+    }
+    text = end;
+    resident = strtoull(text, &end, 10);
+    if (end == text) {
+        return APR_EINVAL;
+    }
+    text = end;
+    shared = strtoull(text, &end, 10);
+    if (end == text || resident > size || shared > resident) {
+        return APR_EINVAL;
+    }
+    out->rss_bytes = (apr_uint64_t)resident * page_size;
+    out->shared_bytes = (apr_uint64_t)shared * page_size;
+    return APR_SUCCESS;
+}
+
+/* If line starts with "name:", store its kB figure in bytes. */
+static int smaps_field(const char *line, const char *name, apr_uint64_t *v)
+{
+    apr_size_t n = strlen(name);
+    char *end;
+    unsigned long long kb;
+
+    if (strncmp(line, name, n) != 0 || line[n] != ':') {
+        return 0;
+    }
+    kb = strtoull(line + n + 1, &end, 10);
+    if (end == line + n + 1) {
+        return 0;
+    }
+    *v = (apr_uint64_t)kb * 1024;
+    return 1;
+}
+
+apr_status_t mw_smaps_parse(const char *text, mw_smaps_t *out)
+{
+    apr_uint64_t rss = 0, pss = 0, pc = 0, pd = 0, sc = 0, sd = 0;
+    int seen = 0;
+    const char *line = text;
+
+    while (line && *line) {
+        seen |= smaps_field(line, "Rss", &rss) << 0;
+        seen |= smaps_field(line, "Pss", &pss) << 1;
+        seen |= smaps_field(line, "Private_Clean", &pc) << 2;
+        seen |= smaps_field(line, "Private_Dirty", &pd) << 3;
+        seen |= smaps_field(line, "Shared_Clean", &sc) << 4;
+        seen |= smaps_field(line, "Shared_Dirty", &sd) << 5;
+        line = strchr(line, '\n');
+        if (line) {
+            line++;
+        }
+    }
+    /* Rss and the four Private/Shared lines are required; Pss optional. */
+    if ((seen & 0x3d) != 0x3d) {
+        return APR_EINVAL;
+    }
+    out->rss_bytes = rss;
+    out->pss_bytes = pss;
+    out->private_bytes = pc + pd;
+    out->shared_bytes = sc + sd;
+    return APR_SUCCESS;
+}
+
+apr_status_t mw_proc_pread(int fd, char *buf, apr_size_t size)
+{
+    ssize_t n;
+
+    do {
+        n = pread(fd, buf, size - 1, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        return errno;
+    }
+    buf[n] = '\0';
+    return n > 0 ? APR_SUCCESS : APR_EOF;
+}
+
+static apr_status_t read_proc_file(long pid, const char *name,
+                                   char *buf, apr_size_t size)
+{
+    char path[64];
+    int fd;
+    apr_status_t rv;
+
+    if (pid) {
+        snprintf(path, sizeof(path), "/proc/%ld/%s", pid, name);
+    }
+    else {
+        snprintf(path, sizeof(path), "/proc/self/%s", name);
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return errno;
+    }
+    rv = mw_proc_pread(fd, buf, size);
+    close(fd);
+    return rv;
+}
+
+apr_status_t mw_smaps_read_pid(long pid, mw_smaps_t *out)
+{
+    char buf[4096];
+    apr_status_t rv = read_proc_file(pid, "smaps_rollup", buf, sizeof(buf));
+
+    return rv == APR_SUCCESS ? mw_smaps_parse(buf, out) : rv;
+}
+
+apr_status_t mw_statm_read_pid(long pid, apr_size_t page_size,
+                               mw_statm_t *out)
+{
+    char buf[256];
+    apr_status_t rv = read_proc_file(pid, "statm", buf, sizeof(buf));
+
+    return rv == APR_SUCCESS ? mw_statm_parse(buf, page_size, out) : rv;
+}

@@ -1,0 +1,534 @@
+/* Licensed under the Apache License, Version 2.0. */
+
+/* The page a person reads: summary, an SVG chart of RSS over time, one row
+ * per child, growth attribution, recycles and exited children; and a
+ * detail view per child. Inline CSS and SVG only: no scripts, no fonts. */
+
+#include "mw_render.h"
+
+#define CHART_W 760
+#define CHART_H 220
+#define CHART_L 70      /* room for the value axis labels */
+#define CHART_B 24      /* room for the time axis labels */
+
+static const char *const colours[] = {
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b",
+    "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"
+};
+#define NCOLOURS (sizeof(colours) / sizeof(colours[0]))
+
+static const char *size_or_dash(apr_pool_t *p, apr_uint64_t v)
+{
+    return v == MW_UNKNOWN ? "&ndash;" : mw_format_size(p, v);
+}
+
+static void head(mw_out_t *out, const mw_view_t *v,
+                 const mw_html_opts_t *o, const char *title)
+{
+    mw_puts(out, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+                 "<meta charset=\"utf-8\">"
+                 "<meta name=\"viewport\" content=\"width=device-width\">");
+    if (o->refresh > 0) {
+        mw_printf(out, "<meta http-equiv=\"refresh\" content=\"%d\">",
+                  o->refresh);
+    }
+    mw_puts(out, "<title>");
+    mw_put_html(out, title);
+    mw_puts(out, " &ndash; ");
+    mw_put_html(out, v->server_name);
+    mw_puts(out, "</title><style>"
+        "body{font:14px/1.4 system-ui,sans-serif;margin:1em 2em;color:#222}"
+        "h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.6em}"
+        "table{border-collapse:collapse}"
+        "th,td{padding:2px 8px;border-bottom:1px solid #ddd;"
+        "text-align:right;white-space:nowrap}"
+        "th{background:#f3f3f3}td.l,th.l{text-align:left}"
+        ".leaking,.retiring,.waiting{color:#b00;font-weight:bold}"
+        ".plateau{color:#070}.note{color:#555}"
+        "dl.sum{display:grid;grid-template-columns:max-content auto;"
+        "gap:2px 16px}dl.sum dt{font-weight:bold}dl.sum dd{margin:0}"
+        "svg text{font:11px sans-serif;fill:#444}"
+        "</style></head><body>\n");
+}
+
+static void foot(mw_out_t *out, const mw_html_opts_t *o)
+{
+    mw_puts(out, "<p class=\"note\">Other formats: <a href=\"");
+    mw_put_html(out, o->self);
+    mw_puts(out, "?json\">JSON</a> &middot; <a href=\"");
+    mw_put_html(out, o->self);
+    mw_puts(out, "?auto\">auto</a> &middot; <a href=\"");
+    mw_put_html(out, o->self);
+    mw_puts(out, "?prometheus\">Prometheus</a></p>\n</body></html>\n");
+}
+
+typedef struct {
+    const mw_sample_t *s;
+    int n;
+    int field;          /* 0 rss, 1 private */
+} series_t;
+
+static apr_uint64_t sample_value(const mw_sample_t *s, int field)
+{
+    return field ? s->private_bytes : s->rss;
+}
+
+/* One SVG line chart; `total` adds a summed line over the series. */
+static void chart(mw_out_t *out, apr_pool_t *p, const series_t *series,
+                  int nseries, int total, const mw_view_t *v,
+                  const char *label)
+{
+    apr_time_t t0 = 0, t1 = 0;
+    apr_uint64_t vmax = 0;
+    apr_array_header_t *sum_t = apr_array_make(p, 64, sizeof(apr_time_t));
+    apr_array_header_t *sum_v = apr_array_make(p, 64, sizeof(apr_uint64_t));
+    int i, k, j, first = 1;
+    double xs, ys;
+    const int pw = CHART_W - CHART_L - 10, ph = CHART_H - CHART_B - 10;
+
+    for (i = 0; i < nseries; i++) {
+        for (k = 0; k < series[i].n; k++) {
+            const mw_sample_t *s = &series[i].s[k];
+            apr_uint64_t val = sample_value(s, series[i].field);
+            if (val == MW_UNKNOWN) {
+                continue;
+            }
+            if (first || s->time < t0) t0 = s->time;
+            if (first || s->time > t1) t1 = s->time;
+            first = 0;
+            vmax = val > vmax ? val : vmax;
+            if (total) {
+                /* The parent samples every child with one timestamp. */
+                for (j = 0; j < sum_t->nelts; j++) {
+                    if (APR_ARRAY_IDX(sum_t, j, apr_time_t) == s->time) {
+                        APR_ARRAY_IDX(sum_v, j, apr_uint64_t) += val;
+                        break;
+                    }
+                }
+                if (j == sum_t->nelts) {
+                    APR_ARRAY_PUSH(sum_t, apr_time_t) = s->time;
+                    APR_ARRAY_PUSH(sum_v, apr_uint64_t) = val;
+                }
+            }
+        }
+    }
+    for (j = 0; j < sum_v->nelts; j++) {
+        apr_uint64_t val = APR_ARRAY_IDX(sum_v, j, apr_uint64_t);
+        vmax = val > vmax ? val : vmax;
+    }
+    mw_printf(out, "<svg class=\"chart\" role=\"img\" width=\"%d\" "
+              "height=\"%d\" viewBox=\"0 0 %d %d\" "
+              "xmlns=\"http://www.w3.org/2000/svg\"><title>", CHART_W,
+              CHART_H, CHART_W, CHART_H);
+    mw_put_html(out, label);
+    mw_puts(out, "</title>");
+    mw_printf(out, "<rect x=\"%d\" y=\"10\" width=\"%d\" height=\"%d\" "
+              "fill=\"#fafafa\" stroke=\"#ccc\"/>", CHART_L, pw, ph);
+    if (first) {
+        mw_printf(out, "<text x=\"%d\" y=\"%d\">No samples yet: the first "
+                  "comes within %u s.</text></svg>\n", CHART_L + 10,
+                  CHART_H / 2, v->history_interval);
+        return;
+    }
+    if (t1 == t0) {
+        t1 = t0 + apr_time_from_sec(1);
+    }
+    vmax = vmax + vmax / 10 + 1;
+    xs = (double)pw / (double)(t1 - t0);
+    ys = (double)ph / (double)vmax;
+    for (j = 0; j <= 4; j++) {
+        apr_uint64_t val = vmax * (apr_uint64_t)j / 4;
+        double y = 10 + ph - (double)val * ys;
+        mw_printf(out, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" "
+                  "stroke=\"#e4e4e4\"/><text x=\"%d\" y=\"%.1f\" "
+                  "text-anchor=\"end\">%s</text>", CHART_L, CHART_L + pw, y,
+                  y, CHART_L - 4, y + 4, mw_format_size(p, val));
+    }
+    mw_printf(out, "<text x=\"%d\" y=\"%d\">-%s</text>", CHART_L,
+              CHART_H - 6, mw_format_duration(p, apr_time_sec(v->now - t0)));
+    mw_printf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>",
+              CHART_L + pw, CHART_H - 6,
+              v->now - t1 < apr_time_from_sec(2) ? "now"
+              : apr_pstrcat(p, "-", mw_format_duration(
+                    p, apr_time_sec(v->now - t1)), NULL));
+    /* Recycles in the time range, as red ticks. */
+    for (j = 0; j < v->recycles->nelts; j++) {
+        const mw_recycle_t *e = &APR_ARRAY_IDX(v->recycles, j, mw_recycle_t);
+        if (e->time >= t0 && e->time <= t1) {
+            double x = CHART_L + (double)(e->time - t0) * xs;
+            mw_printf(out, "<line class=\"recycle\" x1=\"%.1f\" x2=\"%.1f\" "
+                      "y1=\"10\" y2=\"%d\" stroke=\"#d62728\" "
+                      "stroke-dasharray=\"3,3\"><title>recycled pid %u "
+                      "(%s)</title></line>", x, x, 10 + ph, e->pid,
+                      mw_reason_name((mw_reason_e)e->reason));
+        }
+    }
+    for (i = 0; i < nseries; i++) {
+        mw_printf(out, "<polyline class=\"series\" fill=\"none\" "
+                  "stroke-width=\"1.5\" stroke=\"%s\" points=\"",
+                  colours[i % NCOLOURS]);
+        for (k = 0; k < series[i].n; k++) {
+            const mw_sample_t *s = &series[i].s[k];
+            apr_uint64_t val = sample_value(s, series[i].field);
+            if (val != MW_UNKNOWN) {
+                mw_printf(out, "%.1f,%.1f ",
+                          CHART_L + (double)(s->time - t0) * xs,
+                          10 + ph - (double)val * ys);
+            }
+        }
+        mw_puts(out, "\"/>");
+    }
+    if (total && sum_t->nelts) {
+        mw_puts(out, "<polyline class=\"series total\" fill=\"none\" "
+                     "stroke-width=\"2.5\" stroke=\"#000\" points=\"");
+        for (j = 0; j < sum_t->nelts; j++) {
+            mw_printf(out, "%.1f,%.1f ", CHART_L + (double)
+                      (APR_ARRAY_IDX(sum_t, j, apr_time_t) - t0) * xs,
+                      10 + ph - (double)APR_ARRAY_IDX(sum_v, j, apr_uint64_t)
+                      * ys);
+        }
+        mw_puts(out, "\"/>");
+    }
+    mw_puts(out, "</svg>\n");
+}
+
+static void summary(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
+{
+    apr_uint64_t recycles = 0;
+    int i;
+
+    for (i = MW_REASON_GROWTH; i < MW_REASON_COUNT; i++) {
+        recycles += v->recycles_total[i];
+    }
+    mw_puts(out, "<dl class=\"sum\"><dt>MPM</dt><dd>");
+    mw_put_html(out, v->mpm);
+    mw_printf(out, "</dd><dt>Generation</dt><dd>%u</dd>"
+              "<dt>Children</dt><dd>%d of ServerLimit %u</dd>"
+              "<dt>Total RSS</dt><dd>%s</dd><dt>Largest child</dt><dd>%s</dd>"
+              "<dt>Total private</dt><dd>%s</dd>"
+              "<dt>Recycled</dt><dd>%" APR_UINT64_T_FMT
+              " (%u retiring now, at most %u at once)</dd>",
+              v->generation, v->children->nelts, v->server_limit,
+              mw_format_size(p, v->rss_total), mw_format_size(p, v->rss_max),
+              size_or_dash(p, v->private_total), recycles, v->retiring,
+              v->max_retiring);
+    mw_puts(out, "<dt>Limits</dt><dd>");
+    if (!mw_policy_active(&v->limits)) {
+        mw_puts(out, "none set: watching only");
+    }
+    else {
+        if (v->limits.max_growth)
+            mw_printf(out, "growth &gt; %s; ",
+                      mw_format_size(p, v->limits.max_growth));
+        if (v->limits.max_rss)
+            mw_printf(out, "RSS &gt; %s; ",
+                      mw_format_size(p, v->limits.max_rss));
+        if (v->limits.max_private)
+            mw_printf(out, "private &gt; %s; ",
+                      mw_format_size(p, v->limits.max_private));
+        if (v->limits.min_shared)
+            mw_printf(out, "shared &lt; %s; ",
+                      mw_format_size(p, v->limits.min_shared));
+        if (v->dry_run)
+            mw_puts(out, "<strong>dry run: nothing is recycled</strong>");
+    }
+    mw_puts(out, "</dd></dl>\n");
+    if (v->pools_unavailable) {
+        mw_puts(out, "<p class=\"note\">Pool sizes are not available: ");
+        mw_put_html(out, v->pools_unavailable);
+        mw_puts(out, "</p>\n");
+    }
+    if (v->smaps_unavailable) {
+        mw_puts(out, "<p class=\"note\">Private/shared split not available: ");
+        mw_put_html(out, v->smaps_unavailable);
+        mw_puts(out, "</p>\n");
+    }
+}
+
+static const char *state_class(mw_state_e s)
+{
+    switch (s) {
+    case MW_STATE_WAITING:
+    case MW_STATE_WOULD_RECYCLE: return "waiting";
+    case MW_STATE_RETIRING: return "retiring";
+    default: return "";
+    }
+}
+
+static void children_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
+                           const mw_html_opts_t *o)
+{
+    int i;
+
+    mw_puts(out, "<h2>Children</h2><table class=\"children\"><tr>"
+        "<th>Slot</th><th>PID</th><th>Age</th><th>Requests</th>"
+        "<th>Conns</th><th>RSS</th><th>Peak</th><th>Baseline</th>"
+        "<th>Growth</th><th>Private</th><th>Shared</th>"
+        "<th title=\"request pool peak / mean\">Req pool</th>"
+        "<th title=\"connection pool peak / largest growth within one "
+        "connection\">Conn pool</th><th>Growth/req</th>"
+        "<th class=\"l\">Verdict</th><th class=\"l\">State</th></tr>\n");
+    for (i = 0; i < v->children->nelts; i++) {
+        const mw_child_view_t *c =
+            &APR_ARRAY_IDX(v->children, i, mw_child_view_t);
+        const char *verdict = mw_verdict_name(c->trend.verdict);
+
+        mw_printf(out, "<tr><td><a href=\"");
+        mw_put_html(out, o->self);
+        mw_printf(out, "?child=%u\">%u</a></td><td>%u</td><td>%s</td>"
+                  "<td>%" APR_UINT64_T_FMT "</td><td>%" APR_UINT64_T_FMT
+                  "</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
+                  "<td>%s</td><td>%s</td><td>%s / %s</td><td>%s / %s</td>",
+                  c->slot, c->slot, c->pid,
+                  mw_format_duration(p, apr_time_sec(v->now - c->started)),
+                  c->requests, c->connections, mw_format_size(p, c->rss),
+                  mw_format_size(p, c->rss_peak),
+                  mw_format_size(p, c->baseline_rss),
+                  mw_format_ssize(p, c->growth),
+                  size_or_dash(p, c->private_bytes),
+                  size_or_dash(p, c->shared_bytes),
+                  size_or_dash(p, c->request_pool_peak),
+                  size_or_dash(p, c->request_pool_mean),
+                  size_or_dash(p, c->connection_pool_peak),
+                  size_or_dash(p, c->connection_pool_growth_peak));
+        if (c->trend.verdict == MW_VERDICT_WARMING) {
+            mw_puts(out, "<td>&ndash;</td>");
+        }
+        else {
+            mw_printf(out, "<td>%s</td>", mw_format_ssize(
+                          p, (apr_int64_t)c->trend.per_request));
+        }
+        mw_printf(out, "<td class=\"l %s\">%s</td><td class=\"l %s\">%s",
+                  verdict, verdict, state_class(c->state),
+                  mw_state_name(c->state));
+        if (c->reason != MW_REASON_NONE) {
+            mw_printf(out, " (%s)", mw_reason_name(c->reason));
+        }
+        mw_puts(out, "</td></tr>\n");
+    }
+    mw_puts(out, "</table>\n");
+}
+
+static void attribution_table(mw_out_t *out, const mw_view_t *v,
+                              apr_pool_t *p)
+{
+    int i;
+
+    mw_printf(out, "<h2>Top growth by handler / URL prefix</h2>"
+              "<p class=\"note\">Resident set growth that followed each "
+              "request, summed over all children; URL paths cut to %u "
+              "segments. On threaded MPMs concurrent requests share the "
+              "blame.</p>", v->attribute_depth);
+    if (!v->attribution->nelts && !v->attr_other.requests) {
+        mw_puts(out, "<p>No growth seen yet.</p>\n");
+        return;
+    }
+    mw_puts(out, "<table class=\"attribution\"><tr><th class=\"l\">Handler"
+                 "</th><th class=\"l\">URL prefix</th><th>Requests</th>"
+                 "<th>Growth</th><th>Growth/req</th><th>Req pool mean</th>"
+                 "</tr>\n");
+    for (i = 0; i <= v->attribution->nelts; i++) {
+        const mw_attr_view_t *a = i < v->attribution->nelts
+            ? &APR_ARRAY_IDX(v->attribution, i, mw_attr_view_t)
+            : &v->attr_other;
+        if (i == v->attribution->nelts && !a->requests) {
+            break;
+        }
+        mw_puts(out, "<tr><td class=\"l\">");
+        mw_put_html(out, a->handler);
+        mw_puts(out, "</td><td class=\"l\">");
+        mw_put_html(out, a->prefix);
+        mw_printf(out, "</td><td>%" APR_UINT64_T_FMT "</td><td>%s</td>"
+                  "<td>%s</td><td>%s</td></tr>\n", a->requests,
+                  mw_format_size(p, a->growth),
+                  a->requests ? mw_format_size(p, a->growth / a->requests)
+                              : "&ndash;",
+                  a->requests ? mw_format_size(p, a->pool_bytes / a->requests)
+                              : "&ndash;");
+    }
+    mw_puts(out, "</table>\n");
+}
+
+static void recycles_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
+{
+    int i;
+
+    mw_puts(out, "<h2>Recent recycles</h2>");
+    if (!v->recycles->nelts) {
+        mw_puts(out, "<p>None.</p>\n");
+        return;
+    }
+    mw_puts(out, "<table class=\"recycles\"><tr><th>When</th><th>PID</th>"
+                 "<th>Slot</th><th class=\"l\">Reason</th><th>RSS</th>"
+                 "<th>Growth</th><th>Private</th><th>Requests</th>"
+                 "<th>Lifetime</th></tr>\n");
+    for (i = 0; i < v->recycles->nelts; i++) {
+        const mw_recycle_t *e = &APR_ARRAY_IDX(v->recycles, i, mw_recycle_t);
+        mw_printf(out, "<tr><td>%s ago</td><td>%u</td><td>%u</td>"
+                  "<td class=\"l\">%s%s</td><td>%s</td><td>%s</td><td>%s</td>"
+                  "<td>%" APR_UINT64_T_FMT "</td><td>%s</td></tr>\n",
+                  mw_format_duration(p, apr_time_sec(v->now - e->time)),
+                  e->pid, e->slot, mw_reason_name((mw_reason_e)e->reason),
+                  e->dry_run ? " (would recycle)" : "",
+                  mw_format_size(p, e->rss), mw_format_size(p, e->growth),
+                  size_or_dash(p, e->private_bytes), e->requests,
+                  mw_format_duration(p, apr_time_sec(e->time - e->started)));
+    }
+    mw_puts(out, "</table>\n");
+}
+
+static void exited_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
+{
+    int i;
+
+    mw_puts(out, "<h2>Recently exited children</h2>");
+    if (!v->exited->nelts) {
+        mw_puts(out, "<p>None.</p>\n");
+        return;
+    }
+    mw_puts(out, "<table class=\"exited\"><tr><th>PID</th><th>Slot</th>"
+                 "<th>Exited</th><th>Lifetime</th><th>Requests</th>"
+                 "<th>Last RSS</th><th>Peak</th><th class=\"l\">Why</th>"
+                 "</tr>\n");
+    for (i = 0; i < v->exited->nelts; i++) {
+        const mw_exited_t *e = &APR_ARRAY_IDX(v->exited, i, mw_exited_t);
+        mw_printf(out, "<tr><td>%u</td><td>%u</td><td>%s ago</td><td>%s</td>"
+                  "<td>%" APR_UINT64_T_FMT "</td><td>%s</td><td>%s</td>"
+                  "<td class=\"l\">%s</td></tr>\n", e->pid, e->slot,
+                  mw_format_duration(p, apr_time_sec(v->now - e->exited)),
+                  mw_format_duration(p, apr_time_sec(e->exited - e->started)),
+                  e->requests, mw_format_size(p, e->rss),
+                  mw_format_size(p, e->rss_peak), mw_exit_name(e));
+    }
+    mw_puts(out, "</table>\n");
+}
+
+static void overview(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
+                     const mw_html_opts_t *o)
+{
+    series_t *series = apr_pcalloc(p, sizeof(series_t)
+                                      * (apr_size_t)(v->children->nelts + 1));
+    int i;
+
+    head(out, v, o, "Memory of Apache children");
+    mw_puts(out, "<h1>Memory of Apache children</h1>\n");
+    summary(out, v, p);
+    for (i = 0; i < v->children->nelts; i++) {
+        const mw_child_view_t *c =
+            &APR_ARRAY_IDX(v->children, i, mw_child_view_t);
+        series[i].s = c->history;
+        series[i].n = c->nhistory;
+    }
+    mw_printf(out, "<h2>RSS over time</h2><p class=\"note\">One coloured "
+              "line per child, black for their total, dashed red for "
+              "recycles; a sample every %u s.</p>", v->history_interval);
+    chart(out, p, series, v->children->nelts, 1, v, "RSS over time");
+    children_table(out, v, p, o);
+    attribution_table(out, v, p);
+    recycles_table(out, v, p);
+    exited_table(out, v, p);
+    foot(out, o);
+}
+
+static void detail(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
+                   const mw_html_opts_t *o, const mw_child_view_t *c)
+{
+    series_t series[2];
+    int k;
+
+    head(out, v, o, apr_psprintf(p, "Child in slot %u", c->slot));
+    mw_printf(out, "<h1>Child in slot %u, pid %u</h1><p><a href=\"",
+              c->slot, c->pid);
+    mw_put_html(out, o->self);
+    mw_puts(out, "\">&larr; all children</a></p>\n");
+    mw_printf(out, "<dl class=\"sum\"><dt>Verdict</dt><dd class=\"%s\">%s"
+              "</dd><dt>Growth per request</dt><dd>%.1f B</dd>"
+              "<dt>Growth per minute</dt><dd>%s</dd>"
+              "<dt>Trend window</dt><dd>%u points over %" APR_UINT64_T_FMT
+              " requests; fitted rise %s</dd>"
+              "<dt>Age</dt><dd>%s, %" APR_UINT64_T_FMT " requests</dd>"
+              "<dt>RSS</dt><dd>%s now, %s peak, %s baseline (%s growth)</dd>"
+              "<dt>Private / shared</dt><dd>%s / %s</dd>"
+              "<dt>State</dt><dd class=\"%s\">%s</dd></dl>\n",
+              mw_verdict_name(c->trend.verdict),
+              mw_verdict_name(c->trend.verdict), c->trend.per_request,
+              mw_format_ssize(p, (apr_int64_t)c->trend.per_minute),
+              c->trend.points, c->trend.window_requests,
+              mw_format_ssize(p, (apr_int64_t)c->trend.recent_rise),
+              mw_format_duration(p, apr_time_sec(v->now - c->started)),
+              c->requests, mw_format_size(p, c->rss),
+              mw_format_size(p, c->rss_peak),
+              mw_format_size(p, c->baseline_rss),
+              mw_format_ssize(p, c->growth),
+              size_or_dash(p, c->private_bytes),
+              size_or_dash(p, c->shared_bytes), state_class(c->state),
+              mw_state_name(c->state));
+    series[0].s = series[1].s = c->history;
+    series[0].n = series[1].n = c->nhistory;
+    series[0].field = 0;
+    series[1].field = 1;
+    mw_puts(out, "<h2>RSS (blue) and private (orange) over time</h2>");
+    chart(out, p, series, 2, 0, v, "RSS and private memory over time");
+    mw_puts(out, "<h2>History</h2><table class=\"history\"><tr><th>When</th>"
+                 "<th>Requests</th><th>RSS</th><th>Private</th>"
+                 "<th>Shared</th><th>Req pool peak</th>"
+                 "<th>Conn pool peak</th></tr>\n");
+    for (k = c->nhistory - 1; k >= 0; k--) {
+        const mw_sample_t *s = &c->history[k];
+        mw_printf(out, "<tr><td>%s ago</td><td>%" APR_UINT64_T_FMT "</td>"
+                  "<td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
+                  "</tr>\n",
+                  mw_format_duration(p, apr_time_sec(v->now - s->time)),
+                  s->requests, mw_format_size(p, s->rss),
+                  size_or_dash(p, s->private_bytes),
+                  size_or_dash(p, s->shared_bytes),
+                  size_or_dash(p, s->request_pool_peak),
+                  size_or_dash(p, s->connection_pool_peak));
+    }
+    mw_puts(out, "</table>\n");
+    foot(out, o);
+}
+
+void mw_render_html(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
+                    const mw_html_opts_t *o)
+{
+    const mw_child_view_t *c = NULL;
+
+    if (o->child >= 0) {
+        c = mw_view_child(v, (apr_uint32_t)o->child);
+    }
+    if (c) {
+        detail(out, v, p, o, c);
+    }
+    else {
+        overview(out, v, p, o);
+    }
+}
+
+void mw_render_status_section(mw_out_t *out, const mw_view_t *v,
+                              apr_pool_t *p, int short_report)
+{
+    apr_uint64_t recycles = 0;
+    int i, leaking = 0;
+
+    for (i = MW_REASON_GROWTH; i < MW_REASON_COUNT; i++) {
+        recycles += v->recycles_total[i];
+    }
+    for (i = 0; i < v->children->nelts; i++) {
+        leaking += APR_ARRAY_IDX(v->children, i, mw_child_view_t)
+                       .trend.verdict == MW_VERDICT_LEAKING;
+    }
+    if (short_report) {
+        mw_printf(out, "MemwatchTotalRSS: %" APR_UINT64_T_FMT "\n"
+                  "MemwatchMaxRSS: %" APR_UINT64_T_FMT "\n"
+                  "MemwatchLeaking: %d\nMemwatchRetiring: %u\n"
+                  "MemwatchRecycles: %" APR_UINT64_T_FMT "\n",
+                  v->rss_total, v->rss_max, leaking, v->retiring, recycles);
+        return;
+    }
+    mw_printf(out, "<hr /><h2>Memory (mod_memwatch)</h2>\n<dl><dt>Children "
+              "use %s in total, the largest %s.</dt><dt>%d leaking, %u "
+              "retiring, %" APR_UINT64_T_FMT " recycled for memory.</dt>"
+              "</dl>\n", mw_format_size(p, v->rss_total),
+              mw_format_size(p, v->rss_max), leaking, v->retiring, recycles);
+}

@@ -1,0 +1,390 @@
+/* Licensed under the Apache License, Version 2.0. */
+
+/* The machine formats: JSON, mod_status-style ?auto and Prometheus. */
+
+#include "mw_render.h"
+
+const char *mw_exit_name(const mw_exited_t *e)
+{
+    if (e->reason != MW_REASON_NONE) {
+        return mw_reason_name((mw_reason_e)e->reason);
+    }
+    return e->restart ? "restart" : "exited";
+}
+
+/* ---- JSON ---- */
+
+static void json_u64(mw_out_t *out, const char *name, apr_uint64_t v,
+                     int comma)
+{
+    if (v == MW_UNKNOWN) {
+        mw_printf(out, "\"%s\":null%s", name, comma ? "," : "");
+    }
+    else {
+        mw_printf(out, "\"%s\":%" APR_UINT64_T_FMT "%s", name, v,
+                  comma ? "," : "");
+    }
+}
+
+static void json_limit(mw_out_t *out, const char *name, apr_uint64_t v)
+{
+    json_u64(out, name, v ? v : MW_UNKNOWN, 1);
+}
+
+static void json_child(mw_out_t *out, const mw_child_view_t *c)
+{
+    int k, warming = c->trend.verdict == MW_VERDICT_WARMING;
+
+    mw_printf(out, "{\"slot\":%u,\"pid\":%u,\"generation\":%u,"
+              "\"started\":%" APR_INT64_T_FMT ",",
+              c->slot, c->pid, c->generation, apr_time_sec(c->started));
+    json_u64(out, "requests", c->requests, 1);
+    json_u64(out, "connections", c->connections, 1);
+    json_u64(out, "rss_bytes", c->rss, 1);
+    json_u64(out, "rss_peak_bytes", c->rss_peak, 1);
+    json_u64(out, "baseline_rss_bytes", c->baseline_rss, 1);
+    mw_printf(out, "\"growth_bytes\":%" APR_INT64_T_FMT ",", c->growth);
+    json_u64(out, "private_bytes", c->private_bytes, 1);
+    json_u64(out, "shared_bytes", c->shared_bytes, 1);
+    json_u64(out, "request_pool_peak_bytes", c->request_pool_peak, 1);
+    json_u64(out, "request_pool_mean_bytes", c->request_pool_mean, 1);
+    json_u64(out, "connection_pool_peak_bytes", c->connection_pool_peak, 1);
+    json_u64(out, "connection_pool_growth_bytes",
+             c->connection_pool_growth_peak, 1);
+    mw_puts(out, "\"state\":");
+    mw_put_json_string(out, mw_state_name(c->state));
+    mw_puts(out, ",\"reason\":");
+    mw_put_json_string(out, c->reason == MW_REASON_NONE
+                            ? NULL : mw_reason_name(c->reason));
+    mw_puts(out, ",\"limits\":{");
+    json_limit(out, "max_growth_bytes", c->limits.max_growth);
+    json_limit(out, "max_rss_bytes", c->limits.max_rss);
+    json_limit(out, "max_private_bytes", c->limits.max_private);
+    json_u64(out, "min_shared_bytes",
+             c->limits.min_shared ? c->limits.min_shared : MW_UNKNOWN, 0);
+    mw_puts(out, "},\"verdict\":");
+    mw_put_json_string(out, mw_verdict_name(c->trend.verdict));
+    if (warming) {
+        mw_puts(out, ",\"growth_per_request_bytes\":null"
+                     ",\"growth_per_minute_bytes\":null");
+    }
+    else {
+        mw_printf(out, ",\"growth_per_request_bytes\":%.1f"
+                  ",\"growth_per_minute_bytes\":%.0f",
+                  c->trend.per_request, c->trend.per_minute);
+    }
+    mw_printf(out, ",\"trend_points\":%u,\"trend_window_requests\":%"
+              APR_UINT64_T_FMT ",\"history\":[",
+              c->trend.points, c->trend.window_requests);
+    for (k = 0; k < c->nhistory; k++) {
+        const mw_sample_t *s = &c->history[k];
+        mw_printf(out, "%s{\"time\":%" APR_INT64_T_FMT ",", k ? "," : "",
+                  apr_time_sec(s->time));
+        json_u64(out, "rss_bytes", s->rss, 1);
+        json_u64(out, "private_bytes", s->private_bytes, 1);
+        json_u64(out, "shared_bytes", s->shared_bytes, 1);
+        json_u64(out, "requests", s->requests, 1);
+        json_u64(out, "request_pool_peak_bytes", s->request_pool_peak, 1);
+        json_u64(out, "connection_pool_peak_bytes",
+                 s->connection_pool_peak, 0);
+        mw_puts(out, "}");
+    }
+    mw_puts(out, "]}");
+}
+
+static void json_attr(mw_out_t *out, const mw_attr_view_t *a)
+{
+    mw_puts(out, "{\"handler\":");
+    mw_put_json_string(out, a->handler);
+    mw_puts(out, ",\"prefix\":");
+    mw_put_json_string(out, a->prefix);
+    mw_printf(out, ",\"requests\":%" APR_UINT64_T_FMT
+              ",\"growth_bytes\":%" APR_UINT64_T_FMT
+              ",\"growth_per_request_bytes\":%.1f"
+              ",\"request_pool_mean_bytes\":%" APR_UINT64_T_FMT "}",
+              a->requests, a->growth,
+              a->requests ? (double)a->growth / (double)a->requests : 0.0,
+              a->requests ? a->pool_bytes / a->requests : 0);
+}
+
+void mw_render_json(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
+{
+    int i;
+
+    (void)p;
+    mw_puts(out, "{\"version\":");
+    mw_put_json_string(out, v->version);
+    mw_puts(out, ",\"mpm\":");
+    mw_put_json_string(out, v->mpm);
+    mw_printf(out, ",\"generation\":%u,\"server_limit\":%u,"
+              "\"time\":%" APR_INT64_T_FMT ",\"dry_run\":%s,",
+              v->generation, v->server_limit, apr_time_sec(v->now),
+              v->dry_run ? "true" : "false");
+    mw_printf(out, "\"pools\":{\"available\":%s,\"reason\":",
+              v->pools_unavailable ? "false" : "true");
+    mw_put_json_string(out, v->pools_unavailable);
+    mw_printf(out, "},\"private_shared\":{\"available\":%s,\"reason\":",
+              v->smaps_unavailable ? "false" : "true");
+    mw_put_json_string(out, v->smaps_unavailable);
+    mw_puts(out, "},\"limits\":{");
+    json_limit(out, "max_growth_bytes", v->limits.max_growth);
+    json_limit(out, "max_rss_bytes", v->limits.max_rss);
+    json_limit(out, "max_private_bytes", v->limits.max_private);
+    json_limit(out, "min_shared_bytes", v->limits.min_shared);
+    mw_printf(out, "\"max_retiring\":%u},", v->max_retiring);
+    mw_printf(out, "\"totals\":{\"children\":%d,", v->children->nelts);
+    json_u64(out, "rss_bytes", v->rss_total, 1);
+    json_u64(out, "rss_max_bytes", v->rss_max, 1);
+    json_u64(out, "private_bytes", v->private_total, 1);
+    json_u64(out, "requests", v->requests_total, 1);
+    json_u64(out, "connections", v->connections_total, 1);
+    mw_printf(out, "\"retiring\":%u},\"children\":[", v->retiring);
+    for (i = 0; i < v->children->nelts; i++) {
+        if (i) {
+            mw_puts(out, ",");
+        }
+        json_child(out, &APR_ARRAY_IDX(v->children, i, mw_child_view_t));
+    }
+    mw_puts(out, "],\"exited\":[");
+    for (i = 0; i < v->exited->nelts; i++) {
+        const mw_exited_t *e = &APR_ARRAY_IDX(v->exited, i, mw_exited_t);
+        mw_printf(out, "%s{\"pid\":%u,\"slot\":%u,\"generation\":%u,"
+                  "\"started\":%" APR_INT64_T_FMT ",\"exited\":%"
+                  APR_INT64_T_FMT ",\"lifetime_seconds\":%" APR_INT64_T_FMT
+                  ",\"requests\":%" APR_UINT64_T_FMT ",\"connections\":%"
+                  APR_UINT64_T_FMT ",\"rss_bytes\":%" APR_UINT64_T_FMT
+                  ",\"rss_peak_bytes\":%" APR_UINT64_T_FMT
+                  ",\"growth_bytes\":%" APR_INT64_T_FMT ",\"reason\":",
+                  i ? "," : "", e->pid, e->slot, e->generation,
+                  apr_time_sec(e->started), apr_time_sec(e->exited),
+                  apr_time_sec(e->exited - e->started), e->requests,
+                  e->connections, e->rss, e->rss_peak,
+                  (apr_int64_t)e->rss - (apr_int64_t)e->baseline_rss);
+        mw_put_json_string(out, mw_exit_name(e));
+        mw_puts(out, "}");
+    }
+    mw_puts(out, "],\"recycles\":[");
+    for (i = 0; i < v->recycles->nelts; i++) {
+        const mw_recycle_t *e = &APR_ARRAY_IDX(v->recycles, i, mw_recycle_t);
+        mw_printf(out, "%s{\"pid\":%u,\"slot\":%u,\"time\":%" APR_INT64_T_FMT
+                  ",\"reason\":", i ? "," : "", e->pid, e->slot,
+                  apr_time_sec(e->time));
+        mw_put_json_string(out, mw_reason_name((mw_reason_e)e->reason));
+        mw_puts(out, ",");
+        json_u64(out, "rss_bytes", e->rss, 1);
+        json_u64(out, "growth_bytes", e->growth, 1);
+        json_u64(out, "private_bytes", e->private_bytes, 1);
+        json_u64(out, "shared_bytes", e->shared_bytes, 1);
+        json_u64(out, "requests", e->requests, 1);
+        mw_printf(out, "\"lifetime_seconds\":%" APR_INT64_T_FMT
+                  ",\"dry_run\":%s}", apr_time_sec(e->time - e->started),
+                  e->dry_run ? "true" : "false");
+    }
+    mw_puts(out, "],\"recycles_total\":{");
+    for (i = MW_REASON_GROWTH; i < MW_REASON_COUNT; i++) {
+        mw_printf(out, "%s\"%s\":%" APR_UINT64_T_FMT,
+                  i > MW_REASON_GROWTH ? "," : "",
+                  mw_reason_name((mw_reason_e)i), v->recycles_total[i]);
+    }
+    mw_printf(out, "},\"would_recycle_total\":%" APR_UINT64_T_FMT
+              ",\"attribution_depth\":%u,\"attribution\":[",
+              v->would_recycle_total, v->attribute_depth);
+    for (i = 0; i < v->attribution->nelts; i++) {
+        if (i) {
+            mw_puts(out, ",");
+        }
+        json_attr(out, &APR_ARRAY_IDX(v->attribution, i, mw_attr_view_t));
+    }
+    mw_puts(out, "],\"attribution_other\":");
+    json_attr(out, &v->attr_other);
+    mw_puts(out, "}\n");
+}
+
+/* ---- ?auto ---- */
+
+static void auto_u64(mw_out_t *out, const char *key, apr_uint64_t v)
+{
+    if (v != MW_UNKNOWN) {
+        mw_printf(out, "%s: %" APR_UINT64_T_FMT "\n", key, v);
+    }
+}
+
+void mw_render_auto(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
+{
+    apr_uint64_t recycles = 0;
+    int i;
+
+    (void)p;
+    mw_printf(out, "MemwatchVersion: %s\nServerMPM: %s\nGeneration: %u\n"
+              "ServerLimit: %u\nChildren: %d\n", v->version, v->mpm,
+              v->generation, v->server_limit, v->children->nelts);
+    auto_u64(out, "TotalRSS", v->rss_total);
+    auto_u64(out, "MaxRSS", v->rss_max);
+    auto_u64(out, "TotalPrivate", v->private_total);
+    auto_u64(out, "TotalRequests", v->requests_total);
+    auto_u64(out, "TotalConnections", v->connections_total);
+    mw_printf(out, "Retiring: %u\n", v->retiring);
+    for (i = MW_REASON_GROWTH; i < MW_REASON_COUNT; i++) {
+        recycles += v->recycles_total[i];
+    }
+    mw_printf(out, "Recycles: %" APR_UINT64_T_FMT "\n", recycles);
+    mw_printf(out, "WouldRecycle: %" APR_UINT64_T_FMT "\n",
+              v->would_recycle_total);
+    mw_printf(out, "DryRun: %s\nPoolSizes: %s\n", v->dry_run ? "On" : "Off",
+              v->pools_unavailable ? "unavailable" : "available");
+    for (i = 0; i < v->children->nelts; i++) {
+        const mw_child_view_t *c =
+            &APR_ARRAY_IDX(v->children, i, mw_child_view_t);
+        mw_printf(out, "Child%u: pid=%u generation=%u requests=%"
+                  APR_UINT64_T_FMT " connections=%" APR_UINT64_T_FMT
+                  " rss=%" APR_UINT64_T_FMT " peak=%" APR_UINT64_T_FMT
+                  " baseline=%" APR_UINT64_T_FMT " growth=%" APR_INT64_T_FMT,
+                  c->slot, c->pid, c->generation, c->requests,
+                  c->connections, c->rss, c->rss_peak, c->baseline_rss,
+                  c->growth);
+        if (c->private_bytes != MW_UNKNOWN) {
+            mw_printf(out, " private=%" APR_UINT64_T_FMT " shared=%"
+                      APR_UINT64_T_FMT, c->private_bytes, c->shared_bytes);
+        }
+        mw_printf(out, " state=%s verdict=%s\n",
+                  c->state == MW_STATE_WAITING ? "waiting"
+                  : c->state == MW_STATE_WOULD_RECYCLE ? "would_recycle"
+                  : mw_state_name(c->state),
+                  mw_verdict_name(c->trend.verdict));
+    }
+}
+
+/* ---- Prometheus text format 0.0.4 ---- */
+
+static void prom_head(mw_out_t *out, const char *name, const char *type,
+                      const char *help)
+{
+    mw_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+typedef struct {
+    const char *name;
+    const char *type;
+    const char *help;
+    apr_size_t offset;      /* of an apr_uint64_t in mw_child_view_t */
+} prom_child_metric_t;
+
+#define CV(f) APR_OFFSETOF(mw_child_view_t, f)
+
+static const prom_child_metric_t child_metrics[] = {
+    { "memwatch_child_requests_total", "counter",
+      "Requests served by the child in this slot.", CV(requests) },
+    { "memwatch_child_connections_total", "counter",
+      "Connections served by the child in this slot.", CV(connections) },
+    { "memwatch_child_rss_bytes", "gauge",
+      "Resident set size of the child.", CV(rss) },
+    { "memwatch_child_rss_peak_bytes", "gauge",
+      "Highest resident set size seen for the child.", CV(rss_peak) },
+    { "memwatch_child_baseline_rss_bytes", "gauge",
+      "Resident set size after warm-up, growth is measured from it.",
+      CV(baseline_rss) },
+    { "memwatch_child_private_bytes", "gauge",
+      "Private (unshared) memory of the child.", CV(private_bytes) },
+    { "memwatch_child_shared_bytes", "gauge",
+      "Shared memory of the child.", CV(shared_bytes) },
+    { "memwatch_child_request_pool_peak_bytes", "gauge",
+      "Largest request pool seen in the child.", CV(request_pool_peak) },
+    { "memwatch_child_connection_pool_peak_bytes", "gauge",
+      "Largest connection pool seen in the child.",
+      CV(connection_pool_peak) },
+};
+
+void mw_render_prometheus(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
+{
+    apr_size_t m;
+    int i;
+
+    (void)p;
+    prom_head(out, "memwatch_children", "gauge", "Child processes tracked.");
+    mw_printf(out, "memwatch_children %d\n", v->children->nelts);
+    prom_head(out, "memwatch_rss_bytes", "gauge",
+              "Resident set size of all children together.");
+    mw_printf(out, "memwatch_rss_bytes %" APR_UINT64_T_FMT "\n",
+              v->rss_total);
+    prom_head(out, "memwatch_retiring", "gauge",
+              "Children retiring now.");
+    mw_printf(out, "memwatch_retiring %u\n", v->retiring);
+
+    for (m = 0; m < sizeof(child_metrics) / sizeof(child_metrics[0]); m++) {
+        const prom_child_metric_t *cm = &child_metrics[m];
+        prom_head(out, cm->name, cm->type, cm->help);
+        for (i = 0; i < v->children->nelts; i++) {
+            const mw_child_view_t *c =
+                &APR_ARRAY_IDX(v->children, i, mw_child_view_t);
+            apr_uint64_t val = *(const apr_uint64_t *)
+                               ((const char *)c + cm->offset);
+            if (val != MW_UNKNOWN) {
+                mw_printf(out, "%s{slot=\"%u\"} %" APR_UINT64_T_FMT "\n",
+                          cm->name, c->slot, val);
+            }
+        }
+    }
+    prom_head(out, "memwatch_child_growth_bytes", "gauge",
+              "Growth of the resident set since the baseline.");
+    for (i = 0; i < v->children->nelts; i++) {
+        const mw_child_view_t *c =
+            &APR_ARRAY_IDX(v->children, i, mw_child_view_t);
+        mw_printf(out, "memwatch_child_growth_bytes{slot=\"%u\"} %"
+                  APR_INT64_T_FMT "\n", c->slot, c->growth);
+    }
+    prom_head(out, "memwatch_child_growth_per_request_bytes", "gauge",
+              "Recent growth per request (least-squares slope).");
+    for (i = 0; i < v->children->nelts; i++) {
+        const mw_child_view_t *c =
+            &APR_ARRAY_IDX(v->children, i, mw_child_view_t);
+        if (c->trend.verdict != MW_VERDICT_WARMING) {
+            mw_printf(out, "memwatch_child_growth_per_request_bytes"
+                      "{slot=\"%u\"} %.1f\n", c->slot, c->trend.per_request);
+        }
+    }
+    prom_head(out, "memwatch_child_leaking", "gauge",
+              "1 if the child's memory keeps climbing with requests.");
+    for (i = 0; i < v->children->nelts; i++) {
+        const mw_child_view_t *c =
+            &APR_ARRAY_IDX(v->children, i, mw_child_view_t);
+        mw_printf(out, "memwatch_child_leaking{slot=\"%u\"} %d\n", c->slot,
+                  c->trend.verdict == MW_VERDICT_LEAKING);
+    }
+
+    prom_head(out, "memwatch_recycles_total", "counter",
+              "Children recycled for memory, by the limit they crossed.");
+    for (i = MW_REASON_GROWTH; i < MW_REASON_COUNT; i++) {
+        mw_printf(out, "memwatch_recycles_total{reason=\"%s\"} %"
+                  APR_UINT64_T_FMT "\n", mw_reason_name((mw_reason_e)i),
+                  v->recycles_total[i]);
+    }
+    prom_head(out, "memwatch_would_recycle_total", "counter",
+              "Recycles decided but not done (MemwatchDryRun).");
+    mw_printf(out, "memwatch_would_recycle_total %" APR_UINT64_T_FMT "\n",
+              v->would_recycle_total);
+
+    /* Bounded by the attribution table's fixed size. */
+    prom_head(out, "memwatch_attribution_requests_total", "counter",
+              "Requests by handler and URL prefix.");
+    for (i = 0; i < v->attribution->nelts; i++) {
+        const mw_attr_view_t *a =
+            &APR_ARRAY_IDX(v->attribution, i, mw_attr_view_t);
+        mw_puts(out, "memwatch_attribution_requests_total{handler=\"");
+        mw_put_prom_label(out, a->handler);
+        mw_puts(out, "\",prefix=\"");
+        mw_put_prom_label(out, a->prefix);
+        mw_printf(out, "\"} %" APR_UINT64_T_FMT "\n", a->requests);
+    }
+    prom_head(out, "memwatch_attribution_growth_bytes_total", "counter",
+              "Resident set growth that followed requests, by handler and "
+              "URL prefix.");
+    for (i = 0; i < v->attribution->nelts; i++) {
+        const mw_attr_view_t *a =
+            &APR_ARRAY_IDX(v->attribution, i, mw_attr_view_t);
+        mw_puts(out, "memwatch_attribution_growth_bytes_total{handler=\"");
+        mw_put_prom_label(out, a->handler);
+        mw_puts(out, "\",prefix=\"");
+        mw_put_prom_label(out, a->prefix);
+        mw_printf(out, "\"} %" APR_UINT64_T_FMT "\n", a->growth);
+    }
+}

@@ -1,0 +1,221 @@
+/* Licensed under the Apache License, Version 2.0. */
+
+/* mw_shm: the layout of mod_memwatch's shared memory and the operations on
+ * it. The block is a header, one slot per child (fixed part, then its
+ * history ring), the recycle ring, the recently-exited ring and the
+ * attribution table. Works on any memory block, so tests use malloc'd
+ * memory.
+ *
+ * Writers: a child's own threads write its slot (atomics; history and
+ * trend behind a try-lock that is skipped, never waited on); the parent
+ * fills in history for idle children under the same try-lock, writes the
+ * exited ring and frees slots; any child may append to the recycle ring and
+ * update the attribution table (atomics, lock-free). Readers take no lock
+ * and may see a figure a moment old. */
+
+#ifndef MW_SHM_H
+#define MW_SHM_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+
+#include "mw_trend.h"
+
+#define MW_UNKNOWN          APR_UINT64_MAX
+#define MW_HANDLER_LEN      48
+#define MW_PREFIX_LEN       96
+#define MW_EXITED_LEN       32
+#define MW_RECYCLES_LEN     64
+
+typedef enum {
+    MW_STATE_FREE = 0,
+    MW_STATE_WARMING,
+    MW_STATE_OK,
+    MW_STATE_WAITING,           /* over a limit, waiting for its turn */
+    MW_STATE_RETIRING,
+    MW_STATE_WOULD_RECYCLE      /* over a limit, dry run */
+} mw_state_e;
+
+typedef enum {
+    MW_REASON_NONE = 0,
+    MW_REASON_GROWTH,
+    MW_REASON_RSS,
+    MW_REASON_PRIVATE,
+    MW_REASON_SHARED,
+    MW_REASON_TOTAL_PRIVATE,
+    MW_REASON_COUNT
+} mw_reason_e;
+
+/* One point of a child's history. */
+typedef struct mw_sample_t {
+    apr_int64_t time;               /* apr_time_t */
+    apr_uint64_t rss;
+    apr_uint64_t private_bytes;     /* MW_UNKNOWN where not known */
+    apr_uint64_t shared_bytes;
+    apr_uint64_t requests;
+    apr_uint64_t request_pool_peak;
+    apr_uint64_t connection_pool_peak;
+} mw_sample_t;
+
+typedef struct mw_slot_t {
+    volatile apr_uint32_t pid;          /* 0: free; claimed by CAS */
+    volatile apr_uint32_t state;        /* mw_state_e */
+    volatile apr_uint32_t reason;       /* mw_reason_e over the limit */
+    volatile apr_uint32_t lock;         /* try-lock for trend and history */
+    apr_uint32_t generation;
+    volatile apr_uint32_t retire_requested; /* set by the parent (budget) */
+    volatile apr_uint32_t exit_warned;  /* parent: "slow to leave" logged */
+    apr_uint32_t pad;
+    apr_int64_t started;                /* apr_time_t */
+    volatile apr_uint64_t requests;
+    volatile apr_uint64_t connections;
+    volatile apr_uint64_t rss;
+    volatile apr_uint64_t rss_peak;
+    volatile apr_uint64_t baseline_rss;
+    volatile apr_uint64_t private_bytes;    /* parent, from smaps_rollup */
+    volatile apr_uint64_t shared_bytes;
+    volatile apr_uint64_t request_pool_peak;
+    volatile apr_uint64_t request_pool_sum;
+    volatile apr_uint64_t request_pool_count;
+    volatile apr_uint64_t connection_pool_peak;
+    volatile apr_uint64_t connection_pool_growth_peak;  /* one connection */
+    volatile apr_uint64_t last_rss;     /* for per-request growth */
+    apr_uint64_t limit_growth;          /* this child's limits, jittered */
+    apr_uint64_t limit_rss;
+    apr_uint64_t limit_private;
+    apr_uint64_t limit_shared;
+    volatile apr_int64_t retire_time;   /* apr_time_t retiring started */
+    volatile apr_int64_t hist_last;     /* apr_time_t of newest sample */
+    volatile apr_int64_t smaps_last;    /* apr_time_t of the last smaps read */
+    volatile apr_uint32_t hist_next;
+    volatile apr_uint32_t hist_count;
+    mw_trend_t trend;
+    /* history_len mw_sample_t follow */
+} mw_slot_t;
+
+/* A child gone: kept for the "recently exited" list. */
+typedef struct mw_exited_t {
+    apr_uint32_t pid;
+    apr_uint32_t slot;
+    apr_uint32_t generation;
+    apr_uint32_t reason;                /* mw_reason_e if recycled */
+    apr_uint32_t restart;               /* left with an older generation */
+    apr_uint32_t pad;
+    apr_int64_t started;
+    apr_int64_t exited;
+    apr_uint64_t requests;
+    apr_uint64_t connections;
+    apr_uint64_t rss;
+    apr_uint64_t rss_peak;
+    apr_uint64_t baseline_rss;
+} mw_exited_t;
+
+/* A recycle decision (or dry-run "would recycle"). */
+typedef struct mw_recycle_t {
+    volatile apr_uint32_t seq;          /* written last: 0 = not yet */
+    apr_uint32_t pid;
+    apr_uint32_t slot;
+    apr_uint32_t reason;
+    apr_uint32_t dry_run;
+    apr_uint32_t pad;
+    apr_int64_t time;
+    apr_int64_t started;
+    apr_uint64_t rss;
+    apr_uint64_t growth;
+    apr_uint64_t private_bytes;
+    apr_uint64_t shared_bytes;
+    apr_uint64_t requests;
+} mw_recycle_t;
+
+/* Growth attributed to one handler and URL-path prefix. */
+typedef struct mw_attr_t {
+    volatile apr_uint32_t state;        /* 0 free, 1 being filled, 2 ready */
+    apr_uint32_t hash;
+    char handler[MW_HANDLER_LEN];
+    char prefix[MW_PREFIX_LEN];
+    volatile apr_uint64_t requests;
+    volatile apr_uint64_t growth;       /* sum of positive RSS deltas */
+    volatile apr_uint64_t pool_bytes;   /* sum of request pool sizes */
+} mw_attr_t;
+
+typedef struct mw_shm_header_t {
+    apr_uint32_t magic;
+    apr_uint32_t nslots;
+    apr_uint32_t history_len;
+    apr_uint32_t attr_len;
+    apr_uint64_t slot_size;
+    apr_uint64_t total_size;
+    volatile apr_uint32_t retiring;     /* retire tickets held */
+    volatile apr_uint32_t exited_next;
+    volatile apr_uint32_t recycles_next;
+    apr_uint32_t pad;
+    volatile apr_uint64_t recycles_total[MW_REASON_COUNT];
+    volatile apr_uint64_t would_recycle_total;
+    mw_attr_t attr_other;               /* what did not fit the table */
+    mw_exited_t exited[MW_EXITED_LEN];
+    mw_recycle_t recycles[MW_RECYCLES_LEN];
+} mw_shm_header_t;
+
+typedef struct mw_layout_t {
+    apr_uint32_t nslots;
+    apr_uint32_t history_len;
+    apr_uint32_t attr_len;
+} mw_layout_t;
+
+typedef struct mw_table_t {
+    mw_shm_header_t *hdr;
+    char *slots;
+    mw_attr_t *attr;
+} mw_table_t;
+
+/* Bytes needed for a layout. */
+apr_size_t mw_shm_size(const mw_layout_t *layout);
+
+/* Map a table onto a block of mw_shm_size() bytes. With create the block
+ * is zeroed and stamped; without, APR_EMISMATCH unless it holds a table of
+ * exactly this layout. */
+apr_status_t mw_table_open(mw_table_t *t, void *base, apr_size_t size,
+                           const mw_layout_t *layout, int create);
+
+mw_slot_t *mw_table_slot(const mw_table_t *t, apr_uint32_t i);
+mw_sample_t *mw_slot_history(const mw_table_t *t, mw_slot_t *slot);
+
+/* Claim a free slot for pid; returns its index or -1 if all are taken.
+ * A stale slot of the same pid (pid reuse after kill -9) is taken over. */
+int mw_slot_claim(const mw_table_t *t, apr_uint32_t pid,
+                  apr_uint32_t generation, apr_time_t now, apr_uint64_t rss);
+
+/* Parent: pid has exited. Record it in the exited ring, give back its
+ * retire ticket and free its slot. Returns the slot index or -1. */
+int mw_slot_reap(const mw_table_t *t, apr_uint32_t pid,
+                 apr_uint32_t current_generation, apr_time_t now);
+
+/* Take a retire ticket if fewer than max are held. */
+int mw_retire_ticket_take(const mw_table_t *t, apr_uint32_t max);
+
+/* Append a recycle (or dry-run) event. */
+void mw_recycle_add(const mw_table_t *t, const mw_recycle_t *ev);
+
+/* Append a history sample to a slot's ring; hold the slot's lock. */
+void mw_history_append(const mw_table_t *t, mw_slot_t *slot,
+                       const mw_sample_t *s);
+
+/* Add one request's figures to the entry for (handler, prefix). A new key
+ * takes a free entry only when it grew (so traffic that causes no growth
+ * cannot fill the table); otherwise, or when full, it goes to "other". */
+void mw_attr_add(const mw_table_t *t, const char *handler,
+                 const char *prefix, apr_uint64_t growth,
+                 apr_uint64_t pool_bytes);
+
+/* Try to take a slot's lock (never waits); release with mw_slot_unlock. */
+int mw_slot_trylock(mw_slot_t *slot);
+void mw_slot_unlock(mw_slot_t *slot);
+
+/* Atomically raise *target to v if v is larger. */
+void mw_atomic_max64(volatile apr_uint64_t *target, apr_uint64_t v);
+
+/* The state and reason names used on the status page and in logs. */
+const char *mw_state_name(mw_state_e state);
+const char *mw_reason_name(mw_reason_e reason);
+
+#endif /* MW_SHM_H */

@@ -1,0 +1,65 @@
+/* Licensed under the Apache License, Version 2.0. */
+
+/* mw_trend: is a child leaking, or did it grow and level off?
+ * Keeps a fixed number of (requests, RSS, time) points taken every `step`
+ * requests after warm-up; when full, every other point is dropped and the
+ * step doubles, so the points always span the child's whole life since
+ * warm-up. A least-squares slope over the newer half gives the current
+ * growth per request and per minute, and the verdict. */
+
+#ifndef MW_TREND_H
+#define MW_TREND_H
+
+#include <apr_time.h>
+
+#define MW_TREND_POINTS     64
+#define MW_TREND_MIN_POINTS 8
+#define MW_TREND_FIRST_STEP 16
+
+/* Fitted rise over the recent window that makes a child "leaking". */
+#define MW_LEAK_MIN_RISE    (256 * 1024)
+
+typedef struct mw_trend_point_t {
+    apr_uint64_t requests;
+    apr_uint64_t rss;
+    apr_int64_t time;               /* apr_time_t */
+} mw_trend_point_t;
+
+typedef struct mw_trend_t {
+    apr_uint32_t n;
+    apr_uint32_t step;
+    apr_uint64_t next_at;           /* request count of the next point */
+    mw_trend_point_t pts[MW_TREND_POINTS];
+} mw_trend_t;
+
+typedef enum {
+    MW_VERDICT_WARMING = 0,
+    MW_VERDICT_PLATEAU,
+    MW_VERDICT_LEAKING
+} mw_verdict_e;
+
+typedef struct mw_trend_result_t {
+    mw_verdict_e verdict;
+    double per_request;             /* bytes per request, recent window */
+    double per_minute;              /* bytes per minute, recent window */
+    double recent_rise;             /* fitted growth over that window */
+    apr_uint64_t window_requests;   /* requests the window spans */
+    apr_uint32_t points;
+} mw_trend_result_t;
+
+/* Start collecting at request count `requests` (warm-up is over). */
+void mw_trend_start(mw_trend_t *t, apr_uint64_t requests);
+
+/* Is a point due at this request count? (cheap, no writes) */
+int mw_trend_due(const mw_trend_t *t, apr_uint64_t requests);
+
+/* Record a point; the caller makes sure one thread at a time adds. */
+void mw_trend_add(mw_trend_t *t, apr_uint64_t requests, apr_uint64_t rss,
+                  apr_time_t now);
+
+/* Slope and verdict from a consistent copy of the points. */
+void mw_trend_analyse(const mw_trend_t *t, mw_trend_result_t *out);
+
+const char *mw_verdict_name(mw_verdict_e v);
+
+#endif /* MW_TREND_H */

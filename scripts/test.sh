@@ -1,0 +1,75 @@
+#!/bin/bash
+# The whole test suite: C unit tests, then the Apache::Test suite once per
+# MPM (prefork, worker, event). Fails loudly if any test fails or none ran.
+#
+# Apache::Test refuses to run as root and then exits 0 having run nothing,
+# so as root the suite runs as an unprivileged user in a copy of the tree.
+#
+#   MPMS="event" make test        only some MPMs
+#   TEST_FILES="t/basic.t" make test   only some Apache::Test files
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+TOP=$PWD
+MPMS=${MPMS:-"prefork worker event"}
+TEST_USER=${TEST_USER:-nobody}
+OUT=$TOP/test-output
+
+bash scripts/deps.sh
+
+if [ "$(id -u)" -eq 0 ]; then
+    WORK=$(mktemp -d /tmp/memwatch-test.XXXXXX)
+    trap 'rm -rf "$WORK"' EXIT
+    tar --exclude=.git --exclude=test-output -cf - . | tar -xf - -C "$WORK"
+    chown -R "$TEST_USER" "$WORK"
+    rc=0
+    runuser -u "$TEST_USER" -- env HOME="$WORK" MPMS="$MPMS" \
+        TEST_FILES="${TEST_FILES:-}" CI="${CI:-}" \
+        bash "$WORK/scripts/test.sh" || rc=$?
+    rm -rf "$OUT"
+    [ -d "$WORK/test-output" ] && cp -r "$WORK/test-output" "$OUT"
+    exit $rc
+fi
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+make -s clean >/dev/null 2>&1 || true
+make -s all >/dev/null
+echo "== C unit tests"
+make -s unit
+
+declare -A ran
+failed=0
+for mpm in $MPMS; do
+    echo "== Apache::Test suite, $mpm MPM"
+    perl t/TEST.PL -clean >/dev/null 2>&1 || true
+    log=$OUT/apache-test-$mpm.log
+    set +e
+    MEMWATCH_MPM=$mpm MEMWATCH_OUT=$OUT perl t/TEST.PL -apxs "$(command -v apxs)" \
+        -httpd /usr/sbin/apache2 -httpd_conf "$TOP/t/mpm/$mpm.conf" \
+        ${TEST_FILES:-} 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    set -e
+    cp t/logs/error_log "$OUT/error_log-$mpm" 2>/dev/null || true
+    if [ $rc -ne 0 ] || ! grep -q '^Result: PASS' "$log"; then
+        echo "FAILED: Apache::Test suite on $mpm (exit $rc)" >&2
+        failed=1
+    fi
+    # A run that executed no test is a failure, not a pass.
+    tests=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$log")
+    if [ -z "$tests" ] || [ "$tests" -eq 0 ]; then
+        echo "FAILED: no test ran on $mpm" >&2
+        failed=1
+    fi
+    ran[$mpm]=${tests:-0}
+done
+perl t/TEST.PL -clean >/dev/null 2>&1 || true
+
+for mpm in $MPMS; do
+    echo "$mpm: ${ran[$mpm]} Apache::Test tests"
+done
+if [ $failed -ne 0 ]; then
+    echo "TEST SUITE FAILED" >&2
+    exit 1
+fi
+echo "All test suites passed."
