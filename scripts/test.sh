@@ -46,7 +46,7 @@ for mpm in $MPMS; do
     log=$OUT/apache-test-$mpm.log
     set +e
     MEMWATCH_MPM=$mpm MEMWATCH_OUT=$OUT perl t/TEST.PL -apxs "$(command -v apxs)" \
-        -httpd /usr/sbin/apache2 -httpd_conf "$TOP/t/mpm/$mpm.conf" \
+        -httpd /usr/sbin/apache2 -httpd_conf "$TOP/t/mpm/$mpm.conf" -port select \
         ${TEST_FILES:-} 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
     set -e
