@@ -30,7 +30,7 @@
 #include "mw_proc.h"
 
 mw_globals_t mw_g = { NULL, { NULL, NULL, NULL }, 0, NULL, NULL, NULL, 0, 0,
-                      0, -1, NULL, -1, 0 };
+                      0, -1, NULL, -1, 0, 0, 0 };
 
 /* Kept across graceful restarts so the table (and children's figures)
  * survive them and no segment is leaked per restart. */
@@ -39,11 +39,28 @@ typedef struct mw_retained_t {
     mw_layout_t layout;
 } mw_retained_t;
 
-/* Per connection: the connection pool as it was after its first request. */
+/* Per connection: the connection pool as it was after its first request,
+ * and whether it now waits for a next keep-alive request. */
 typedef struct mw_conn_t {
     apr_uint64_t requests;
     apr_size_t first_used;
+    int idle;
 } mw_conn_t;
+
+/* Keep mw_g.idle_keepalive: a connection is idle from the end of a
+ * keep-alive response until its next request starts or it closes. */
+static void conn_set_idle(mw_conn_t *cs, int idle)
+{
+    if (cs && cs->idle != idle) {
+        cs->idle = idle;
+        if (idle) {
+            apr_atomic_inc32(&mw_g.idle_keepalive);
+        }
+        else {
+            apr_atomic_dec32(&mw_g.idle_keepalive);
+        }
+    }
+}
 
 static const char *mpm_name(void)
 {
@@ -165,6 +182,11 @@ static apr_uint64_t read_own_rss(void)
 static apr_status_t child_exit(void *data)
 {
     (void)data;
+    /* Let the next child over its limit start retiring now rather than
+     * when the parent reaps this one (up to a second later). */
+    if (mw_g.me) {
+        mw_retire_ticket_return(&mw_g.table, mw_g.me);
+    }
     if (mw_g.statm_fd >= 0) {
         close(mw_g.statm_fd);
         mw_g.statm_fd = -1;
@@ -326,6 +348,13 @@ static apr_status_t request_done(void *data)
         apr_atomic_inc64(&me->request_pool_count);
     }
     note_connection_pool(r, me);
+    if (!r->connection->master) {
+        conn_set_idle(ap_get_module_config(r->connection->conn_config,
+                                           &memwatch_module),
+                      r->connection->keepalive == AP_CONN_KEEPALIVE
+                      && !r->connection->aborted);
+    }
+    mw_retire_request_done(r);
     if (!rss) {
         return APR_SUCCESS;
     }
@@ -370,6 +399,10 @@ static int mw_post_read_request(request_rec *r)
     if (!mw_g.me || r->main || r->prev) {
         return DECLINED;
     }
+    if (!r->connection->master) {
+        conn_set_idle(ap_get_module_config(r->connection->conn_config,
+                                           &memwatch_module), 0);
+    }
     apr_pool_cleanup_register(r->pool, r, request_done,
                               apr_pool_cleanup_null);
     return mw_retire_post_read(r);
@@ -380,6 +413,7 @@ static apr_status_t connection_done(void *data)
     conn_rec *c = data;
     mw_pool_size_t ps;
 
+    conn_set_idle(ap_get_module_config(c->conn_config, &memwatch_module), 0);
     if (mw_pool_measure(c->pool, &ps) == APR_SUCCESS) {
         mw_atomic_max64(&mw_g.me->connection_pool_peak, ps.held);
     }

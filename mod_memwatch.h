@@ -49,6 +49,11 @@ typedef struct mw_globals_t {
     mw_slot_t *me;
     int statm_fd;
     volatile apr_uint32_t retiring; /* this process is retiring */
+    /* Connections of this process waiting for their next keep-alive
+     * request, and requests in flight that began before it retired: the
+     * process may leave once both are zero (mod_memwatch_retire.c). */
+    volatile apr_uint32_t idle_keepalive;
+    volatile apr_uint32_t active_before_retiring;
 } mw_globals_t;
 
 extern mw_globals_t mw_g;
@@ -68,6 +73,7 @@ void mw_register_status_hook(void);
 void mw_retire_init(apr_pool_t *pchild, server_rec *s);
 void mw_retire_check(request_rec *r, apr_uint64_t requests, apr_time_t now);
 int mw_retire_post_read(request_rec *r);
+void mw_retire_request_done(request_rec *r);
 void mw_retire_monitor(server_rec *s, apr_time_t now);
 
 #endif /* MOD_MEMWATCH_H */

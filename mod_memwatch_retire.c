@@ -10,13 +10,17 @@
  *   no client is left holding an idle keep-alive connection to it.
  * - prefork: ap_max_requests_per_child = 1, so child_main's loop exits as
  *   soon as the current connection ends.
- * - worker/event: each listener's accept_func is swapped for one that,
- *   once every keep-alive connection the child had may have gone (one
- *   KeepAliveTimeout after the decision), returns APR_EGENERAL: the MPM's
- *   own graceful exit of this process (in-flight requests finish). Before
- *   that it accepts as usual. On an idle server no connection would come
- *   to wake the listener, so a small thread of the retiring child opens
- *   and closes a loopback connection to a listener until the child is
+ * - worker/event: each listener's accept_func is swapped for one that
+ *   returns APR_EGENERAL, the MPM's own graceful exit of this process
+ *   (in-flight requests finish), as soon as no connection of the child
+ *   waits idle for a keep-alive request (event would close those as it
+ *   leaves, racing a client that sends on them) and no request that began
+ *   before the decision is still running (its response may promise
+ *   keep-alive). Until then it accepts as usual, and each new connection
+ *   gets one request and "Connection: close". A KeepAliveTimeout after the
+ *   decision it leaves regardless. On an idle server no connection would
+ *   come to wake the listener, so a small thread of the retiring child
+ *   opens and closes a loopback connection to a listener until it is
  *   gone.
  */
 
@@ -53,7 +57,7 @@ typedef struct saved_accept_t {
 
 static saved_accept_t *saved;
 static int nsaved;
-static apr_time_t exit_not_before;      /* this child */
+static apr_time_t exit_deadline;        /* this child */
 static apr_interval_time_t keepalive_max;
 static int min_lifetime_warned;
 
@@ -104,7 +108,9 @@ static apr_status_t retiring_accept(void **csd, ap_listen_rec *lr,
 {
     int i;
 
-    if (apr_time_now() >= exit_not_before) {
+    if ((apr_atomic_read32(&mw_g.idle_keepalive) == 0
+         && apr_atomic_read32(&mw_g.active_before_retiring) == 0)
+        || apr_time_now() >= exit_deadline) {
         /* The MPM's graceful exit of this process: the listener closes,
          * in-flight requests finish, the parent starts a replacement. */
         return APR_EGENERAL;
@@ -162,23 +168,16 @@ static void nudge_listener(void)
     close(fd);
 }
 
-/* Wake this child's listener once it may leave, until it has left (the
- * process exits under this thread). Bounded: gives up after a minute. */
+/* Wake this child's listener until it has left (the process exits under
+ * this thread). Bounded: gives up after a minute. */
 static void *waker(void *arg)
 {
     int i;
 
     (void)arg;
-    for (;;) {
-        apr_time_t now = apr_time_now();
-        if (now >= exit_not_before) {
-            break;
-        }
-        apr_sleep(exit_not_before - now);
-    }
-    for (i = 0; i < 240; i++) {
+    for (i = 0; i < 600; i++) {
+        apr_sleep(apr_time_from_msec(100));
         nudge_listener();
-        apr_sleep(apr_time_from_msec(250));
     }
     return NULL;
 }
@@ -195,7 +194,9 @@ static void start_leaving(apr_time_t now)
         ap_max_requests_per_child = 1;
         return;
     }
-    exit_not_before = now + keepalive_max;
+    /* Idle keep-alive connections time out within KeepAliveTimeout; event
+     * checks its keep-alive queue with up to a second's delay. */
+    exit_deadline = now + keepalive_max + apr_time_from_sec(1);
     /* Set by the MPM after child_init, so swapped only now; the listener
      * thread reads the pointer once per accept. */
     for (lr = ap_listeners; lr && i < nsaved; lr = lr->next, i++) {
@@ -313,12 +314,12 @@ void mw_retire_check(request_rec *r, apr_uint64_t requests, apr_time_t now)
         }
         return;
     }
-    if (!mw_retire_ticket_take(&mw_g.table, conf->max_retiring)) {
+    if (!mw_retire_ticket_take(&mw_g.table, me, conf->max_retiring)) {
         apr_atomic_cas32(&me->state, MW_STATE_WAITING, MW_STATE_OK);
         return;     /* MemwatchMaxRetiring: wait for our turn */
     }
     if (apr_atomic_cas32(&me->state, MW_STATE_RETIRING, state) != state) {
-        apr_atomic_dec32(&mw_g.table.hdr->retiring);  /* another thread won */
+        mw_retire_ticket_return(&mw_g.table, me);   /* another thread won */
         return;
     }
     me->retire_time = now;
@@ -327,13 +328,29 @@ void mw_retire_check(request_rec *r, apr_uint64_t requests, apr_time_t now)
     start_leaving(now);
 }
 
+/* Marks a request that began before this process retired. */
+static const char began_before;
+
 int mw_retire_post_read(request_rec *r)
 {
     if (apr_atomic_read32(&mw_g.retiring)) {
         /* ap_set_keepalive() then answers "Connection: close". */
         r->connection->keepalive = AP_CONN_CLOSE;
     }
+    else {
+        apr_atomic_inc32(&mw_g.active_before_retiring);
+        ap_set_module_config(r->request_config, &memwatch_module,
+                             (void *)&began_before);
+    }
     return DECLINED;
+}
+
+void mw_retire_request_done(request_rec *r)
+{
+    if (ap_get_module_config(r->request_config, &memwatch_module)
+        == &began_before) {
+        apr_atomic_dec32(&mw_g.active_before_retiring);
+    }
 }
 
 /* Parent, every ten seconds: warn about children slow to leave, and

@@ -140,9 +140,7 @@ int mw_slot_reap(const mw_table_t *t, apr_uint32_t pid,
         e->rss_peak = apr_atomic_read64(&s->rss_peak);
         e->baseline_rss = apr_atomic_read64(&s->baseline_rss);
         apr_atomic_inc32(&h->exited_next);
-        if (s->state == MW_STATE_RETIRING) {
-            apr_atomic_dec32(&h->retiring);
-        }
+        mw_retire_ticket_return(t, s);
         s->state = MW_STATE_FREE;
         apr_atomic_set32(&s->pid, 0);
         return (int)i;
@@ -160,18 +158,27 @@ void mw_slot_unlock(mw_slot_t *slot)
     apr_atomic_set32(&slot->lock, 0);
 }
 
-int mw_retire_ticket_take(const mw_table_t *t, apr_uint32_t max)
+int mw_retire_ticket_take(const mw_table_t *t, mw_slot_t *slot,
+                          apr_uint32_t max)
 {
     apr_uint32_t cur = apr_atomic_read32(&t->hdr->retiring);
 
     while (cur < max) {
         apr_uint32_t seen = apr_atomic_cas32(&t->hdr->retiring, cur + 1, cur);
         if (seen == cur) {
+            apr_atomic_set32(&slot->ticket_held, 1);
             return 1;
         }
         cur = seen;
     }
     return 0;
+}
+
+void mw_retire_ticket_return(const mw_table_t *t, mw_slot_t *slot)
+{
+    if (apr_atomic_cas32(&slot->ticket_held, 0, 1) == 1) {
+        apr_atomic_dec32(&t->hdr->retiring);
+    }
 }
 
 void mw_recycle_add(const mw_table_t *t, const mw_recycle_t *ev)

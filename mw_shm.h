@@ -65,7 +65,7 @@ typedef struct mw_slot_t {
     apr_uint32_t generation;
     volatile apr_uint32_t retire_requested; /* set by the parent (budget) */
     volatile apr_uint32_t exit_warned;  /* parent: "slow to leave" logged */
-    apr_uint32_t pad;
+    volatile apr_uint32_t ticket_held;  /* holds a retire ticket */
     apr_int64_t started;                /* apr_time_t */
     volatile apr_uint64_t requests;
     volatile apr_uint64_t connections;
@@ -190,8 +190,13 @@ int mw_slot_claim(const mw_table_t *t, apr_uint32_t pid,
 int mw_slot_reap(const mw_table_t *t, apr_uint32_t pid,
                  apr_uint32_t current_generation, apr_time_t now);
 
-/* Take a retire ticket if fewer than max are held. */
-int mw_retire_ticket_take(const mw_table_t *t, apr_uint32_t max);
+/* Take a retire ticket for slot if fewer than max are held. */
+int mw_retire_ticket_take(const mw_table_t *t, mw_slot_t *slot,
+                          apr_uint32_t max);
+
+/* Give slot's ticket back, once (the exiting child or the parent's reap,
+ * whichever comes first). */
+void mw_retire_ticket_return(const mw_table_t *t, mw_slot_t *slot);
 
 /* Append a recycle (or dry-run) event. */
 void mw_recycle_add(const mw_table_t *t, const mw_recycle_t *ev);

@@ -7,6 +7,7 @@
 #
 #   MPMS="event" make test        only some MPMs
 #   TEST_FILES="t/basic.t" make test   only some Apache::Test files
+#   TEST_VERBOSE=1 make test           show every assertion
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -24,7 +25,7 @@ if [ "$(id -u)" -eq 0 ]; then
     chown -R "$TEST_USER" "$WORK"
     rc=0
     runuser -u "$TEST_USER" -- env HOME="$WORK" MPMS="$MPMS" \
-        TEST_FILES="${TEST_FILES:-}" CI="${CI:-}" \
+        TEST_FILES="${TEST_FILES:-}" TEST_VERBOSE="${TEST_VERBOSE:-}" CI="${CI:-}" \
         bash "$WORK/scripts/test.sh" || rc=$?
     rm -rf "$OUT"
     [ -d "$WORK/test-output" ] && cp -r "$WORK/test-output" "$OUT"
@@ -47,7 +48,7 @@ for mpm in $MPMS; do
     set +e
     MEMWATCH_MPM=$mpm MEMWATCH_OUT=$OUT perl t/TEST.PL -apxs "$(command -v apxs)" \
         -httpd /usr/sbin/apache2 -httpd_conf "$TOP/t/mpm/$mpm.conf" -port select \
-        ${TEST_FILES:-} 2>&1 | tee "$log"
+        ${TEST_VERBOSE:+-verbose} ${TEST_FILES:-} 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
     set -e
     cp t/logs/error_log "$OUT/error_log-$mpm" 2>/dev/null || true

@@ -76,7 +76,7 @@ static int memwatch_test_handler(request_rec *r)
     if (!strcmp(what, "leak")) {
         long kb = arg(r, "kb", 8);
         touch(malloc((apr_size_t)kb * 1024), (apr_size_t)kb * 1024);
-        ap_rprintf(r, "leaked %ld KiB\n", kb);
+        ap_rprintf(r, "leaked %ld KiB pid=%ld\n", kb, (long)getpid());
     }
     else if (!strcmp(what, "cache")) {
         long mb = arg(r, "mb", 32);

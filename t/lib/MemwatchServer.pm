@@ -1,0 +1,178 @@
+package MemwatchServer;
+
+# A private httpd for tests that need a configuration of their own (the
+# recycling tests): same MPM, same modules as the Apache::Test run, its own
+# ServerRoot, port and Memwatch* directives. Loopback only.
+#
+#   my $srv = MemwatchServer->new(conf => "MemwatchMaxGrowth 8M\n");
+#   $srv->start; ... $srv->json; ... $srv->stop;
+
+use strict;
+use warnings FATAL => 'all';
+
+use Cwd qw(abs_path);
+use File::Path qw(make_path remove_tree);
+use File::Basename qw(dirname);
+use IO::Socket::INET;
+use JSON::PP;
+use Time::HiRes qw(time sleep);
+
+my $top = abs_path(dirname(__FILE__) . '/../..');
+my $count = 0;
+
+sub free_port {
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Proto => 'tcp', Listen => 1)
+        or die "no free port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+sub new {
+    my ($class, %args) = @_;
+    my $mpm = $ENV{MEMWATCH_MPM} or die "MEMWATCH_MPM not set";
+    my $self = bless {
+        mpm  => $mpm,
+        port => free_port(),
+        root => "$top/t/servers/" . ($args{name} || "srv") . "-$$-" . $count++,
+        conf => $args{conf} || '',
+        mpm_conf => $args{mpm_conf},
+    }, $class;
+    return $self;
+}
+
+sub url { my ($self, $path) = @_; "http://127.0.0.1:$self->{port}$path" }
+sub port { $_[0]{port} }
+sub error_log { "$_[0]{root}/logs/error_log" }
+
+# A few children, so recycling one leaves others serving. Threaded
+# children keep httpd's default of 25 threads: with all of a child's
+# workers busy, event itself closes that child's idle keep-alive
+# connections ("All workers are busy", mpm_event trace1), which a strict
+# client sees as a dropped request whether or not anything is recycled.
+my %mpm_conf = (
+    prefork => "StartServers 4\nMinSpareServers 4\nMaxSpareServers 10\n"
+             . "MaxRequestWorkers 16\nServerLimit 16\n",
+    worker  => "StartServers 3\nThreadsPerChild 25\nMinSpareThreads 25\n"
+             . "MaxSpareThreads 150\nMaxRequestWorkers 150\nServerLimit 6\n",
+    event   => "StartServers 3\nThreadsPerChild 25\nMinSpareThreads 25\n"
+             . "MaxSpareThreads 150\nMaxRequestWorkers 150\nServerLimit 6\n",
+);
+
+sub write_conf {
+    my $self = shift;
+    my $root = $self->{root};
+    my $m = $self->{mpm};
+    make_path("$root/logs", "$root/htdocs");
+    open my $fh, '>', "$root/httpd.conf" or die $!;
+    my $mpm = $self->{mpm_conf} // $mpm_conf{$m};
+    my $testmod = "$top/c-modules/memwatch_test/.libs/mod_memwatch_test.so";
+    die "test module not built: $testmod" unless -e $testmod;
+    print $fh <<"EOF";
+ServerRoot $root
+ServerName 127.0.0.1
+Listen 127.0.0.1:$self->{port}
+PidFile $root/logs/httpd.pid
+ErrorLog $root/logs/error_log
+LogLevel notice
+DocumentRoot $root/htdocs
+LoadModule mpm_${m}_module /usr/lib/apache2/modules/mod_mpm_${m}.so
+LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
+LoadModule memwatch_module $top/.libs/mod_memwatch.so
+LoadModule memwatch_test_module $testmod
+Mutex file:$root/logs
+DefaultRuntimeDir $root/logs
+KeepAlive On
+KeepAliveTimeout 2
+MaxKeepAliveRequests 0
+$mpm
+<Location /mw>
+    SetHandler memwatch_test
+</Location>
+<Location /memwatch>
+    SetHandler memwatch
+</Location>
+$self->{conf}
+EOF
+    close $fh;
+}
+
+sub start {
+    my $self = shift;
+    $self->write_conf;
+    my $out = `/usr/sbin/apache2 -f $self->{root}/httpd.conf -k start 2>&1`;
+    die "httpd did not start: $out" if $?;
+    my $deadline = time + 20;
+    while (time < $deadline) {
+        my $j = eval { $self->json };
+        return $self if $j && @{ $j->{children} };
+        sleep 0.05;
+    }
+    die "httpd on port $self->{port} did not answer /memwatch?json";
+}
+
+sub configtest {
+    my ($self) = @_;
+    $self->write_conf;
+    my $out = `/usr/sbin/apache2 -f $self->{root}/httpd.conf -t 2>&1`;
+    return ($? >> 8, $out);
+}
+
+sub pid {
+    my $self = shift;
+    open my $fh, '<', "$self->{root}/logs/httpd.pid" or return;
+    my $pid = <$fh>;
+    chomp $pid;
+    return $pid;
+}
+
+sub stop {
+    my $self = shift;
+    my $pid = $self->pid or return;
+    system("/usr/sbin/apache2 -f $self->{root}/httpd.conf -k stop >/dev/null 2>&1");
+    my $deadline = time + 20;
+    sleep 0.05 while kill(0, $pid) && time < $deadline;
+}
+
+# A raw GET on a fresh connection: (status, body).
+sub get {
+    my ($self, $path) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $self->{port}, Timeout => 10)
+        or die "connect: $!";
+    print $s "GET $path HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    local $/;
+    my $resp = <$s> // '';
+    close $s;
+    my ($status) = $resp =~ m{^HTTP/1\.\d (\d+)};
+    my (undef, $body) = split /\r\n\r\n/, $resp, 2;
+    return ($status // 0, $body // '');
+}
+
+sub json {
+    my $self = shift;
+    my ($status, $body) = $self->get('/memwatch?json');
+    die "status $status" unless $status == 200;
+    return decode_json($body);
+}
+
+# Poll until $cond->() is true; returns its value or undef at the deadline.
+sub poll {
+    my ($self, $timeout, $cond) = @_;
+    my $deadline = time + $timeout;
+    while (time < $deadline) {
+        my $v = eval { $cond->() };
+        return $v if $v;
+        sleep 0.05;
+    }
+    return;
+}
+
+sub DESTROY {
+    my $self = shift;
+    $self->stop;
+    remove_tree($self->{root}) unless $ENV{MEMWATCH_KEEP};
+}
+
+1;
