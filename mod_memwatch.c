@@ -185,7 +185,7 @@ static apr_status_t child_exit(void *data)
     /* Let the next child over its limit start retiring now rather than
      * when the parent reaps this one (up to a second later). */
     if (mw_g.me) {
-        mw_retire_ticket_return(&mw_g.table, mw_g.me);
+        mw_slot_leave(&mw_g.table, mw_g.me);
     }
     if (mw_g.statm_fd >= 0) {
         close(mw_g.statm_fd);

@@ -8,10 +8,13 @@
  * Leaving, per MPM (see docs/recycling.md for the source this relies on):
  * - Every later response of a retiring child says "Connection: close", so
  *   no client is left holding an idle keep-alive connection to it.
- * - prefork: ap_max_requests_per_child = 1, so child_main's loop exits as
- *   soon as the current connection ends.
- * - worker/event: each listener's accept_func is swapped for one that
- *   returns APR_EGENERAL, the MPM's own graceful exit of this process
+ * - Each listener's accept_func is swapped for one that returns
+ *   APR_EGENERAL: the MPM's own exit path for this process alone.
+ * - prefork: child_main calls it as soon as the current connection has
+ *   ended, and exits. (Lowering ap_max_requests_per_child would not do:
+ *   prefork counts connections only when a limit was set to begin with,
+ *   so an unlimited child would wait for one more connection.)
+ * - worker/event: APR_EGENERAL starts the graceful exit of this process
  *   (in-flight requests finish), as soon as no connection of the child
  *   waits idle for a keep-alive request (event would close those as it
  *   leaves, racing a client that sends on them) and no request that began
@@ -189,11 +192,6 @@ static void start_leaving(apr_time_t now)
     int i = 0;
 
     apr_atomic_set32(&mw_g.retiring, 1);
-    if (!mw_g.threaded) {
-        /* prefork's child_main checks this before each accept. */
-        ap_max_requests_per_child = 1;
-        return;
-    }
     /* Idle keep-alive connections time out within KeepAliveTimeout; event
      * checks its keep-alive queue with up to a second's delay. */
     exit_deadline = now + keepalive_max + apr_time_from_sec(1);
@@ -203,6 +201,9 @@ static void start_leaving(apr_time_t now)
         saved[i].lr = lr;
         saved[i].fn = lr->accept_func;
         lr->accept_func = retiring_accept;
+    }
+    if (!mw_g.threaded) {
+        return;     /* prefork leaves when this connection ends */
     }
     /* A raw detached thread: apr_thread_create would allocate from pchild,
      * which this (worker) thread must not touch. */
@@ -323,6 +324,7 @@ void mw_retire_check(request_rec *r, apr_uint64_t requests, apr_time_t now)
         return;
     }
     me->retire_time = now;
+    apr_atomic_set32(&me->retired, 1);
     log_decision(r, "recycling", reason, &f, requests, now);
     record(reason, &f, requests, now, 0);
     start_leaving(now);

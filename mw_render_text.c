@@ -187,8 +187,9 @@ void mw_render_json(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
                   mw_reason_name((mw_reason_e)i), v->recycles_total[i]);
     }
     mw_printf(out, "},\"would_recycle_total\":%" APR_UINT64_T_FMT
+              ",\"exited_total\":%" APR_UINT64_T_FMT
               ",\"attribution_depth\":%u,\"attribution\":[",
-              v->would_recycle_total, v->attribute_depth);
+              v->would_recycle_total, v->exited_total, v->attribute_depth);
     for (i = 0; i < v->attribution->nelts; i++) {
         if (i) {
             mw_puts(out, ",");
@@ -358,6 +359,10 @@ void mw_render_prometheus(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
                   APR_UINT64_T_FMT "\n", mw_reason_name((mw_reason_e)i),
                   v->recycles_total[i]);
     }
+    prom_head(out, "memwatch_exited_total", "counter",
+              "Children that exited, for any reason.");
+    mw_printf(out, "memwatch_exited_total %" APR_UINT64_T_FMT "\n",
+              v->exited_total);
     prom_head(out, "memwatch_would_recycle_total", "counter",
               "Recycles decided but not done (MemwatchDryRun).");
     mw_printf(out, "memwatch_would_recycle_total %" APR_UINT64_T_FMT "\n",

@@ -7,7 +7,7 @@
 
 #include "mw_shm.h"
 
-#define MW_MAGIC 0x6d774d32     /* "mwM2": bump when the layout changes */
+#define MW_MAGIC 0x6d774d33     /* "mwM2": bump when the layout changes */
 
 static apr_size_t slot_size(const mw_layout_t *l)
 {
@@ -129,8 +129,7 @@ int mw_slot_reap(const mw_table_t *t, apr_uint32_t pid,
         e->pid = pid;
         e->slot = i;
         e->generation = s->generation;
-        e->reason = s->state == MW_STATE_RETIRING ? s->reason
-                                                  : MW_REASON_NONE;
+        e->reason = s->retired ? s->reason : MW_REASON_NONE;
         e->restart = s->generation != current_generation;
         e->started = s->started;
         e->exited = now;
@@ -140,6 +139,7 @@ int mw_slot_reap(const mw_table_t *t, apr_uint32_t pid,
         e->rss_peak = apr_atomic_read64(&s->rss_peak);
         e->baseline_rss = apr_atomic_read64(&s->baseline_rss);
         apr_atomic_inc32(&h->exited_next);
+        apr_atomic_inc64(&h->exited_total);
         mw_retire_ticket_return(t, s);
         s->state = MW_STATE_FREE;
         apr_atomic_set32(&s->pid, 0);
@@ -156,6 +156,12 @@ int mw_slot_trylock(mw_slot_t *slot)
 void mw_slot_unlock(mw_slot_t *slot)
 {
     apr_atomic_set32(&slot->lock, 0);
+}
+
+void mw_slot_leave(const mw_table_t *t, mw_slot_t *slot)
+{
+    mw_retire_ticket_return(t, slot);
+    apr_atomic_set32(&slot->state, MW_STATE_FREE);
 }
 
 int mw_retire_ticket_take(const mw_table_t *t, mw_slot_t *slot,

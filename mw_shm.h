@@ -66,6 +66,8 @@ typedef struct mw_slot_t {
     volatile apr_uint32_t retire_requested; /* set by the parent (budget) */
     volatile apr_uint32_t exit_warned;  /* parent: "slow to leave" logged */
     volatile apr_uint32_t ticket_held;  /* holds a retire ticket */
+    volatile apr_uint32_t retired;      /* decided to retire, for `reason` */
+    apr_uint32_t pad;
     apr_int64_t started;                /* apr_time_t */
     volatile apr_uint64_t requests;
     volatile apr_uint64_t connections;
@@ -151,6 +153,7 @@ typedef struct mw_shm_header_t {
     apr_uint32_t pad;
     volatile apr_uint64_t recycles_total[MW_REASON_COUNT];
     volatile apr_uint64_t would_recycle_total;
+    volatile apr_uint64_t exited_total;
     mw_attr_t attr_other;               /* what did not fit the table */
     mw_exited_t exited[MW_EXITED_LEN];
     mw_recycle_t recycles[MW_RECYCLES_LEN];
@@ -184,6 +187,11 @@ mw_sample_t *mw_slot_history(const mw_table_t *t, mw_slot_t *slot);
  * A stale slot of the same pid (pid reuse after kill -9) is taken over. */
 int mw_slot_claim(const mw_table_t *t, apr_uint32_t pid,
                   apr_uint32_t generation, apr_time_t now, apr_uint64_t rss);
+
+/* The child is leaving (its last act): it serves nothing any more, so
+ * give back its retire ticket and take it off the list of children. The
+ * parent's mw_slot_reap still finds it by pid. */
+void mw_slot_leave(const mw_table_t *t, mw_slot_t *slot);
 
 /* Parent: pid has exited. Record it in the exited ring, give back its
  * retire ticket and free its slot. Returns the slot index or -1. */

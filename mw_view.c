@@ -142,6 +142,7 @@ void mw_view_collect(mw_view_t *v, apr_pool_t *p, const mw_table_t *t,
         v->recycles_total[i] = apr_atomic_read64(&h->recycles_total[i]);
     }
     v->would_recycle_total = apr_atomic_read64(&h->would_recycle_total);
+    v->exited_total = apr_atomic_read64(&h->exited_total);
     v->retiring = apr_atomic_read32(&h->retiring);
 
     v->attribution = apr_array_make(p, 16, sizeof(mw_attr_view_t));

@@ -71,6 +71,7 @@ typedef struct mw_view_t {
     mw_attr_view_t attr_other;
     apr_uint64_t recycles_total[MW_REASON_COUNT];
     apr_uint64_t would_recycle_total;
+    apr_uint64_t exited_total;
     apr_uint32_t retiring;
     apr_uint64_t rss_total;
     apr_uint64_t rss_max;

@@ -13,24 +13,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TOP=$PWD
 MPMS=${MPMS:-"prefork worker event"}
-TEST_USER=${TEST_USER:-nobody}
 OUT=$TOP/test-output
 
 bash scripts/deps.sh
 
-if [ "$(id -u)" -eq 0 ]; then
-    WORK=$(mktemp -d /tmp/memwatch-test.XXXXXX)
-    trap 'rm -rf "$WORK"' EXIT
-    tar --exclude=.git --exclude=test-output -cf - . | tar -xf - -C "$WORK"
-    chown -R "$TEST_USER" "$WORK"
-    rc=0
-    runuser -u "$TEST_USER" -- env HOME="$WORK" MPMS="$MPMS" \
-        TEST_FILES="${TEST_FILES:-}" TEST_VERBOSE="${TEST_VERBOSE:-}" CI="${CI:-}" \
-        bash "$WORK/scripts/test.sh" || rc=$?
-    rm -rf "$OUT"
-    [ -d "$WORK/test-output" ] && cp -r "$WORK/test-output" "$OUT"
-    exit $rc
-fi
+source scripts/unprivileged.sh
+rerun_unprivileged test-output scripts/test.sh "$@"
 
 rm -rf "$OUT"
 mkdir -p "$OUT"

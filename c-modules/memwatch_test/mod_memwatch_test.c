@@ -108,7 +108,7 @@ static int memwatch_test_handler(request_rec *r)
             ap_rflush(r);
             apr_sleep(apr_time_from_msec(ms));
         }
-        ap_rputs("stream done\n", r);
+        ap_rprintf(r, "stream done pid=%ld\n", (long)getpid());
     }
     else if (!strcmp(what, "hello")) {
         ap_rputs("hello\n", r);

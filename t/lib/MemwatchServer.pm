@@ -38,6 +38,7 @@ sub new {
         root => "$top/t/servers/" . ($args{name} || "srv") . "-$$-" . $count++,
         conf => $args{conf} || '',
         mpm_conf => $args{mpm_conf},
+        without_memwatch => $args{without_memwatch},
     }, $class;
     return $self;
 }
@@ -65,9 +66,16 @@ sub write_conf {
     my $root = $self->{root};
     my $m = $self->{mpm};
     make_path("$root/logs", "$root/htdocs");
+    open my $ix, '>', "$root/htdocs/index.html" or die $!;
+    print $ix "<p>hello</p>\n";
+    close $ix;
     open my $fh, '>', "$root/httpd.conf" or die $!;
     my $mpm = $self->{mpm_conf} // $mpm_conf{$m};
-    my $testmod = "$top/c-modules/memwatch_test/.libs/mod_memwatch_test.so";
+    my $testmod = $ENV{MEMWATCH_TESTMOD}
+        || "$top/c-modules/memwatch_test/.libs/mod_memwatch_test.so";
+    my $memwatch = $self->{without_memwatch} ? ''
+        : "LoadModule memwatch_module $top/.libs/mod_memwatch.so\n"
+          . "<Location /memwatch>\n    SetHandler memwatch\n</Location>";
     die "test module not built: $testmod" unless -e $testmod;
     print $fh <<"EOF";
 ServerRoot $root
@@ -77,10 +85,14 @@ PidFile $root/logs/httpd.pid
 ErrorLog $root/logs/error_log
 LogLevel notice
 DocumentRoot $root/htdocs
+DirectoryIndex index.html
+TypesConfig /etc/mime.types
 LoadModule mpm_${m}_module /usr/lib/apache2/modules/mod_mpm_${m}.so
 LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
-LoadModule memwatch_module $top/.libs/mod_memwatch.so
+LoadModule mime_module /usr/lib/apache2/modules/mod_mime.so
+LoadModule dir_module /usr/lib/apache2/modules/mod_dir.so
 LoadModule memwatch_test_module $testmod
+$memwatch
 Mutex file:$root/logs
 DefaultRuntimeDir $root/logs
 KeepAlive On
@@ -89,9 +101,6 @@ MaxKeepAliveRequests 0
 $mpm
 <Location /mw>
     SetHandler memwatch_test
-</Location>
-<Location /memwatch>
-    SetHandler memwatch
 </Location>
 $self->{conf}
 EOF
@@ -105,11 +114,17 @@ sub start {
     die "httpd did not start: $out" if $?;
     my $deadline = time + 20;
     while (time < $deadline) {
-        my $j = eval { $self->json };
-        return $self if $j && @{ $j->{children} };
+        if ($self->{without_memwatch}) {
+            my ($status) = eval { $self->get('/mw/hello') };
+            return $self if $status && $status == 200;
+        }
+        else {
+            my $j = eval { $self->json };
+            return $self if $j && @{ $j->{children} };
+        }
         sleep 0.05;
     }
-    die "httpd on port $self->{port} did not answer /memwatch?json";
+    die "httpd on port $self->{port} did not answer";
 }
 
 sub configtest {

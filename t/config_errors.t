@@ -1,0 +1,49 @@
+# A wrong directive value stops configtest with a message that names the
+# directive and the accepted form.
+use strict;
+use warnings FATAL => 'all';
+use lib 't/lib';
+
+use Apache::Test;
+use Apache::TestUtil;
+use MemwatchServer;
+
+my @bad = (
+    [ 'MemwatchMaxGrowth 12Q',   qr/MemwatchMaxGrowth: '12Q' is not a size.*K, M or G/ ],
+    [ 'MemwatchMaxGrowth -5M',   qr/MemwatchMaxGrowth: '-5M' is not a size/ ],
+    [ 'MemwatchMaxGrowth 0',     qr/MemwatchMaxGrowth: '0' is not a size above zero/ ],
+    [ 'MemwatchMaxRSS',          qr/MemwatchMaxRSS takes one argument/ ],
+    [ 'MemwatchMaxPrivate 1.5',  qr/MemwatchMaxPrivate: '1.5'.*fractions need a unit/ ],
+    [ 'MemwatchJitter 80',       qr/MemwatchJitter: '80' is not valid; expected a percentage from 0 to 50/ ],
+    [ 'MemwatchWarmup lots',     qr/MemwatchWarmup: 'lots' is not valid; expected a number of requests/ ],
+    [ 'MemwatchCheckEvery 0',    qr/MemwatchCheckEvery: '0' is not valid/ ],
+    [ 'MemwatchMaxRetiring -1',  qr/MemwatchMaxRetiring: '-1' is not valid/ ],
+    [ 'MemwatchMinLifetime 0',   qr/MemwatchMinLifetime: '0' is not valid; expected a number of seconds from 1/ ],
+    [ 'MemwatchDryRun maybe',    qr/MemwatchDryRun must be On or Off/ ],
+    [ 'MemwatchHistory 1',       qr/MemwatchHistory: '1' is not valid/ ],
+    [ "MemwatchMaxRSS 512M\nMemwatchMinShared 1G",
+      qr/MemwatchMinShared \(1\.0 GiB\) must be below MemwatchMaxRSS \(512 MiB\)/ ],
+    [ "MemwatchMaxRSS 512M\nMemwatchMaxPrivate 600M",
+      qr/MemwatchMaxPrivate \(600 MiB\) must not exceed MemwatchMaxRSS/ ],
+    [ "<VirtualHost 127.0.0.1:1>\nMemwatchMaxGrowth 8M\n</VirtualHost>",
+      qr/MemwatchMaxGrowth cannot occur within <VirtualHost> section/ ],
+);
+
+plan tests => 2 * @bad + 1, need_module 'memwatch_test';
+
+for my $case (@bad) {
+    my ($conf, $want) = @$case;
+    my $srv = MemwatchServer->new(name => 'conftest', conf => $conf);
+    my ($rc, $out) = $srv->configtest;
+    (my $label = $conf) =~ s/\n/; /g;
+    t_debug("$label => $out");
+    ok t_cmp($rc != 0 ? 1 : 0, 1, "configtest fails for: $label");
+    ok t_cmp($out, $want, "and says why: $label");
+}
+
+my $good = MemwatchServer->new(name => 'conftest', conf => join "\n",
+    'MemwatchMaxGrowth 64m', 'MemwatchMaxRSS 1.5G', 'MemwatchMaxPrivate 512MB',
+    'MemwatchMinShared 8M', 'MemwatchMaxTotalPrivate 4G', 'MemwatchJitter 10%',
+    'MemwatchWarmup 0', 'MemwatchHistory 60 10', 'MemwatchDryRun On');
+my ($rc, $out) = $good->configtest;
+ok t_cmp($out, qr/Syntax OK/, 'a valid configuration passes configtest');
