@@ -7,6 +7,7 @@
 #   make test         unit tests, then the Apache::Test suite on all MPMs
 #   make unit         C unit tests only
 #   make demo         install what is missing, build, start a demo httpd
+#   make demo-stop    stop it
 #   make bench        throughput with and without the module
 #   make clean
 
@@ -36,6 +37,10 @@ test:
 demo:
 	bash scripts/demo.sh
 
+demo-stop:
+	-[ -f demo-run/httpd.conf ] && /usr/sbin/apache2 -f $(CURDIR)/demo-run/httpd.conf -k stop
+	-[ -f demo-run/traffic.pid ] && kill $$(cat demo-run/traffic.pid) 2>/dev/null; true
+
 bench:
 	bash scripts/bench.sh
 
@@ -43,4 +48,4 @@ clean:
 	rm -rf .libs *.la *.lo *.slo *.o
 	$(MAKE) -C tests clean
 
-.PHONY: all install unit test demo bench clean
+.PHONY: all install unit test demo demo-stop bench clean

@@ -30,7 +30,7 @@
 #include "mw_proc.h"
 
 mw_globals_t mw_g = { NULL, { NULL, NULL, NULL }, 0, NULL, NULL, NULL, 0, 0,
-                      0, -1, NULL, -1, 0, 0, 0 };
+                      0, -1, 0, NULL, -1, 0, 0, 0 };
 
 /* Kept across graceful restarts so the table (and children's figures)
  * survive them and no segment is leaked per restart. */
@@ -215,6 +215,8 @@ static void mw_child_init(apr_pool_t *pchild, server_rec *s)
         return;
     }
     mw_g.me = mw_table_slot(&mw_g.table, (apr_uint32_t)mw_g.slot);
+    mw_g.checking = mw_policy_active(&mw_g.conf->limits)
+                    || mw_g.conf->max_total_private;
     if (mw_g.conf->warmup == 0) {
         mw_g.me->state = MW_STATE_OK;
         mw_trend_start(&mw_g.me->trend, 0);
@@ -388,7 +390,7 @@ static apr_status_t request_done(void *data)
                    conf->attribute_depth);
         mw_attr_add(&mw_g.table, handler, prefix, growth, pool_bytes);
     }
-    if (n % conf->check_every == 0) {
+    if (mw_g.checking && n % conf->check_every == 0) {
         mw_retire_check(r, n, now);
     }
     return APR_SUCCESS;

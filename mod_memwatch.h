@@ -46,6 +46,7 @@ typedef struct mw_globals_t {
     apr_size_t page_size;
     /* Child only. */
     int slot;                       /* -1: untracked */
+    int checking;                   /* some limit can trigger a recycle */
     mw_slot_t *me;
     int statm_fd;
     volatile apr_uint32_t retiring; /* this process is retiring */

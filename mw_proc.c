@@ -11,28 +11,40 @@
 
 #include "mw_proc.h"
 
+/* Parse one decimal field and the spaces after it. Hand-rolled: this
+ * runs on every request, and strtoull's generality costs several times
+ * more. */
+static const char *statm_field(const char *p, apr_uint64_t *v)
+{
+    apr_uint64_t n = 0;
+    const char *start = p;
+
+    while (*p >= '0' && *p <= '9') {
+        n = n * 10 + (apr_uint64_t)(*p++ - '0');
+    }
+    if (p == start || p - start > 19) {
+        return NULL;
+    }
+    while (*p == ' ') {
+        p++;
+    }
+    *v = n;
+    return p;
+}
+
 apr_status_t mw_statm_parse(const char *text, apr_size_t page_size,
                             mw_statm_t *out)
 {
-    unsigned long long size, resident, shared;
-    char *end;
+    apr_uint64_t size, resident, shared;
 
-    size = strtoull(text, &end, 10);
-    if (end == text) {
+    if (!(text = statm_field(text, &size))
+        || !(text = statm_field(text, &resident))
+        || !(text = statm_field(text, &shared))
+        || resident > size || shared > resident) {
         return APR_EINVAL;
     }
-    text = end;
-    resident = strtoull(text, &end, 10);
-    if (end == text) {
-        return APR_EINVAL;
-    }
-    text = end;
-    shared = strtoull(text, &end, 10);
-    if (end == text || resident > size || shared > resident) {
-        return APR_EINVAL;
-    }
-    out->rss_bytes = (apr_uint64_t)resident * page_size;
-    out->shared_bytes = (apr_uint64_t)shared * page_size;
+    out->rss_bytes = resident * page_size;
+    out->shared_bytes = shared * page_size;
     return APR_SUCCESS;
 }
 

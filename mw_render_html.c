@@ -73,6 +73,45 @@ static apr_uint64_t sample_value(const mw_sample_t *s, int field)
     return field ? s->private_bytes : s->rss;
 }
 
+/* The total of all series over time, in buckets of one sampling interval:
+ * children sample at their own times, so each contributes the last value
+ * it had in a bucket, for as long as it kept sampling. */
+static int total_series(apr_pool_t *p, const series_t *series, int nseries,
+                        apr_time_t t0, apr_time_t t1, apr_interval_time_t step,
+                        mw_sample_t **out)
+{
+    int nb = (int)((t1 - t0) / step) + 1, b, i;
+    mw_sample_t *tot;
+
+    if (nb > 4096) {
+        nb = 4096;
+        step = (t1 - t0) / 4095 + 1;
+    }
+    tot = apr_pcalloc(p, sizeof(*tot) * (apr_size_t)nb);
+    for (b = 0; b < nb; b++) {
+        tot[b].time = t0 + (apr_time_t)b * step;
+    }
+    for (i = 0; i < nseries; i++) {
+        const mw_sample_t *s = series[i].s;
+        int k = 0;
+        for (b = 0; b < nb && series[i].n; b++) {
+            apr_time_t end = tot[b].time + step;
+            while (k < series[i].n && s[k].time < end) {
+                k++;
+            }
+            if (k > 0 && end <= s[series[i].n - 1].time + 2 * step) {
+                tot[b].rss += s[k - 1].rss;
+            }
+        }
+    }
+    /* Plot each bucket at its end, where its values were taken. */
+    for (b = 0; b < nb; b++) {
+        tot[b].time = tot[b].time + step > t1 ? t1 : tot[b].time + step;
+    }
+    *out = tot;
+    return nb;
+}
+
 /* One SVG line chart; `total` adds a summed line over the series. */
 static void chart(mw_out_t *out, apr_pool_t *p, const series_t *series,
                   int nseries, int total, const mw_view_t *v,
@@ -80,9 +119,8 @@ static void chart(mw_out_t *out, apr_pool_t *p, const series_t *series,
 {
     apr_time_t t0 = 0, t1 = 0;
     apr_uint64_t vmax = 0;
-    apr_array_header_t *sum_t = apr_array_make(p, 64, sizeof(apr_time_t));
-    apr_array_header_t *sum_v = apr_array_make(p, 64, sizeof(apr_uint64_t));
-    int i, k, j, first = 1;
+    mw_sample_t *tot = NULL;
+    int i, k, j, ntot = 0, first = 1;
     double xs, ys;
     const int pw = CHART_W - CHART_L - 10, ph = CHART_H - CHART_B - 10;
 
@@ -97,24 +135,16 @@ static void chart(mw_out_t *out, apr_pool_t *p, const series_t *series,
             if (first || s->time > t1) t1 = s->time;
             first = 0;
             vmax = val > vmax ? val : vmax;
-            if (total) {
-                /* The parent samples every child with one timestamp. */
-                for (j = 0; j < sum_t->nelts; j++) {
-                    if (APR_ARRAY_IDX(sum_t, j, apr_time_t) == s->time) {
-                        APR_ARRAY_IDX(sum_v, j, apr_uint64_t) += val;
-                        break;
-                    }
-                }
-                if (j == sum_t->nelts) {
-                    APR_ARRAY_PUSH(sum_t, apr_time_t) = s->time;
-                    APR_ARRAY_PUSH(sum_v, apr_uint64_t) = val;
-                }
-            }
         }
     }
-    for (j = 0; j < sum_v->nelts; j++) {
-        apr_uint64_t val = APR_ARRAY_IDX(sum_v, j, apr_uint64_t);
-        vmax = val > vmax ? val : vmax;
+    if (total && !first && nseries > 1) {
+        ntot = total_series(p, series, nseries, t0, t1,
+                            apr_time_from_sec(v->history_interval
+                                              ? v->history_interval : 1),
+                            &tot);
+        for (j = 0; j < ntot; j++) {
+            vmax = tot[j].rss > vmax ? tot[j].rss : vmax;
+        }
     }
     mw_printf(out, "<svg class=\"chart\" role=\"img\" width=\"%d\" "
               "height=\"%d\" viewBox=\"0 0 %d %d\" "
@@ -178,14 +208,13 @@ static void chart(mw_out_t *out, apr_pool_t *p, const series_t *series,
         }
         mw_puts(out, "\"/>");
     }
-    if (total && sum_t->nelts) {
+    if (ntot) {
         mw_puts(out, "<polyline class=\"series total\" fill=\"none\" "
                      "stroke-width=\"2.5\" stroke=\"#000\" points=\"");
-        for (j = 0; j < sum_t->nelts; j++) {
-            mw_printf(out, "%.1f,%.1f ", CHART_L + (double)
-                      (APR_ARRAY_IDX(sum_t, j, apr_time_t) - t0) * xs,
-                      10 + ph - (double)APR_ARRAY_IDX(sum_v, j, apr_uint64_t)
-                      * ys);
+        for (j = 0; j < ntot; j++) {
+            mw_printf(out, "%.1f,%.1f ",
+                      CHART_L + (double)(tot[j].time - t0) * xs,
+                      10 + ph - (double)tot[j].rss * ys);
         }
         mw_puts(out, "\"/>");
     }

@@ -1,0 +1,110 @@
+# Leak hunting: a handler that leaks a fixed amount per request is called
+# "leaking" with the right slope; one that fills a cache once is called
+# "plateau"; attribution puts the leaking handler and URL prefix on top;
+# random URLs cannot grow the attribution table.
+use strict;
+use warnings FATAL => 'all';
+use lib 't/lib';
+
+use Apache::Test;
+use Apache::TestUtil;
+use IO::Socket::INET;
+use MemwatchLoad;
+use MemwatchServer;
+
+plan tests => 9, need_module 'memwatch_test';
+
+my $threaded = $ENV{MEMWATCH_MPM} ne 'prefork';
+# One child, so every request of a connection lands in it.
+my $one = $threaded
+    ? "StartServers 1\nServerLimit 1\nThreadsPerChild 25\n"
+      . "MinSpareThreads 1\nMaxSpareThreads 25\nMaxRequestWorkers 25\n"
+    : "StartServers 1\nMinSpareServers 1\nMaxSpareServers 1\n"
+      . "ServerLimit 1\nMaxRequestWorkers 1\n";
+
+sub conn {
+    my $srv = shift;
+    IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $srv->port,
+                          Timeout => 10) or die "connect: $!";
+}
+
+sub req {
+    my ($sock, $path) = @_;
+    print $sock "GET $path HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    my ($r, $err) = MemwatchLoad::read_response($sock);
+    die "request $path: $err" unless $r;
+    return $r;
+}
+
+sub the_child {
+    my ($srv, $pid) = @_;
+    my ($c) = grep { $_->{pid} == $pid } @{ $srv->json->{children} };
+    return $c;
+}
+
+# ---- A steady leak of 4 KiB a request ------------------------------------
+{
+    my $srv = MemwatchServer->new(name => 'leak', mpm_conf => $one,
+        conf => "MemwatchWarmup 20\nMemwatchAttributeDepth 2");
+    $srv->start;
+    my $s = conn($srv);
+    my ($pid) = req($s, '/mw/info')->{body} =~ /pid=(\d+)/;
+    req($s, '/mw/hello') for 1 .. 30;
+    req($s, '/mw/leak?kb=4') for 1 .. 3000;
+    req($s, '/mw/hello') for 1 .. 20;
+    my $c = the_child($srv, $pid);
+    t_debug("verdict $c->{verdict}, $c->{growth_per_request_bytes} B/request, "
+            . "$c->{trend_points} points over $c->{trend_window_requests} requests");
+    ok t_cmp($c->{verdict}, 'leaking', 'a steady leak is called leaking');
+    my $err = abs($c->{growth_per_request_bytes} - 4096) / 4096;
+    ok t_cmp($err <= 0.20 ? 1 : 0, 1,
+             sprintf('slope %.0f B/request is within 20%% of 4096 (%.1f%%)',
+                     $c->{growth_per_request_bytes}, 100 * $err));
+    ok t_cmp(defined $c->{growth_per_minute_bytes}
+             && $c->{growth_per_minute_bytes} > 0 ? 1 : 0, 1,
+             'growth per minute is reported');
+
+    my $top = $srv->json->{attribution}[0];
+    t_debug("top attribution: $top->{handler} $top->{prefix} "
+            . "$top->{growth_per_request_bytes} B/request");
+    ok t_cmp("$top->{handler} $top->{prefix}", 'memwatch_test /mw/leak',
+             'attribution puts the leaking handler and prefix on top');
+    ok t_cmp($top->{requests} >= 3000 ? 1 : 0, 1,
+             'with its request count');
+}
+
+# ---- A cache filled once, then flat --------------------------------------
+{
+    my $srv = MemwatchServer->new(name => 'plateau', mpm_conf => $one,
+        conf => "MemwatchWarmup 20");
+    $srv->start;
+    my $s = conn($srv);
+    my ($pid) = req($s, '/mw/info')->{body} =~ /pid=(\d+)/;
+    req($s, '/mw/hello') for 1 .. 30;
+    req($s, '/mw/cache?mb=32');
+    req($s, '/mw/hello') for 1 .. 3000;
+    my $c = the_child($srv, $pid);
+    t_debug("verdict $c->{verdict}, growth $c->{growth_bytes}, "
+            . "$c->{growth_per_request_bytes} B/request");
+    ok t_cmp($c->{growth_bytes} >= 30 * 1048576 ? 1 : 0, 1,
+             'the child grew by the 32 MiB cache');
+    ok t_cmp($c->{verdict}, 'plateau', 'and is called plateau, not leaking');
+}
+
+# ---- Random URLs keep the attribution table bounded ----------------------
+{
+    my $srv = MemwatchServer->new(name => 'random', mpm_conf => $one,
+        conf => "MemwatchWarmup 1\nMemwatchAttributeSlots 16");
+    $srv->start;
+    my $s = conn($srv);
+    for my $i (1 .. 400) {
+        my $rnd = join '', map { ('a' .. 'z')[rand 26] } 1 .. 12;
+        req($s, "/mw/$rnd/leak?kb=64");
+    }
+    my $j = $srv->json;
+    my $n = @{ $j->{attribution} };
+    t_debug("$n entries, other: $j->{attribution_other}{requests} requests");
+    ok t_cmp($n <= 16 ? 1 : 0, 1, "the table holds at most 16 entries ($n)");
+    ok t_cmp($j->{attribution_other}{requests} >= 400 - 16 ? 1 : 0, 1,
+             'the rest is counted as other');
+}
