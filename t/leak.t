@@ -69,8 +69,10 @@ sub the_child {
             . "$top->{growth_per_request_bytes} B/request");
     ok t_cmp("$top->{handler} $top->{prefix}", 'memwatch_test /mw/leak',
              'attribution puts the leaking handler and prefix on top');
-    ok t_cmp($top->{requests} >= 3000 ? 1 : 0, 1,
-             'with its request count');
+    # The entry exists from the first request after which RSS was seen to
+    # grow (the heap grows in steps), so a few early requests are "other".
+    ok t_cmp($top->{requests} >= 2000 && $top->{requests} <= 3000 ? 1 : 0, 1,
+             "with most of its requests ($top->{requests} of 3000)");
 }
 
 # ---- A cache filled once, then flat --------------------------------------
