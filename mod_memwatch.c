@@ -23,6 +23,7 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "util_filter.h"
 #include "mpm_common.h"
 
 #include "mod_memwatch.h"
@@ -45,7 +46,18 @@ typedef struct mw_conn_t {
     apr_uint64_t requests;
     apr_size_t first_used;
     int idle;
+    /* The request being answered, for the streaming sampler. */
+    request_rec *current;
+    apr_time_t next_sample;
+    apr_size_t stream_base;         /* pools' size at its first sample */
 } mw_conn_t;
+
+/* A response still flowing after this long is sampled, and then no more
+ * often than this, so a pool that grows while a client stays connected
+ * shows before the request ends. */
+#define MW_STREAM_SAMPLE apr_time_from_msec(250)
+
+static ap_filter_rec_t *stream_filter_handle;
 
 /* Keep mw_g.idle_keepalive: a connection is idle from the end of a
  * keep-alive response until its next request starts or it closes. */
@@ -342,7 +354,12 @@ static apr_status_t request_done(void *data)
     apr_uint64_t prev, growth, pool_bytes = 0;
     apr_time_t now = apr_time_now();
     mw_pool_size_t ps;
+    mw_conn_t *cs = r->connection->master ? NULL
+        : ap_get_module_config(r->connection->conn_config, &memwatch_module);
 
+    if (cs) {
+        cs->current = NULL;
+    }
     if (mw_pool_measure(r->pool, &ps) == APR_SUCCESS) {
         pool_bytes = ps.held;
         mw_atomic_max64(&me->request_pool_peak, ps.held);
@@ -350,12 +367,8 @@ static apr_status_t request_done(void *data)
         apr_atomic_inc64(&me->request_pool_count);
     }
     note_connection_pool(r, me);
-    if (!r->connection->master) {
-        conn_set_idle(ap_get_module_config(r->connection->conn_config,
-                                           &memwatch_module),
-                      r->connection->keepalive == AP_CONN_KEEPALIVE
+    conn_set_idle(cs, r->connection->keepalive == AP_CONN_KEEPALIVE
                       && !r->connection->aborted);
-    }
     mw_retire_request_done(r);
     if (!rss) {
         return APR_SUCCESS;
@@ -402,8 +415,14 @@ static int mw_post_read_request(request_rec *r)
         return DECLINED;
     }
     if (!r->connection->master) {
-        conn_set_idle(ap_get_module_config(r->connection->conn_config,
-                                           &memwatch_module), 0);
+        mw_conn_t *cs = ap_get_module_config(r->connection->conn_config,
+                                             &memwatch_module);
+        conn_set_idle(cs, 0);
+        if (cs) {
+            cs->current = r;
+            cs->next_sample = r->request_time + MW_STREAM_SAMPLE;
+            cs->stream_base = 0;
+        }
     }
     apr_pool_cleanup_register(r->pool, r, request_done,
                               apr_pool_cleanup_null);
@@ -422,15 +441,56 @@ static apr_status_t connection_done(void *data)
     return APR_SUCCESS;
 }
 
+/* A long response: how much the request and connection pools grew since
+ * its first sample. Runs in the thread writing the response, which owns
+ * both pools, and before the brigade is passed on (which may end the
+ * request). */
+static void sample_stream(mw_conn_t *cs, conn_rec *c, apr_time_t now)
+{
+    mw_pool_size_t rp, cp;
+
+    cs->next_sample = now + MW_STREAM_SAMPLE;
+    if (mw_pool_measure(cs->current->pool, &rp) != APR_SUCCESS
+        || mw_pool_measure(c->pool, &cp) != APR_SUCCESS) {
+        return;
+    }
+    mw_atomic_max64(&mw_g.me->request_pool_peak, rp.held);
+    if (!cs->stream_base) {
+        cs->stream_base = rp.used + cp.used;
+    }
+    else if (rp.used + cp.used > cs->stream_base) {
+        mw_atomic_max64(&mw_g.me->stream_pool_growth_peak,
+                        rp.used + cp.used - cs->stream_base);
+    }
+}
+
+static apr_status_t stream_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    mw_conn_t *cs = f->ctx;
+
+    if (cs->current) {
+        apr_time_t now = apr_time_now();
+        if (now >= cs->next_sample) {
+            sample_stream(cs, f->c, now);
+        }
+    }
+    return ap_pass_brigade(f->next, bb);
+}
+
 static int mw_pre_connection(conn_rec *c, void *csd)
 {
+    mw_conn_t *cs;
+
     (void)csd;
     if (!mw_g.me || c->master) {
         return DECLINED;
     }
     apr_atomic_inc64(&mw_g.me->connections);
-    ap_set_module_config(c->conn_config, &memwatch_module,
-                         apr_pcalloc(c->pool, sizeof(mw_conn_t)));
+    cs = apr_pcalloc(c->pool, sizeof(mw_conn_t));
+    ap_set_module_config(c->conn_config, &memwatch_module, cs);
+    if (mw_pool_method() != MW_POOL_UNAVAILABLE) {
+        ap_add_output_filter_handle(stream_filter_handle, cs, NULL, c);
+    }
     apr_pool_cleanup_register(c->pool, c, connection_done,
                               apr_pool_cleanup_null);
     return DECLINED;
@@ -494,6 +554,8 @@ static void mw_register_hooks(apr_pool_t *p)
     ap_hook_post_read_request(mw_post_read_request, NULL, NULL,
                               APR_HOOK_REALLY_FIRST);
     ap_hook_handler(mw_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    stream_filter_handle = ap_register_output_filter("MEMWATCH_STREAM",
+        stream_filter, NULL, AP_FTYPE_CONNECTION);
     ap_hook_monitor(mw_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_status(mw_child_status, NULL, NULL, APR_HOOK_MIDDLE);
     mw_register_status_hook();

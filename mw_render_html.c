@@ -492,6 +492,16 @@ static void detail(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
               size_or_dash(p, c->private_bytes),
               size_or_dash(p, c->shared_bytes), state_class(c->state),
               mw_state_name(c->state));
+    mw_printf(out, "<dl class=\"sum\"><dt>Request pool</dt><dd>%s peak, "
+              "%s mean</dd><dt>Connection pool</dt><dd>%s peak, grew by up "
+              "to %s over one keep-alive connection</dd><dt>While "
+              "streaming</dt><dd>request and connection pools grew by up to "
+              "%s while one response was still flowing</dd></dl>\n",
+              size_or_dash(p, c->request_pool_peak),
+              size_or_dash(p, c->request_pool_mean),
+              size_or_dash(p, c->connection_pool_peak),
+              size_or_dash(p, c->connection_pool_growth_peak),
+              size_or_dash(p, c->stream_pool_growth_peak));
     series[0].s = series[1].s = c->history;
     series[0].n = series[1].n = c->nhistory;
     series[0].field = 0;

@@ -51,6 +51,7 @@ static void json_child(mw_out_t *out, const mw_child_view_t *c)
     json_u64(out, "connection_pool_peak_bytes", c->connection_pool_peak, 1);
     json_u64(out, "connection_pool_growth_bytes",
              c->connection_pool_growth_peak, 1);
+    json_u64(out, "stream_pool_growth_bytes", c->stream_pool_growth_peak, 1);
     mw_puts(out, "\"state\":");
     mw_put_json_string(out, mw_state_name(c->state));
     mw_puts(out, ",\"reason\":");
@@ -293,6 +294,12 @@ static const prom_child_metric_t child_metrics[] = {
     { "memwatch_child_connection_pool_peak_bytes", "gauge",
       "Largest connection pool seen in the child.",
       CV(connection_pool_peak) },
+    { "memwatch_child_connection_pool_growth_bytes", "gauge",
+      "Largest growth of a connection pool over one keep-alive connection.",
+      CV(connection_pool_growth_peak) },
+    { "memwatch_child_stream_pool_growth_bytes", "gauge",
+      "Largest growth of the request and connection pools while one "
+      "response was still flowing.", CV(stream_pool_growth_peak) },
 };
 
 void mw_render_prometheus(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)

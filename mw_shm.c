@@ -7,7 +7,7 @@
 
 #include "mw_shm.h"
 
-#define MW_MAGIC 0x6d774d33     /* "mwM2": bump when the layout changes */
+#define MW_MAGIC 0x6d774d34     /* "mwM2": bump when the layout changes */
 
 static apr_size_t slot_size(const mw_layout_t *l)
 {

@@ -36,8 +36,11 @@ static void collect_child(mw_child_view_t *c, apr_pool_t *p,
     c->connection_pool_peak = apr_atomic_read64(&s->connection_pool_peak);
     c->connection_pool_growth_peak =
         apr_atomic_read64(&s->connection_pool_growth_peak);
+    c->stream_pool_growth_peak =
+        apr_atomic_read64(&s->stream_pool_growth_peak);
     if (!count) {
         c->connection_pool_peak = c->connection_pool_growth_peak = MW_UNKNOWN;
+        c->stream_pool_growth_peak = MW_UNKNOWN;
     }
     c->state = (mw_state_e)apr_atomic_read32(&s->state);
     c->reason = (mw_reason_e)apr_atomic_read32(&s->reason);

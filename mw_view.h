@@ -30,6 +30,7 @@ typedef struct mw_child_view_t {
     apr_uint64_t request_pool_mean;
     apr_uint64_t connection_pool_peak;
     apr_uint64_t connection_pool_growth_peak;
+    apr_uint64_t stream_pool_growth_peak;
     mw_state_e state;
     mw_reason_e reason;
     mw_limits_t limits;

@@ -10,7 +10,8 @@
  *   /mw/cpool?kb=N     allocate N KiB from c->pool (grows per keep-alive
  *                      request on one connection)
  *   /mw/slow?ms=N      sleep N ms, then answer
- *   /mw/stream?chunks=N&ms=M   N chunks, M ms apart, flushed one by one
+ *   /mw/stream?chunks=N&ms=M&kb=K   N chunks, M ms apart, flushed one by
+ *                      one, each after allocating K KiB from r->pool
  *   /mw/hello          a tiny answer (benchmarks)
  *   /mw/info           pid and MPM of the child that answered
  */
@@ -103,7 +104,10 @@ static int memwatch_test_handler(request_rec *r)
     }
     else if (!strcmp(what, "stream")) {
         long i, chunks = arg(r, "chunks", 10), ms = arg(r, "ms", 100);
+        long kb = arg(r, "kb", 0);
         for (i = 0; i < chunks; i++) {
+            touch(apr_palloc(r->pool, (apr_size_t)kb * 1024 + 1),
+                  (apr_size_t)kb * 1024);
             ap_rprintf(r, "chunk %ld\n", i);
             ap_rflush(r);
             apr_sleep(apr_time_from_msec(ms));

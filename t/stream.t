@@ -1,0 +1,56 @@
+# A pool that grows while a long response is still flowing shows on
+# /memwatch before the response ends.
+use strict;
+use warnings FATAL => 'all';
+use lib 't/lib';
+
+use Apache::Test;
+use Apache::TestRequest qw(GET);
+use Apache::TestUtil;
+use IO::Socket::INET;
+use JSON::PP;
+use POSIX ();
+use Time::HiRes qw(time sleep);
+
+plan tests => 3, need_module 'memwatch_test';
+
+my ($host, $port) = split /:/, Apache::TestRequest::hostport();
+
+# 30 chunks, 100 ms apart, 64 KiB from r->pool before each: ~2 MiB over 3 s.
+pipe(my $rd, my $wr) or die $!;
+my $kid = fork // die "fork: $!";
+if (!$kid) {
+    close $rd;
+    my $s = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port,
+                                  Timeout => 20) or POSIX::_exit(1);
+    print $s "GET /mw/stream?chunks=30&ms=100&kb=64 HTTP/1.1\r\n"
+           . "Host: $host\r\nConnection: close\r\n\r\n";
+    my $buf = '';
+    1 while sysread($s, $buf, 65536, length $buf);
+    print $wr $buf;
+    close $wr;
+    POSIX::_exit(0);
+}
+close $wr;
+
+my ($seen, $still_running) = (0, 0);
+my $deadline = time + 20;
+while (time < $deadline) {
+    my $j = eval { decode_json(GET('/memwatch?json')->content) } or next;
+    my ($max) = sort { $b <=> $a }
+                map { $_->{stream_pool_growth_bytes} // 0 } @{ $j->{children} };
+    if ($max >= 512 * 1024) {
+        $seen = $max;
+        $still_running = waitpid($kid, POSIX::WNOHANG()) == 0;
+        last;
+    }
+    last if waitpid($kid, POSIX::WNOHANG()) != 0;
+    sleep 0.1;
+}
+my $out = do { local $/; <$rd> };
+waitpid $kid, 0;
+t_debug("stream pool growth seen: $seen");
+ok t_cmp($seen >= 512 * 1024 ? 1 : 0, 1,
+         'growth of the pools during a response is reported');
+ok t_cmp($still_running ? 1 : 0, 1, 'while the response was still flowing');
+ok t_cmp($out, qr/stream done pid=\d+/, 'and the response completed');
