@@ -62,9 +62,9 @@ static const char *set_size(cmd_parms *cmd, void *dummy, const char *arg)
 }
 
 /* A whole number in [min, max] into an apr_uint32_t field. */
-static const char *set_number(cmd_parms *cmd, const char *arg,
-                              apr_uint32_t *field, apr_int64_t min,
-                              apr_int64_t max, const char *form)
+static const char *parse_number(cmd_parms *cmd, const char *arg,
+                                apr_uint32_t *field, apr_int64_t min,
+                                apr_int64_t max, const char *form)
 {
     char *end;
     apr_int64_t v;
@@ -74,7 +74,8 @@ static const char *set_number(cmd_parms *cmd, const char *arg,
         return err;
     }
     v = apr_strtoi64(arg, &end, 10);
-    if (end == arg || *end || v < min || v > max) {
+    if (end == arg || (*end && strcmp(end, "%")) || v < min || v > max
+        || (*end && !strstr(form, "%"))) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not valid; expected %s",
                             cmd->cmd->name, arg, form);
     }
@@ -82,49 +83,49 @@ static const char *set_number(cmd_parms *cmd, const char *arg,
     return NULL;
 }
 
+/* What a one-number directive accepts, passed as its cmd->info (which is
+ * not const, hence neither are these). */
+typedef struct number_spec_t {
+    apr_size_t offset;              /* of the apr_uint32_t in mw_config_t */
+    apr_int64_t min;
+    apr_int64_t max;
+    const char *form;               /* "%" in it: a trailing % is allowed */
+} number_spec_t;
+
+#define NUMBER(field, min, max, form) \
+    { APR_OFFSETOF(mw_config_t, field), min, max, form }
+
+static number_spec_t warmup = NUMBER(warmup, 0, 100000000,
+    "a number of requests from 0 upwards");
+static number_spec_t check_every = NUMBER(check_every, 1, 1000000,
+    "a number of requests from 1 to 1000000");
+static number_spec_t jitter = NUMBER(jitter, 0, 50,
+    "a percentage from 0 to 50, e.g. 10 or 10%");
+static number_spec_t max_retiring = NUMBER(max_retiring, 1, 100000,
+    "a number of children from 1 upwards");
+static number_spec_t min_lifetime = NUMBER(min_lifetime, 1, 86400 * 365,
+    "a number of seconds from 1 upwards");
+static number_spec_t attribute_depth = NUMBER(attribute_depth, 0, 16,
+    "a number of URL path segments from 0 to 16");
+static number_spec_t attribute_slots = NUMBER(attribute_slots, 8, 65536,
+    "a number of table entries from 8 to 65536");
+static number_spec_t smaps_interval = NUMBER(smaps_interval, 1, 3600,
+    "a number of seconds from 1 to 3600");
+
+static const char *set_number(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const number_spec_t *spec = cmd->info;
+    mw_config_t *c = ap_get_module_config(cmd->server->module_config,
+                                          &memwatch_module);
+
+    (void)dummy;
+    return parse_number(cmd, arg,
+                        (apr_uint32_t *)((char *)c + spec->offset),
+                        spec->min, spec->max, spec->form);
+}
+
 #define CONF(cmd) ((mw_config_t *)ap_get_module_config( \
                        (cmd)->server->module_config, &memwatch_module))
-
-static const char *set_warmup(cmd_parms *cmd, void *d, const char *arg)
-{
-    (void)d;
-    return set_number(cmd, arg, &CONF(cmd)->warmup, 0, 100000000,
-                      "a number of requests from 0 upwards");
-}
-
-static const char *set_check_every(cmd_parms *cmd, void *d, const char *arg)
-{
-    (void)d;
-    return set_number(cmd, arg, &CONF(cmd)->check_every, 1, 1000000,
-                      "a number of requests from 1 to 1000000");
-}
-
-static const char *set_jitter(cmd_parms *cmd, void *d, const char *arg)
-{
-    char *copy = apr_pstrdup(cmd->pool, arg);
-    apr_size_t n = strlen(copy);
-
-    (void)d;
-    if (n && copy[n - 1] == '%') {
-        copy[n - 1] = '\0';
-    }
-    return set_number(cmd, copy, &CONF(cmd)->jitter, 0, 50,
-                      "a percentage from 0 to 50, e.g. 10 or 10%");
-}
-
-static const char *set_max_retiring(cmd_parms *cmd, void *d, const char *arg)
-{
-    (void)d;
-    return set_number(cmd, arg, &CONF(cmd)->max_retiring, 1, 100000,
-                      "a number of children from 1 upwards");
-}
-
-static const char *set_min_lifetime(cmd_parms *cmd, void *d, const char *arg)
-{
-    (void)d;
-    return set_number(cmd, arg, &CONF(cmd)->min_lifetime, 1, 86400 * 365,
-                      "a number of seconds from 1 upwards");
-}
 
 static const char *set_dry_run(cmd_parms *cmd, void *d, int on)
 {
@@ -143,37 +144,15 @@ static const char *set_history(cmd_parms *cmd, void *d, const char *n,
     const char *err;
 
     (void)d;
-    err = set_number(cmd, n, &CONF(cmd)->history_len, 2, 10000,
+    err = parse_number(cmd, n, &CONF(cmd)->history_len, 2, 10000,
                      "MemwatchHistory samples [seconds], samples from 2 to "
                      "10000");
     if (!err && interval) {
-        err = set_number(cmd, interval, &CONF(cmd)->history_interval, 1,
+        err = parse_number(cmd, interval, &CONF(cmd)->history_interval, 1,
                          86400, "MemwatchHistory samples [seconds], "
                          "seconds from 1 to 86400");
     }
     return err;
-}
-
-static const char *set_attr_depth(cmd_parms *cmd, void *d, const char *arg)
-{
-    (void)d;
-    return set_number(cmd, arg, &CONF(cmd)->attribute_depth, 0, 16,
-                      "a number of URL path segments from 0 to 16");
-}
-
-static const char *set_attr_slots(cmd_parms *cmd, void *d, const char *arg)
-{
-    (void)d;
-    return set_number(cmd, arg, &CONF(cmd)->attribute_slots, 8, 65536,
-                      "a number of table entries from 8 to 65536");
-}
-
-static const char *set_smaps_interval(cmd_parms *cmd, void *d,
-                                      const char *arg)
-{
-    (void)d;
-    return set_number(cmd, arg, &CONF(cmd)->smaps_interval, 1, 3600,
-                      "a number of seconds from 1 to 3600");
 }
 
 #define SIZE_FIELD(f) (void *)APR_OFFSETOF(mw_config_t, f)
@@ -194,25 +173,27 @@ const command_rec mw_cmds[] = {
                   SIZE_FIELD(max_total_private), RSRC_CONF,
                   "Retire the largest children while their private memory "
                   "together exceeds this"),
-    AP_INIT_TAKE1("MemwatchWarmup", set_warmup, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("MemwatchWarmup", set_number, &warmup, RSRC_CONF,
                   "Requests a child serves before its baseline is taken"),
-    AP_INIT_TAKE1("MemwatchCheckEvery", set_check_every, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("MemwatchCheckEvery", set_number, &check_every, RSRC_CONF,
                   "Check the limits every n requests"),
-    AP_INIT_TAKE1("MemwatchJitter", set_jitter, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("MemwatchJitter", set_number, &jitter, RSRC_CONF,
                   "Move each child's limits by up to +/- this percentage"),
-    AP_INIT_TAKE1("MemwatchMaxRetiring", set_max_retiring, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("MemwatchMaxRetiring", set_number, &max_retiring, RSRC_CONF,
                   "At most this many children retiring at once"),
-    AP_INIT_TAKE1("MemwatchMinLifetime", set_min_lifetime, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("MemwatchMinLifetime", set_number, &min_lifetime, RSRC_CONF,
                   "Never recycle a child younger than this many seconds"),
     AP_INIT_FLAG("MemwatchDryRun", set_dry_run, NULL, RSRC_CONF,
                  "On: decide and log, but recycle nothing"),
     AP_INIT_TAKE12("MemwatchHistory", set_history, NULL, RSRC_CONF,
                    "Samples of history per child, and seconds between them"),
-    AP_INIT_TAKE1("MemwatchAttributeDepth", set_attr_depth, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("MemwatchAttributeDepth", set_number, &attribute_depth,
+                  RSRC_CONF,
                   "URL path segments that make a prefix for attribution"),
-    AP_INIT_TAKE1("MemwatchAttributeSlots", set_attr_slots, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("MemwatchAttributeSlots", set_number, &attribute_slots,
+                  RSRC_CONF,
                   "Entries in the attribution table"),
-    AP_INIT_TAKE1("MemwatchSmapsInterval", set_smaps_interval, NULL,
+    AP_INIT_TAKE1("MemwatchSmapsInterval", set_number, &smaps_interval,
                   RSRC_CONF, "Seconds between reads of the private/shared "
                   "split (smaps_rollup)"),
     { NULL }

@@ -302,6 +302,25 @@ static const prom_child_metric_t child_metrics[] = {
       "response was still flowing.", CV(stream_pool_growth_peak) },
 };
 
+/* One counter per attribution entry, labelled by handler and prefix. */
+static void prom_attr(mw_out_t *out, const mw_view_t *v, const char *name,
+                      const char *help, apr_size_t offset)
+{
+    int i;
+
+    prom_head(out, name, "counter", help);
+    for (i = 0; i < v->attribution->nelts; i++) {
+        const mw_attr_view_t *a =
+            &APR_ARRAY_IDX(v->attribution, i, mw_attr_view_t);
+        mw_printf(out, "%s{handler=\"", name);
+        mw_put_prom_label(out, a->handler);
+        mw_puts(out, "\",prefix=\"");
+        mw_put_prom_label(out, a->prefix);
+        mw_printf(out, "\"} %" APR_UINT64_T_FMT "\n",
+                  *(const apr_uint64_t *)((const char *)a + offset));
+    }
+}
+
 void mw_render_prometheus(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
 {
     apr_size_t m;
@@ -376,27 +395,10 @@ void mw_render_prometheus(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
               v->would_recycle_total);
 
     /* Bounded by the attribution table's fixed size. */
-    prom_head(out, "memwatch_attribution_requests_total", "counter",
-              "Requests by handler and URL prefix.");
-    for (i = 0; i < v->attribution->nelts; i++) {
-        const mw_attr_view_t *a =
-            &APR_ARRAY_IDX(v->attribution, i, mw_attr_view_t);
-        mw_puts(out, "memwatch_attribution_requests_total{handler=\"");
-        mw_put_prom_label(out, a->handler);
-        mw_puts(out, "\",prefix=\"");
-        mw_put_prom_label(out, a->prefix);
-        mw_printf(out, "\"} %" APR_UINT64_T_FMT "\n", a->requests);
-    }
-    prom_head(out, "memwatch_attribution_growth_bytes_total", "counter",
+    prom_attr(out, v, "memwatch_attribution_requests_total",
+              "Requests by handler and URL prefix.",
+              APR_OFFSETOF(mw_attr_view_t, requests));
+    prom_attr(out, v, "memwatch_attribution_growth_bytes_total",
               "Resident set growth that followed requests, by handler and "
-              "URL prefix.");
-    for (i = 0; i < v->attribution->nelts; i++) {
-        const mw_attr_view_t *a =
-            &APR_ARRAY_IDX(v->attribution, i, mw_attr_view_t);
-        mw_puts(out, "memwatch_attribution_growth_bytes_total{handler=\"");
-        mw_put_prom_label(out, a->handler);
-        mw_puts(out, "\",prefix=\"");
-        mw_put_prom_label(out, a->prefix);
-        mw_printf(out, "\"} %" APR_UINT64_T_FMT "\n", a->growth);
-    }
+              "URL prefix.", APR_OFFSETOF(mw_attr_view_t, growth));
 }

@@ -13,44 +13,17 @@ use File::Temp qw(tempfile);
 use IO::Socket::INET;
 use JSON::PP;
 use Time::HiRes qw(time sleep);
-use MemwatchLoad;
+use MemwatchClient qw(child_of poll);
 
 plan tests => 31, need_module 'memwatch_test';
 
 my $hostport = Apache::TestRequest::hostport();
 my ($host, $port) = split /:/, $hostport;
 
+sub conn { MemwatchClient::conn($host, $port) }
+sub req { MemwatchClient::req(@_) }
+
 sub json { decode_json(GET('/memwatch?json')->content) }
-
-sub poll {
-    my ($timeout, $cond) = @_;
-    my $deadline = time + $timeout;
-    while (time < $deadline) {
-        my $v = eval { $cond->() };
-        return $v if $v;
-        sleep 0.05;
-    }
-    return;
-}
-
-sub conn {
-    IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port, Timeout => 10)
-        or die "connect: $!";
-}
-
-sub req {
-    my ($sock, $path) = @_;
-    print $sock "GET $path HTTP/1.1\r\nHost: $hostport\r\n\r\n";
-    my ($r, $err) = MemwatchLoad::read_response($sock);
-    die "request $path: $err" unless $r;
-    return $r;
-}
-
-sub child_of {
-    my ($j, $pid) = @_;
-    my ($c) = grep { $_->{pid} == $pid } @{ $j->{children} };
-    return $c;
-}
 
 sub vmrss {
     my $pid = shift;

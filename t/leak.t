@@ -8,8 +8,7 @@ use lib 't/lib';
 
 use Apache::Test;
 use Apache::TestUtil;
-use IO::Socket::INET;
-use MemwatchLoad;
+use MemwatchClient qw(req child_of);
 use MemwatchServer;
 
 plan tests => 9, need_module 'memwatch_test';
@@ -22,25 +21,8 @@ my $one = $threaded
     : "StartServers 1\nMinSpareServers 1\nMaxSpareServers 1\n"
       . "ServerLimit 1\nMaxRequestWorkers 1\n";
 
-sub conn {
-    my $srv = shift;
-    IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $srv->port,
-                          Timeout => 10) or die "connect: $!";
-}
-
-sub req {
-    my ($sock, $path) = @_;
-    print $sock "GET $path HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-    my ($r, $err) = MemwatchLoad::read_response($sock);
-    die "request $path: $err" unless $r;
-    return $r;
-}
-
-sub the_child {
-    my ($srv, $pid) = @_;
-    my ($c) = grep { $_->{pid} == $pid } @{ $srv->json->{children} };
-    return $c;
-}
+sub conn { MemwatchClient::conn('127.0.0.1', $_[0]->port) }
+sub the_child { child_of($_[0]->json, $_[1]) }
 
 # ---- A steady leak of 4 KiB a request ------------------------------------
 {

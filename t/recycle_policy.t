@@ -8,9 +8,9 @@ use lib 't/lib';
 
 use Apache::Test;
 use Apache::TestUtil;
-use IO::Socket::INET;
 use POSIX ();
 use Time::HiRes qw(time);
+use MemwatchClient qw(req child_of);
 use MemwatchLoad;
 use MemwatchServer;
 
@@ -20,25 +20,8 @@ my $mpm = $ENV{MEMWATCH_MPM};
 my $threaded = $mpm ne 'prefork';
 
 # A keep-alive connection of our own, to stay on one child.
-sub conn {
-    my $srv = shift;
-    IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $srv->port,
-                          Timeout => 10) or die "connect: $!";
-}
-
-sub req {
-    my ($sock, $path) = @_;
-    print $sock "GET $path HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-    my ($r, $err) = MemwatchLoad::read_response($sock);
-    die "request $path: $err" unless $r;
-    return $r;
-}
-
-sub child {
-    my ($j, $pid) = @_;
-    my ($c) = grep { $_->{pid} == $pid } @{ $j->{children} };
-    return $c;
-}
+sub conn { MemwatchClient::conn('127.0.0.1', $_[0]->port) }
+sub child { child_of(@_) }
 
 sub log_has {
     my ($srv, $re) = @_;

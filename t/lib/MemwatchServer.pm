@@ -15,6 +15,7 @@ use File::Path qw(make_path remove_tree);
 use File::Basename qw(dirname);
 use IO::Socket::INET;
 use JSON::PP;
+use MemwatchClient ();
 use Time::HiRes qw(time sleep);
 
 my $top = abs_path(dirname(__FILE__) . '/../..');
@@ -175,13 +176,7 @@ sub json {
 # Poll until $cond->() is true; returns its value or undef at the deadline.
 sub poll {
     my ($self, $timeout, $cond) = @_;
-    my $deadline = time + $timeout;
-    while (time < $deadline) {
-        my $v = eval { $cond->() };
-        return $v if $v;
-        sleep 0.05;
-    }
-    return;
+    return MemwatchClient::poll($timeout, $cond);
 }
 
 sub DESTROY {
