@@ -56,7 +56,8 @@ const char *mw_parse_size(const char *arg, apr_uint64_t *bytes)
     if (frac_div > 1 && mult == 1) {
         return "fractions need a unit (K, M or G)";
     }
-    if (whole * mult > MW_SIZE_MAX) {
+    if (whole > MW_SIZE_MAX / mult
+        || whole * mult + frac * mult / frac_div > MW_SIZE_MAX) {
         return "value too large";
     }
     *bytes = whole * mult + frac * mult / frac_div;
@@ -76,14 +77,21 @@ const char *mw_format_size(apr_pool_t *p, apr_uint64_t bytes)
         v /= 1024.0;
         u++;
     }
+    /* 1048575 bytes would print as "1024 KiB". */
+    if (v >= 1023.5 && u < 3) {
+        v /= 1024.0;
+        u++;
+    }
     return apr_psprintf(p, v < 10.0 ? "%.1f %s" : "%.0f %s", v, units[u]);
 }
 
 const char *mw_format_ssize(apr_pool_t *p, apr_int64_t bytes)
 {
     if (bytes < 0) {
-        return apr_pstrcat(p, "-",
-                           mw_format_size(p, (apr_uint64_t)(-bytes)), NULL);
+        /* Negated in unsigned arithmetic: -INT64_MIN does not exist. */
+        return apr_pstrcat(p, "-", mw_format_size(
+                               p, (apr_uint64_t)0 - (apr_uint64_t)bytes),
+                           NULL);
     }
     return mw_format_size(p, (apr_uint64_t)bytes);
 }
@@ -170,6 +178,9 @@ static const char *json_repl(unsigned char c, char *tmp)
     case '\t': return "\\t";
     case '<': return "\\u003c"; /* safe to embed in a <script> or HTML */
     default:
+        if (c >= 0x80) {
+            return "\\ufffd";   /* never invalid UTF-8 in the output */
+        }
         if (c < 0x20 || c == 0x7f) {
             apr_snprintf(tmp, 8, "\\u%04x", c);
             return tmp;

@@ -2,6 +2,8 @@
 
 /* The machine formats: JSON, mod_status-style ?auto and Prometheus. */
 
+#include <stddef.h>
+
 #include "mw_render.h"
 
 const char *mw_exit_name(const mw_exited_t *e)
@@ -271,7 +273,7 @@ typedef struct {
     apr_size_t offset;      /* of an apr_uint64_t in mw_child_view_t */
 } prom_child_metric_t;
 
-#define CV(f) APR_OFFSETOF(mw_child_view_t, f)
+#define CV(f) offsetof(mw_child_view_t, f)
 
 static const prom_child_metric_t child_metrics[] = {
     { "memwatch_child_requests_total", "counter",
@@ -397,8 +399,8 @@ void mw_render_prometheus(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
     /* Bounded by the attribution table's fixed size. */
     prom_attr(out, v, "memwatch_attribution_requests_total",
               "Requests by handler and URL prefix.",
-              APR_OFFSETOF(mw_attr_view_t, requests));
+              offsetof(mw_attr_view_t, requests));
     prom_attr(out, v, "memwatch_attribution_growth_bytes_total",
               "Resident set growth that followed requests, by handler and "
-              "URL prefix.", APR_OFFSETOF(mw_attr_view_t, growth));
+              "URL prefix.", offsetof(mw_attr_view_t, growth));
 }

@@ -100,11 +100,20 @@ int mw_slot_claim(const mw_table_t *t, apr_uint32_t pid,
 {
     apr_uint32_t i;
 
+    /* A slot still held by this pid (its previous owner was killed and
+     * the pid reused before the parent reaped it) is taken over first, so
+     * one pid never holds two slots. */
     for (i = 0; i < t->hdr->nslots; i++) {
         mw_slot_t *s = mw_table_slot(t, i);
-        apr_uint32_t cur = apr_atomic_read32(&s->pid);
-        if ((cur == 0 && apr_atomic_cas32(&s->pid, pid, 0) == 0)
-            || cur == pid) {
+        if (apr_atomic_read32(&s->pid) == pid) {
+            slot_reset(t, s, generation, now, rss);
+            return (int)i;
+        }
+    }
+    for (i = 0; i < t->hdr->nslots; i++) {
+        mw_slot_t *s = mw_table_slot(t, i);
+        if (apr_atomic_read32(&s->pid) == 0
+            && apr_atomic_cas32(&s->pid, pid, 0) == 0) {
             slot_reset(t, s, generation, now, rss);
             return (int)i;
         }
@@ -167,16 +176,21 @@ void mw_slot_leave(const mw_table_t *t, mw_slot_t *slot)
 int mw_retire_ticket_take(const mw_table_t *t, mw_slot_t *slot,
                           apr_uint32_t max)
 {
-    apr_uint32_t cur = apr_atomic_read32(&t->hdr->retiring);
+    apr_uint32_t cur;
 
+    /* One ticket per slot: two threads of a child may both try. */
+    if (apr_atomic_cas32(&slot->ticket_held, 1, 0) != 0) {
+        return 0;
+    }
+    cur = apr_atomic_read32(&t->hdr->retiring);
     while (cur < max) {
         apr_uint32_t seen = apr_atomic_cas32(&t->hdr->retiring, cur + 1, cur);
         if (seen == cur) {
-            apr_atomic_set32(&slot->ticket_held, 1);
             return 1;
         }
         cur = seen;
     }
+    apr_atomic_set32(&slot->ticket_held, 0);
     return 0;
 }
 

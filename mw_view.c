@@ -90,6 +90,24 @@ static void copy_attr(mw_attr_view_t *v, apr_pool_t *p, mw_attr_t *a)
     v->pool_bytes = apr_atomic_read64(&a->pool_bytes);
 }
 
+/* Two threads adding a new key at once can each fill an entry for it
+ * (mw_attr_add never waits on the request path): show them as one. */
+static void add_attr(apr_array_header_t *list, const mw_attr_view_t *a)
+{
+    int k;
+
+    for (k = 0; k < list->nelts; k++) {
+        mw_attr_view_t *e = &APR_ARRAY_IDX(list, k, mw_attr_view_t);
+        if (!strcmp(e->handler, a->handler) && !strcmp(e->prefix, a->prefix)) {
+            e->requests += a->requests;
+            e->growth += a->growth;
+            e->pool_bytes += a->pool_bytes;
+            return;
+        }
+    }
+    *(mw_attr_view_t *)apr_array_push(list) = *a;
+}
+
 void mw_view_collect(mw_view_t *v, apr_pool_t *p, const mw_table_t *t,
                      apr_time_t now, int with_history)
 {
@@ -151,7 +169,9 @@ void mw_view_collect(mw_view_t *v, apr_pool_t *p, const mw_table_t *t,
     v->attribution = apr_array_make(p, 16, sizeof(mw_attr_view_t));
     for (i = 0; i < h->attr_len; i++) {
         if (apr_atomic_read32(&t->attr[i].state) == 2) {
-            copy_attr(apr_array_push(v->attribution), p, &t->attr[i]);
+            mw_attr_view_t a;
+            copy_attr(&a, p, &t->attr[i]);
+            add_attr(v->attribution, &a);
         }
     }
     qsort(v->attribution->elts, (size_t)v->attribution->nelts,

@@ -1,0 +1,159 @@
+/* Licensed under the Apache License, Version 2.0. */
+
+/* mw_policy: limit checks and jitter. */
+
+#include <apr_general.h>
+
+#include "tap.h"
+#include "mw_policy.h"
+
+#define MIB (1024ULL * 1024)
+
+static mw_figures_t figures(apr_uint64_t rss, apr_uint64_t baseline,
+                            apr_uint64_t priv, apr_uint64_t shared)
+{
+    mw_figures_t f;
+
+    f.rss = rss;
+    f.baseline_rss = baseline;
+    f.private_bytes = priv;
+    f.shared_bytes = shared;
+    return f;
+}
+
+static void test_check(void)
+{
+    mw_limits_t none = { 0, 0, 0, 0 };
+    mw_limits_t l = { 100 * MIB, 500 * MIB, 300 * MIB, 20 * MIB };
+    mw_limits_t only;
+    mw_figures_t f;
+
+    /* Comfortably inside every limit. */
+    f = figures(200 * MIB, 150 * MIB, 100 * MIB, 50 * MIB);
+    is_int(mw_policy_check(&l, &f), MW_REASON_NONE, "inside every limit");
+
+    /* Each limit alone. */
+    f = figures(251 * MIB, 150 * MIB, 100 * MIB, 50 * MIB);
+    is_int(mw_policy_check(&l, &f), MW_REASON_GROWTH,
+           "grew 101 MiB > 100 MiB: growth");
+    f = figures(250 * MIB, 150 * MIB, 100 * MIB, 50 * MIB);
+    is_int(mw_policy_check(&l, &f), MW_REASON_NONE,
+           "grew exactly 100 MiB: not over");
+    f = figures(150 * MIB, 200 * MIB, 100 * MIB, 50 * MIB);
+    is_int(mw_policy_check(&l, &f), MW_REASON_NONE,
+           "shrank below the baseline: no growth (no wrap-around)");
+    f = figures(500 * MIB + 1, 450 * MIB, 100 * MIB, 50 * MIB);
+    is_int(mw_policy_check(&l, &f), MW_REASON_RSS, "rss over 500 MiB: rss");
+    f = figures(500 * MIB, 450 * MIB, 100 * MIB, 50 * MIB);
+    is_int(mw_policy_check(&l, &f), MW_REASON_NONE, "rss exactly 500 MiB");
+    f = figures(200 * MIB, 150 * MIB, 300 * MIB + 1, 50 * MIB);
+    is_int(mw_policy_check(&l, &f), MW_REASON_PRIVATE,
+           "private over 300 MiB: private");
+    f = figures(200 * MIB, 150 * MIB, 100 * MIB, 20 * MIB - 1);
+    is_int(mw_policy_check(&l, &f), MW_REASON_SHARED,
+           "shared under 20 MiB: shared");
+    f = figures(200 * MIB, 150 * MIB, 100 * MIB, 20 * MIB);
+    is_int(mw_policy_check(&l, &f), MW_REASON_NONE,
+           "shared exactly 20 MiB: not under");
+
+    /* Order: growth, rss, private, shared. */
+    f = figures(600 * MIB, 100 * MIB, 400 * MIB, 1);
+    is_int(mw_policy_check(&l, &f), MW_REASON_GROWTH,
+           "all crossed: growth first");
+    f = figures(600 * MIB, 550 * MIB, 400 * MIB, 1);
+    is_int(mw_policy_check(&l, &f), MW_REASON_RSS,
+           "rss, private, shared crossed: rss first");
+    f = figures(200 * MIB, 150 * MIB, 400 * MIB, 1);
+    is_int(mw_policy_check(&l, &f), MW_REASON_PRIVATE,
+           "private and shared crossed: private first");
+
+    /* Unknown private/shared never trigger. */
+    f = figures(200 * MIB, 150 * MIB, MW_UNKNOWN, MW_UNKNOWN);
+    is_int(mw_policy_check(&l, &f), MW_REASON_NONE,
+           "unknown private and shared never trigger");
+    f = figures(200 * MIB, 150 * MIB, MW_UNKNOWN, 1);
+    is_int(mw_policy_check(&l, &f), MW_REASON_SHARED,
+           "unknown private, known low shared: shared");
+
+    /* Zero limits are unset. */
+    f = figures(APR_UINT64_MAX - 1, 0, APR_UINT64_MAX - 1, 0);
+    is_int(mw_policy_check(&none, &f), MW_REASON_NONE,
+           "no limits set: nothing triggers, even at extremes");
+    ok(!mw_policy_active(&none), "no limit: not active");
+    only = none;
+    only.max_rss = 1;
+    ok(mw_policy_active(&only), "max_rss alone: active");
+    is_int(mw_policy_check(&only, &f), MW_REASON_RSS,
+           "max_rss alone triggers rss");
+    only = none;
+    only.min_shared = 1;
+    ok(mw_policy_active(&only), "min_shared alone: active");
+    is_int(mw_policy_check(&only, &f), MW_REASON_SHARED,
+           "min_shared alone: shared 0 < 1 triggers");
+    only = none;
+    only.max_growth = 1;
+    ok(mw_policy_active(&only), "max_growth alone: active");
+    only = none;
+    only.max_private = 1;
+    ok(mw_policy_active(&only), "max_private alone: active");
+    is_int(mw_policy_check(&only, &f), MW_REASON_PRIVATE,
+           "max_private alone triggers private");
+}
+
+static apr_uint64_t absdiff(apr_uint64_t a, apr_uint64_t b)
+{
+    return a > b ? a - b : b - a;
+}
+
+static void test_jitter(void)
+{
+    mw_limits_t in = { 100 * MIB, 1000 * MIB, 400 * MIB, 50 * MIB };
+    mw_limits_t zero = { 0, 0, 0, 0 };
+    mw_limits_t out;
+
+    mw_policy_jitter(&in, 10, 0.0, &out);
+    ok(absdiff(out.max_growth, 90 * MIB) <= 1, "draw 0: growth -10%%");
+    ok(absdiff(out.max_rss, 900 * MIB) <= 1, "draw 0: rss -10%%");
+    ok(absdiff(out.max_private, 360 * MIB) <= 1, "draw 0: private -10%%");
+    ok(absdiff(out.min_shared, 55 * MIB) <= 1,
+       "draw 0: min_shared +10%% (a floor moves the other way)");
+
+    mw_policy_jitter(&in, 10, 1.0, &out);
+    ok(absdiff(out.max_growth, 110 * MIB) <= 1, "draw 1: growth +10%%");
+    ok(absdiff(out.max_rss, 1100 * MIB) <= 1, "draw 1: rss +10%%");
+    ok(absdiff(out.max_private, 440 * MIB) <= 1, "draw 1: private +10%%");
+    ok(absdiff(out.min_shared, 45 * MIB) <= 1, "draw 1: min_shared -10%%");
+
+    mw_policy_jitter(&in, 10, 0.5, &out);
+    ok(out.max_growth == in.max_growth && out.max_rss == in.max_rss
+       && out.max_private == in.max_private
+       && out.min_shared == in.min_shared, "draw 0.5: unchanged");
+
+    mw_policy_jitter(&in, 0, 0.0, &out);
+    ok(out.max_growth == in.max_growth && out.max_rss == in.max_rss
+       && out.max_private == in.max_private
+       && out.min_shared == in.min_shared, "0%%: unchanged");
+
+    mw_policy_jitter(&in, 50, 0.25, &out);
+    ok(absdiff(out.max_growth, 75 * MIB) <= 1,
+       "50%%, draw 0.25: growth -25%%");
+    ok(absdiff(out.min_shared, 62.5 * MIB) <= 1,
+       "50%%, draw 0.25: min_shared +25%%");
+
+    mw_policy_jitter(&zero, 10, 0.0, &out);
+    ok(out.max_growth == 0 && out.max_rss == 0 && out.max_private == 0
+       && out.min_shared == 0, "unset limits stay unset");
+
+    in.max_growth = 1;
+    mw_policy_jitter(&in, 90, 0.0, &out);
+    is_u64(out.max_growth, 1, "a set limit never jitters down to 0 (unset)");
+}
+
+int main(void)
+{
+    apr_initialize();
+    test_check();
+    test_jitter();
+    apr_terminate();
+    return done();
+}

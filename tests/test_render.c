@@ -1,0 +1,664 @@
+/* Licensed under the Apache License, Version 2.0. */
+
+/* mw_view + mw_render: collect a table built in malloc'd memory and render
+ * it in every format; JSON is checked with JSON::PP, Prometheus with
+ * promtool. */
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <apr_general.h>
+#include <apr_lib.h>
+
+#include "tap.h"
+#include "buf.h"
+#include "mw_render.h"
+
+#define MIB (1024ULL * 1024)
+#define SEC(s) apr_time_from_sec(s)
+#define NOW SEC(1700000000)
+
+#define HOSTILE_PREFIX  "</td><script>alert(1)</script>"
+#define HOSTILE_ESCAPED "&lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;"
+#define QUOTY_HANDLER   "a\"b\\c'd"
+#define QUOTY_PREFIX    "/q\"x\\y"
+#define PROMTOOL        "/usr/bin/promtool"
+
+static char tmpdir[64];
+
+/* Write data to tmpdir/name; return the path (allocated from p). */
+static const char *write_file(apr_pool_t *p, const char *name,
+                              const char *data, apr_size_t len)
+{
+    const char *path = apr_pstrcat(p, tmpdir, "/", name, NULL);
+    FILE *f = fopen(path, "w");
+
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+        bail_out("cannot write a temporary file");
+    }
+    return path;
+}
+
+/* Exit status of a shell command, -1 if it did not exit normally. */
+static int run(const char *cmd)
+{
+    int st;
+
+    fflush(stdout);
+    st = system(cmd);
+    return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The first line of a command's output, into out. Returns exit status. */
+static int run_capture(const char *cmd, char *out, apr_size_t size)
+{
+    FILE *f;
+    int st;
+    apr_size_t n;
+
+    fflush(stdout);
+    out[0] = '\0';
+    if (!(f = popen(cmd, "r"))) {
+        return -1;
+    }
+    n = fread(out, 1, size - 1, f);
+    out[n] = '\0';
+    st = pclose(f);
+    return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    apr_size_t len = strlen(needle);
+
+    while ((hay = strstr(hay, needle)) != NULL) {
+        n++;
+        hay += len;
+    }
+    return n;
+}
+
+static void add_history(const mw_table_t *t, mw_slot_t *s, int n,
+                        apr_uint64_t rss0, int private_known)
+{
+    mw_sample_t smp;
+    int k;
+
+    memset(&smp, 0, sizeof(smp));
+    for (k = 0; k < n; k++) {
+        smp.time = NOW - SEC(10 * (n - k));
+        smp.rss = rss0 + (apr_uint64_t)k * MIB;
+        smp.private_bytes = private_known ? smp.rss / 2 : MW_UNKNOWN;
+        smp.shared_bytes = private_known ? smp.rss / 4 : MW_UNKNOWN;
+        smp.requests = (apr_uint64_t)k * 100;
+        smp.request_pool_peak = private_known ? 16384 : MW_UNKNOWN;
+        smp.connection_pool_peak = MW_UNKNOWN;
+        mw_history_append(t, s, &smp);
+    }
+}
+
+/* The table every format is rendered from. */
+static void build_table(mw_table_t *t, void *block, apr_size_t size,
+                        const mw_layout_t *l)
+{
+    mw_slot_t *s;
+    mw_recycle_t ev;
+    apr_uint32_t k;
+    int i;
+
+    mw_table_open(t, block, size, l, 1);
+
+    /* Slot 0: an older child, leaking, figures all known. */
+    s = mw_table_slot(t, (apr_uint32_t)mw_slot_claim(t, 1001, 2,
+                                                     NOW - SEC(3600),
+                                                     40 * MIB));
+    s->state = MW_STATE_OK;
+    s->requests = 1234;
+    s->connections = 100;
+    s->rss = 50 * MIB;
+    s->rss_peak = 60 * MIB;
+    s->private_bytes = 30 * MIB;
+    s->shared_bytes = 20 * MIB;
+    s->request_pool_count = 10;
+    s->request_pool_sum = 80000;
+    s->request_pool_peak = 16384;
+    s->connection_pool_peak = 32768;
+    s->connection_pool_growth_peak = 8192;
+    s->limit_growth = 250 * MIB;
+    mw_trend_start(&s->trend, 0);
+    for (k = 0; k < 16; k++) {
+        mw_trend_add(&s->trend, k * 100, 40 * MIB + k * MIB,
+                     NOW - SEC(160) + SEC(10 * k));
+    }
+    add_history(t, s, 5, 40 * MIB, 1);
+
+    /* Slot 1: a young child, warming, nothing known about private. */
+    s = mw_table_slot(t, (apr_uint32_t)mw_slot_claim(t, 1002, 2,
+                                                     NOW - SEC(30),
+                                                     30 * MIB));
+    s->requests = 3;
+    add_history(t, s, 3, 30 * MIB, 0);
+
+    /* Slot 2: a child that has left; not shown. */
+    s = mw_table_slot(t, (apr_uint32_t)mw_slot_claim(t, 1003, 2,
+                                                     NOW - SEC(100), MIB));
+    mw_slot_leave(t, s);
+
+    /* Slot 3: first a child that exited (recorded), then one retiring. */
+    s = mw_table_slot(t, (apr_uint32_t)mw_slot_claim(t, 1005, 1,
+                                                     NOW - SEC(7200),
+                                                     35 * MIB));
+    s->requests = 999;
+    s->rss = 45 * MIB;
+    mw_slot_reap(t, 1005, 2, NOW - SEC(600));
+    s = mw_table_slot(t, (apr_uint32_t)mw_slot_claim(t, 1004, 2,
+                                                     NOW - SEC(500),
+                                                     40 * MIB));
+    s->state = MW_STATE_RETIRING;
+    s->reason = MW_REASON_GROWTH;
+    s->retired = 1;
+    s->rss = 300 * MIB;
+    s->private_bytes = 200 * MIB;
+    s->shared_bytes = 10 * MIB;
+    s->requests = 5000;
+    mw_trend_start(&s->trend, 0);
+    for (k = 0; k < 16; k++) {
+        mw_trend_add(&s->trend, k * 100, 300 * MIB + (k % 2) * 4096,
+                     NOW - SEC(160) + SEC(10 * k));
+    }
+    add_history(t, s, 4, 290 * MIB, 1);
+
+    /* Recycles: a real one and a dry run. */
+    memset(&ev, 0, sizeof(ev));
+    ev.pid = 1004;
+    ev.slot = 3;
+    ev.reason = MW_REASON_GROWTH;
+    ev.time = NOW - SEC(20);
+    ev.started = NOW - SEC(500);
+    ev.rss = 300 * MIB;
+    ev.growth = 260 * MIB;
+    ev.private_bytes = MW_UNKNOWN;
+    ev.shared_bytes = MW_UNKNOWN;
+    ev.requests = 5000;
+    mw_recycle_add(t, &ev);
+    ev.pid = 1001;
+    ev.slot = 0;
+    ev.reason = MW_REASON_RSS;
+    ev.dry_run = 1;
+    ev.time = NOW - SEC(5);
+    mw_recycle_add(t, &ev);
+
+    /* Attribution, hostile values included. */
+    mw_attr_add(t, "php-script", HOSTILE_PREFIX, 1 * MIB, 4000);
+    mw_attr_add(t, QUOTY_HANDLER, QUOTY_PREFIX, 2 * MIB, 4000);
+    for (i = 0; i < 3; i++) {
+        mw_attr_add(t, "default-handler", "/static", 4096, 1000);
+    }
+    mw_attr_add(t, "none", "/nogrowth", 0, 500);     /* to "other" */
+}
+
+static void fill_caller_fields(mw_view_t *v)
+{
+    memset(v, 0, sizeof(*v));
+    v->version = "mod_memwatch/0.1";
+    v->mpm = "event";
+    v->server_name = "evil\"<b>host</b>";
+    v->generation = 2;
+    v->server_limit = 4;
+    v->limits.max_growth = 256 * MIB;
+    v->max_retiring = 1;
+    v->history_interval = 10;
+    v->attribute_depth = 2;
+}
+
+static void test_view(const mw_view_t *v)
+{
+    const mw_child_view_t *c0 = mw_view_child(v, 0);
+    const mw_child_view_t *c1 = mw_view_child(v, 1);
+    const mw_child_view_t *c3 = mw_view_child(v, 3);
+    const mw_attr_view_t *a;
+    int k, ordered = 1;
+
+    is_int(v->children->nelts, 3, "three children (the one that left is "
+           "not listed)");
+    ok(mw_view_child(v, 2) == NULL, "no child in slot 2");
+    ok(c0 && c1 && c3, "children in slots 0, 1 and 3");
+    if (!c0 || !c1 || !c3) {
+        bail_out("view incomplete");
+    }
+    is_int(c0->pid, 1001, "slot 0 pid");
+    is_int(c0->growth, 10 * MIB, "slot 0 growth = rss - baseline");
+    is_u64(c0->request_pool_mean, 8000, "slot 0 request pool mean");
+    is_int(c0->trend.verdict, MW_VERDICT_LEAKING, "slot 0 leaking");
+    is_int(c1->trend.verdict, MW_VERDICT_WARMING, "slot 1 warming");
+    is_int(c3->trend.verdict, MW_VERDICT_PLATEAU, "slot 3 plateau");
+    is_u64(c1->private_bytes, MW_UNKNOWN, "slot 1 private unknown");
+    is_u64(c1->request_pool_peak, MW_UNKNOWN,
+           "slot 1 request pool not measured");
+    is_u64(c1->connection_pool_peak, MW_UNKNOWN,
+           "nor its connection pool");
+    is_int(c0->nhistory, 5, "slot 0 has 5 samples");
+    for (k = 1; k < c0->nhistory; k++) {
+        ordered &= c0->history[k].time > c0->history[k - 1].time;
+    }
+    ok(ordered, "history oldest first");
+    is_int(c3->state, MW_STATE_RETIRING, "slot 3 retiring");
+    is_int(c3->reason, MW_REASON_GROWTH, "for growth");
+    is_u64(v->rss_total, (50 + 30 + 300) * MIB, "rss total");
+    is_u64(v->rss_max, 300 * MIB, "rss max");
+    is_u64(v->private_total, MW_UNKNOWN,
+           "private total unknown while a child's is unknown");
+    is_u64(v->requests_total, 1234 + 3 + 5000, "requests total");
+    is_int(v->exited->nelts, 1, "one exited child");
+    is_int(APR_ARRAY_IDX(v->exited, 0, mw_exited_t).pid, 1005,
+           "pid 1005 exited");
+    is_int(v->recycles->nelts, 2, "two recycle events");
+    is_int(APR_ARRAY_IDX(v->recycles, 0, mw_recycle_t).pid, 1001,
+           "newest first");
+    is_u64(v->recycles_total[MW_REASON_GROWTH], 1, "one growth recycle");
+    is_u64(v->would_recycle_total, 1, "one dry run");
+    is_int(v->attribution->nelts, 3, "three attribution entries");
+    a = &APR_ARRAY_IDX(v->attribution, 0, mw_attr_view_t);
+    is_str(a->handler, QUOTY_HANDLER, "most growth first: the quoted one");
+    a = &APR_ARRAY_IDX(v->attribution, 1, mw_attr_view_t);
+    is_str(a->prefix, HOSTILE_PREFIX, "then the hostile prefix");
+    a = &APR_ARRAY_IDX(v->attribution, 2, mw_attr_view_t);
+    ok(a->requests == 3 && a->growth == 3 * 4096, "then /static: 3 requests");
+    is_u64(v->attr_other.requests, 1, "the no-growth key is in other");
+}
+
+static const char json_check_pl[] =
+    "use strict; use JSON::PP;\n"
+    "local $/; my $j = decode_json(<STDIN>);\n"
+    "my @c = @{$j->{children}};\n"
+    "sub d { defined $_[0] ? $_[0] : 'null' }\n"
+    "print join('|', scalar(@c), $c[0]{pid}, $c[0]{rss_bytes},\n"
+    "  $c[0]{growth_bytes}, $c[0]{verdict}, d($c[1]{private_bytes}),\n"
+    "  d($c[1]{request_pool_peak_bytes}), d($c[1]{growth_per_request_bytes}),\n"
+    "  $c[2]{state}, $c[2]{reason}, d($c[0]{reason}),\n"
+    "  scalar(@{$c[0]{history}}), d($c[1]{history}[0]{private_bytes}),\n"
+    "  $j->{attribution}[0]{handler}, $j->{attribution}[0]{prefix},\n"
+    "  $j->{attribution}[1]{prefix}, $j->{attribution_other}{requests},\n"
+    "  $j->{totals}{rss_bytes}, d($j->{totals}{private_bytes}),\n"
+    "  $j->{recycles_total}{growth}, $j->{would_recycle_total},\n"
+    "  d($j->{recycles}[1]{private_bytes}), $j->{exited}[0]{reason},\n"
+    "  $j->{mpm}, ($j->{dry_run} ? 'true' : 'false'),\n"
+    "  $j->{limits}{max_growth_bytes}, d($j->{limits}{max_rss_bytes}),\n"
+    "  ($j->{pools}{available} ? 'true' : 'false'),\n"
+    "  $c[0]{limits}{max_growth_bytes}), \"\\n\";\n";
+
+static void test_json(apr_pool_t *p, const mw_view_t *v)
+{
+    test_buf_t b;
+    mw_out_t *out = test_buf_init(&b);
+    const char *file, *script, *cmd;
+    char got[2048], want[2048];
+
+    mw_render_json(out, v, p);
+    ok(b.len > 0 && b.data[b.len - 1] == '\n', "JSON rendered (%lu bytes)",
+       (unsigned long)b.len);
+    file = write_file(p, "status.json", b.data, b.len);
+    cmd = apr_psprintf(p, "perl -MJSON::PP -0777 -ne 'decode_json($_)' %s",
+                       file);
+    is_int(run(cmd), 0, "JSON::PP decodes it");
+    ok(!strstr(b.data, "<script>"), "no raw <script> in JSON");
+    ok(strstr(b.data, "\\u003c/td>\\u003cscript>") != NULL,
+       "'<' written as \\u003c");
+    ok(strstr(b.data, "\"private_bytes\":null") != NULL,
+       "an unknown figure is null");
+    ok(strstr(b.data, "\"pid\":1001") != NULL, "pid 1001 present");
+    ok(strstr(b.data, "\"mpm\":\"event\"") != NULL, "mpm present");
+    ok(strstr(b.data, "\"max_retiring\":1}") != NULL, "max_retiring present");
+
+    /* Decode and pick values out: the structure, not just the syntax. */
+    script = write_file(p, "check.pl", json_check_pl,
+                        sizeof(json_check_pl) - 1);
+    cmd = apr_psprintf(p, "perl %s < %s", script, file);
+    is_int(run_capture(cmd, got, sizeof(got)), 0, "perl check ran");
+    snprintf(want, sizeof(want),
+             "3|1001|%llu|%llu|leaking|null|null|null|retiring|growth|"
+             "null|5|null|%s|%s|%s|1|%llu|null|1|1|null|restart|event|"
+             "false|%llu|null|true|%llu\n",
+             50 * MIB, 10 * MIB, QUOTY_HANDLER, QUOTY_PREFIX,
+             HOSTILE_PREFIX, 380 * MIB, 256 * MIB, 250 * MIB);
+    is_str(got, want, "decoded values round-trip, escapes included");
+
+    /* The checker itself can fail: a cut document does not decode. */
+    file = write_file(p, "cut.json", b.data, b.len / 2);
+    cmd = apr_psprintf(p, "perl -MJSON::PP -0777 -ne 'decode_json($_)' "
+                       "%s 2>/dev/null", file);
+    ok(run(cmd) != 0, "(control) half the JSON does not decode");
+    test_buf_free(&b);
+}
+
+/* Every line "Key: value" with Key in [A-Za-z0-9_]. */
+static int auto_lines_ok(const char *s, char *bad, apr_size_t badlen)
+{
+    while (*s) {
+        const char *line = s, *nl = strchr(s, '\n');
+        apr_size_t len = nl ? (apr_size_t)(nl - s) : strlen(s);
+        const char *q = line;
+
+        while (q < line + len && (apr_isalnum(*q) || *q == '_')) {
+            q++;
+        }
+        if (q == line || q + 2 > line + len || q[0] != ':' || q[1] != ' ') {
+            apr_snprintf(bad, badlen, "%.*s", (int)len, line);
+            return 0;
+        }
+        if (!nl) {
+            break;
+        }
+        s = nl + 1;
+    }
+    return 1;
+}
+
+/* The line starting with key, without its newline, or "". */
+static const char *auto_line(apr_pool_t *p, const char *s, const char *key)
+{
+    const char *l = strstr(s, key);
+
+    return l ? apr_pstrndup(p, l, strcspn(l, "\n")) : "";
+}
+
+static void test_auto(apr_pool_t *p, const mw_view_t *v)
+{
+    test_buf_t b;
+    mw_out_t *out = test_buf_init(&b);
+    char bad[256] = "";
+
+    mw_render_auto(out, v, p);
+    ok(b.len > 0, "?auto rendered");
+    if (!ok(auto_lines_ok(b.data, bad, sizeof(bad)),
+            "every ?auto line matches ^[A-Za-z0-9_]+: ")) {
+        diag("bad line: %s", bad);
+    }
+    ok(b.data[b.len - 1] == '\n', "ends with a newline");
+    ok(strstr(b.data, "Children: 3\n") != NULL, "Children: 3");
+    ok(strstr(b.data, apr_psprintf(p, "TotalRSS: %" APR_UINT64_T_FMT "\n",
+                                   (apr_uint64_t)(380 * MIB)))
+       != NULL, "TotalRSS");
+    ok(!strstr(b.data, "TotalPrivate:"), "unknown TotalPrivate omitted");
+    ok(strstr(b.data, "Recycles: 1\nWouldRecycle: 1\n") != NULL,
+       "Recycles and WouldRecycle");
+    ok(strstr(b.data, "Child1: pid=1002 ") != NULL
+       && !strstr(auto_line(p, b.data, "Child1: "), "private=")
+       && strstr(auto_line(p, b.data, "Child3: "), " private=209715200 "
+                                                   "shared=10485760 "),
+       "private= and shared= only where known");
+    ok(strstr(b.data, "state=retiring verdict=plateau\n") != NULL,
+       "slot 3 state and verdict");
+
+    test_buf_reset(&b);
+    mw_render_status_section(out, v, p, 1);
+    ok(auto_lines_ok(b.data, bad, sizeof(bad)),
+       "mod_status ?auto section lines match too");
+    ok(strstr(b.data, "MemwatchLeaking: 1\n") != NULL, "one leaking");
+    test_buf_reset(&b);
+    mw_render_status_section(out, v, p, 0);
+    ok(strstr(b.data, "<h2>Memory (mod_memwatch)</h2>") != NULL,
+       "mod_status HTML section");
+    test_buf_free(&b);
+}
+
+static int have_promtool(void)
+{
+    return access(PROMTOOL, X_OK) == 0;
+}
+
+static void test_prometheus(apr_pool_t *p, const mw_view_t *v)
+{
+    test_buf_t b;
+    mw_out_t *out = test_buf_init(&b);
+    const char *file, *line;
+    int lines_ok = 1;
+
+    mw_render_prometheus(out, v, p);
+    ok(b.len > 0, "Prometheus rendered");
+    if (have_promtool()) {
+        file = write_file(p, "metrics.txt", b.data, b.len);
+        is_int(run(apr_pstrcat(p, PROMTOOL " check metrics < ", file, NULL)),
+               0, "promtool check metrics accepts it");
+        file = write_file(p, "bad.txt", "# TYPE x counter\nx{a=\"1} 1\n", 25);
+        ok(run(apr_pstrcat(p, PROMTOOL " check metrics < ", file,
+                           " 2>/dev/null", NULL)) != 0,
+           "(control) promtool rejects a broken label");
+    }
+    else {
+        ok(1, "# SKIP no " PROMTOOL);
+        ok(1, "# SKIP no " PROMTOOL);
+    }
+    /* Sample lines: name{labels} value, or name value. */
+    for (line = b.data; *line; line = strchr(line, '\n') + 1) {
+        const char *sp = strchr(line, ' ');
+        if (*line != '#') {
+            lines_ok &= sp && sp < strchr(line, '\n')
+                        && (apr_isdigit(sp[1]) || sp[1] == '-');
+        }
+        if (!strchr(line, '\n')) {
+            break;
+        }
+    }
+    ok(lines_ok, "every sample line ends in a number");
+    ok(strstr(b.data, apr_psprintf(p, "memwatch_child_private_bytes"
+                                   "{slot=\"0\"} %" APR_UINT64_T_FMT "\n",
+                                   (apr_uint64_t)(30 * MIB))) != NULL,
+       "known private is exported");
+    ok(!strstr(b.data, "memwatch_child_private_bytes{slot=\"1\"}"),
+       "unknown private is omitted");
+    ok(!strstr(b.data, "memwatch_child_request_pool_peak_bytes{slot=\"1\"}"),
+       "unmeasured pool is omitted");
+    ok(!strstr(b.data, "memwatch_child_growth_per_request_bytes"
+                       "{slot=\"1\"}"), "a warming child has no slope");
+    ok(strstr(b.data, "memwatch_child_leaking{slot=\"0\"} 1\n") != NULL,
+       "slot 0 leaking 1");
+    ok(strstr(b.data, "memwatch_child_leaking{slot=\"3\"} 0\n") != NULL,
+       "slot 3 leaking 0");
+    ok(strstr(b.data, "memwatch_recycles_total{reason=\"growth\"} 1\n")
+       != NULL, "recycles by reason");
+    ok(strstr(b.data, "handler=\"a\\\"b\\\\c'd\",prefix=\"/q\\\"x\\\\y\"")
+       != NULL, "quotes and backslashes escaped in labels");
+    ok(strstr(b.data, "prefix=\"" HOSTILE_PREFIX "\"") != NULL,
+       "other bytes kept as they are in labels");
+    is_int(count(b.data, "# TYPE memwatch_child_rss_bytes gauge\n"), 1,
+           "one TYPE line per metric");
+    test_buf_free(&b);
+}
+
+static void test_html(apr_pool_t *p, const mw_view_t *v)
+{
+    test_buf_t b;
+    mw_out_t *out = test_buf_init(&b);
+    mw_html_opts_t o = { "/memwatch\"><script>x</script>", 30, -1 };
+
+    mw_render_html(out, v, p, &o);
+    ok(b.len > 0, "HTML overview rendered (%lu bytes)", (unsigned long)b.len);
+    ok(!strstr(b.data, "<script"), "no raw <script> anywhere");
+    ok(strstr(b.data, "<td class=\"l\">" HOSTILE_ESCAPED "</td>") != NULL,
+       "the hostile prefix is shown escaped");
+    ok(strstr(b.data, "a&quot;b\\c&#39;d") != NULL,
+       "quotes in a handler escaped");
+    ok(strstr(b.data, "evil&quot;&lt;b&gt;host&lt;/b&gt;") != NULL,
+       "server name escaped");
+    ok(strstr(b.data, "/memwatch&quot;&gt;&lt;script&gt;x&lt;/script&gt;"
+                      "?child=0") != NULL, "self link escaped");
+    ok(strstr(b.data, "<svg") != NULL, "has an SVG chart");
+    is_int(count(b.data, "<svg"), count(b.data, "</svg>"), "SVG closed");
+    is_int(count(b.data, "<table"), count(b.data, "</table>"),
+           "tables closed");
+    is_int(count(b.data, "<tr"), count(b.data, "</tr>"), "rows closed");
+    is_int(count(b.data, "<polyline class=\"series\""), 3,
+           "one line per child");
+    is_int(count(b.data, "<polyline class=\"series total\""), 1,
+           "and one for the total");
+    ok(strstr(b.data, "<meta http-equiv=\"refresh\" content=\"30\">")
+       != NULL, "refresh");
+    ok(strstr(b.data, "</html>\n") != NULL, "complete document");
+    ok(strstr(b.data, "(would recycle)") != NULL, "dry-run recycle listed");
+
+    test_buf_reset(&b);
+    o.child = 0;
+    o.refresh = 0;
+    mw_render_html(out, v, p, &o);
+    ok(strstr(b.data, "<h1>Child in slot 0, pid 1001</h1>") != NULL,
+       "detail view of slot 0");
+    ok(strstr(b.data, "<svg") != NULL, "with a chart");
+    ok(!strstr(b.data, "<script"), "no raw <script> in the detail view");
+    ok(!strstr(b.data, "http-equiv"), "no refresh when 0");
+    is_int(count(b.data, "<tr><td>"), 5, "one history row per sample");
+
+    test_buf_reset(&b);
+    o.child = 2;
+    mw_render_html(out, v, p, &o);
+    ok(strstr(b.data, "<h1>Memory of Apache children</h1>") != NULL,
+       "detail of a slot with no child falls back to the overview");
+    test_buf_free(&b);
+}
+
+static void test_empty(apr_pool_t *p)
+{
+    mw_layout_t l = { 2, 4, 4 };
+    apr_size_t size = mw_shm_size(&l);
+    void *block = calloc(1, size);
+    mw_table_t t;
+    mw_view_t v;
+    test_buf_t b;
+    mw_out_t *out = test_buf_init(&b);
+    mw_html_opts_t o = { "/memwatch", 0, -1 };
+    const char *file;
+
+    mw_table_open(&t, block, size, &l, 1);
+    fill_caller_fields(&v);
+    v.pools_unavailable = "APR version outside 1.4-1.8 <x>";
+    v.smaps_unavailable = "no /proc";
+    mw_view_collect(&v, p, &t, NOW, 1);
+    is_int(v.children->nelts, 0, "empty table: no children");
+    is_u64(v.private_total, MW_UNKNOWN, "private total unknown");
+
+    mw_render_json(out, &v, p);
+    file = write_file(p, "empty.json", b.data, b.len);
+    is_int(run(apr_psprintf(p, "perl -MJSON::PP -0777 -ne 'decode_json($_)' "
+                            "%s", file)), 0, "empty JSON decodes");
+    ok(strstr(b.data, "\"children\":[]") != NULL, "no children in JSON");
+    ok(strstr(b.data, "\"pools\":{\"available\":false,\"reason\":"
+                      "\"APR version outside 1.4-1.8 \\u003cx>\"}") != NULL,
+       "pools unavailable with the reason");
+    test_buf_reset(&b);
+    mw_render_prometheus(out, &v, p);
+    if (have_promtool()) {
+        file = write_file(p, "empty.txt", b.data, b.len);
+        is_int(run(apr_pstrcat(p, PROMTOOL " check metrics < ", file, NULL)),
+               0, "empty Prometheus output passes promtool");
+    }
+    else {
+        ok(1, "# SKIP no " PROMTOOL);
+    }
+    test_buf_reset(&b);
+    mw_render_html(out, &v, p, &o);
+    ok(strstr(b.data, "No samples yet") != NULL, "empty chart explained");
+    ok(strstr(b.data, "APR version outside 1.4-1.8 &lt;x&gt;") != NULL,
+       "pool note escaped");
+    test_buf_reset(&b);
+    mw_render_auto(out, &v, p);
+    ok(strstr(b.data, "PoolSizes: unavailable\n") != NULL,
+       "?auto says pools unavailable");
+    test_buf_free(&b);
+    free(block);
+}
+
+/* Two threads adding the same new key at once: the loser sees the entry
+ * "being filled" and takes the next free one, so the key has two entries
+ * (by design, the request path never waits). The view must not list the
+ * key twice: a duplicate Prometheus series is dropped by the server. */
+static void test_duplicate_key(apr_pool_t *p)
+{
+    mw_layout_t l = { 1, 0, 8 };
+    apr_size_t size = mw_shm_size(&l);
+    void *block = calloc(1, size);
+    mw_table_t t;
+    mw_view_t v;
+    test_buf_t b;
+    mw_out_t *out = test_buf_init(&b);
+    apr_uint32_t home = 0, i;
+
+    mw_table_open(&t, block, size, &l, 1);
+    mw_attr_add(&t, "h", "/dup", 100, 0);
+    for (i = 0; i < 8; i++) {
+        if (t.attr[i].state == 2) {
+            home = i;
+        }
+    }
+    /* Start again with the key's home entry "being filled". */
+    mw_table_open(&t, block, size, &l, 1);
+    t.attr[home].state = 1;
+    mw_attr_add(&t, "h", "/dup", 100, 0);           /* the loser */
+    t.attr[home] = t.attr[(home + 1) % 8];          /* the winner done */
+    t.attr[home].requests = 1;
+    t.attr[home].growth = 50;
+    mw_attr_add(&t, "h", "/dup", 0, 0);             /* later request */
+
+    fill_caller_fields(&v);
+    mw_view_collect(&v, p, &t, NOW, 0);
+    ok(v.attribution->nelts >= 1, "the key is listed");
+    mw_render_prometheus(out, &v, p);
+    is_int(v.attribution->nelts, 1, "listed once");
+    is_int(count(b.data, "memwatch_attribution_requests_total{handler=\"h\","
+                         "prefix=\"/dup\"}"), 1,
+           "one Prometheus series for it");
+    if (v.attribution->nelts >= 1) {
+        apr_uint64_t req = 0, growth = 0;
+        int k;
+        for (k = 0; k < v.attribution->nelts; k++) {
+            req += APR_ARRAY_IDX(v.attribution, k, mw_attr_view_t).requests;
+            growth += APR_ARRAY_IDX(v.attribution, k, mw_attr_view_t).growth;
+        }
+        ok(req == 3 && growth == 150, "its entries hold 3 requests, 150 B");
+    }
+    test_buf_free(&b);
+    free(block);
+}
+
+int main(void)
+{
+    apr_pool_t *p;
+    mw_layout_t l = { 4, 8, 16 };
+    apr_size_t size = mw_shm_size(&l);
+    void *block;
+    mw_table_t t;
+    mw_view_t v;
+
+    apr_initialize();
+    apr_pool_create(&p, NULL);
+    strcpy(tmpdir, "/tmp/mw-render-XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        bail_out("mkdtemp failed");
+    }
+
+    block = malloc(size);
+    memset(block, 0x5a, size);
+    build_table(&t, block, size, &l);
+    fill_caller_fields(&v);
+    mw_view_collect(&v, p, &t, NOW, 1);
+
+    test_view(&v);
+    test_json(p, &v);
+    test_auto(p, &v);
+    test_prometheus(p, &v);
+    test_html(p, &v);
+    test_empty(p);
+    test_duplicate_key(p);
+
+    free(block);
+    if (getenv("MW_TEST_KEEP")) {
+        diag("outputs kept in %s", tmpdir);
+    }
+    else {
+        run(apr_pstrcat(p, "rm -rf ", tmpdir, NULL));
+    }
+    apr_pool_destroy(p);
+    apr_terminate();
+    return done();
+}

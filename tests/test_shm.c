@@ -1,0 +1,725 @@
+/* Licensed under the Apache License, Version 2.0. */
+
+/* mw_shm: the shared-memory table over a malloc'd block. */
+
+#include <apr_atomic.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+
+#include "tap.h"
+#include "mw_shm.h"
+
+#define SEC(s) apr_time_from_sec(s)
+
+static apr_uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static apr_uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* A zero-filled-then-scribbled block, so create must really zero it. */
+static void *new_block(apr_size_t size)
+{
+    void *b = malloc(size);
+
+    if (!b) {
+        bail_out("malloc failed");
+    }
+    memset(b, 0xa5, size);
+    return b;
+}
+
+static int ready_entries(const mw_table_t *t)
+{
+    apr_uint32_t i;
+    int n = 0;
+
+    for (i = 0; i < t->hdr->attr_len; i++) {
+        n += t->attr[i].state == 2;
+    }
+    return n;
+}
+
+static mw_attr_t *find_attr(const mw_table_t *t, const char *handler,
+                            const char *prefix)
+{
+    apr_uint32_t i;
+
+    for (i = 0; i < t->hdr->attr_len; i++) {
+        mw_attr_t *a = &t->attr[i];
+        if (a->state == 2 && !strcmp(a->handler, handler)
+            && !strcmp(a->prefix, prefix)) {
+            return a;
+        }
+    }
+    return NULL;
+}
+
+static void test_open(void)
+{
+    mw_layout_t l = { 4, 16, 8 }, other;
+    apr_size_t size = mw_shm_size(&l);
+    apr_size_t big = size * 4;
+    char *block = new_block(big);
+    mw_table_t t, t2;
+    apr_uint32_t i;
+    int zeroed = 1, inside = 1;
+
+    ok(size >= sizeof(mw_shm_header_t) + 4 * (sizeof(mw_slot_t)
+                                              + 16 * sizeof(mw_sample_t))
+              + 8 * sizeof(mw_attr_t),
+       "mw_shm_size covers header, slots with history and attribution");
+    is_int(mw_table_open(&t, block, size - 1, &l, 1), APR_EMISMATCH,
+           "create in a block one byte short: APR_EMISMATCH");
+    is_int(mw_table_open(&t, block, size, &l, 1), APR_SUCCESS, "create");
+    is_int(t.hdr->nslots, 4, "nslots stamped");
+    is_int(t.hdr->history_len, 16, "history_len stamped");
+    is_int(t.hdr->attr_len, 8, "attr_len stamped");
+    is_u64(t.hdr->total_size, size, "total_size stamped");
+    is_str(t.hdr->attr_other.handler, "other", "\"other\" handler");
+    is_str(t.hdr->attr_other.prefix, "other", "\"other\" prefix");
+    for (i = 0; i < 4; i++) {
+        mw_slot_t *s = mw_table_slot(&t, i);
+        zeroed &= s->pid == 0 && s->state == MW_STATE_FREE
+                  && s->requests == 0 && s->hist_count == 0;
+        inside &= (char *)s >= block
+                  && (char *)s + t.hdr->slot_size <= (char *)t.attr
+                  && (char *)(mw_slot_history(&t, s) + 16)
+                     <= (char *)s + t.hdr->slot_size;
+    }
+    ok(zeroed, "every slot is zeroed");
+    ok(inside, "slots and their history lie between header and attribution");
+    ok((char *)(t.attr + 8) <= block + size, "attribution ends in the block");
+    for (i = 0; i < 8; i++) {
+        zeroed &= t.attr[i].state == 0 && t.attr[i].requests == 0;
+    }
+    ok(zeroed, "attribution zeroed");
+    ok((char *)mw_table_slot(&t, 1) - (char *)mw_table_slot(&t, 0)
+       == (long)t.hdr->slot_size, "slots are slot_size apart");
+
+    /* Attach (another process after a graceful restart). */
+    mw_table_slot(&t, 2)->pid = 4242;
+    is_int(mw_table_open(&t2, block, size, &l, 0), APR_SUCCESS,
+           "reopen with the same layout");
+    ok(t2.hdr == t.hdr && t2.slots == t.slots && t2.attr == t.attr,
+       "same addresses");
+    is_int(mw_table_slot(&t2, 2)->pid, 4242, "and the data is kept");
+
+    other = l;
+    other.nslots = 5;
+    is_int(mw_table_open(&t2, block, big, &other, 0), APR_EMISMATCH,
+           "reopen with more slots: APR_EMISMATCH");
+    other = l;
+    other.history_len = 8;
+    is_int(mw_table_open(&t2, block, big, &other, 0), APR_EMISMATCH,
+           "reopen with shorter history: APR_EMISMATCH");
+    other = l;
+    other.attr_len = 16;
+    is_int(mw_table_open(&t2, block, big, &other, 0), APR_EMISMATCH,
+           "reopen with a larger attribution table: APR_EMISMATCH");
+    t.hdr->magic ^= 1;
+    is_int(mw_table_open(&t2, block, size, &l, 0), APR_EMISMATCH,
+           "reopen with a bad magic: APR_EMISMATCH");
+    memset(block, 0, size);
+    is_int(mw_table_open(&t2, block, size, &l, 0), APR_EMISMATCH,
+           "attach to a zeroed block: APR_EMISMATCH");
+    free(block);
+}
+
+static void test_slots(void)
+{
+    mw_layout_t l = { 4, 8, 8 };
+    apr_size_t size = mw_shm_size(&l);
+    char *block = new_block(size);
+    mw_table_t t;
+    mw_slot_t *s;
+    mw_exited_t *e;
+    apr_uint32_t i;
+    int n;
+
+    mw_table_open(&t, block, size, &l, 1);
+    for (i = 0; i < 4; i++) {
+        is_int(mw_slot_claim(&t, 101 + i, 3, SEC(1000 + i), 1000000 + i), i,
+               "pid %u claims slot %u", 101 + i, i);
+    }
+    is_int(mw_slot_claim(&t, 105, 3, SEC(1010), 1), -1,
+           "a fifth child finds no slot");
+
+    s = mw_table_slot(&t, 1);
+    is_int(s->pid, 102, "slot 1 holds pid 102");
+    is_int(s->state, MW_STATE_WARMING, "claimed slot is warming");
+    is_int(s->generation, 3, "generation recorded");
+    ok(s->started == SEC(1001), "start time recorded");
+    ok(s->rss == 1000001 && s->rss_peak == 1000001
+       && s->baseline_rss == 1000001 && s->last_rss == 1000001,
+       "rss, peak, baseline and last rss start at the given rss");
+    ok(s->private_bytes == MW_UNKNOWN && s->shared_bytes == MW_UNKNOWN,
+       "private and shared start unknown");
+
+    s->requests = 77;
+    s->hist_count = 5;
+    is_int(mw_slot_claim(&t, 102, 4, SEC(2000), 555), 1,
+           "the same pid claiming again gets the same slot");
+    ok(s->requests == 0 && s->hist_count == 0 && s->rss == 555
+       && s->generation == 4, "and its figures are reset");
+    n = 0;
+    for (i = 0; i < 4; i++) {
+        n += mw_table_slot(&t, i)->pid == 102;
+    }
+    is_int(n, 1, "pid 102 is in exactly one slot");
+
+    /* Reap a child that retired for growth, from an older generation. */
+    s = mw_table_slot(&t, 2);
+    s->requests = 500;
+    s->connections = 50;
+    s->rss = 300000000;
+    s->rss_peak = 310000000;
+    s->baseline_rss = 100000000;
+    s->retired = 1;
+    s->reason = MW_REASON_GROWTH;
+    s->state = MW_STATE_RETIRING;
+    is_int(mw_slot_reap(&t, 103, 4, SEC(5000)), 2, "reap pid 103: slot 2");
+    e = &t.hdr->exited[0];
+    ok(e->pid == 103 && e->slot == 2 && e->generation == 3,
+       "exited entry: pid, slot, generation");
+    is_int(e->reason, MW_REASON_GROWTH, "exited entry: reason growth");
+    is_int(e->restart, 1, "exited entry: older generation is a restart");
+    ok(e->started == SEC(1002) && e->exited == SEC(5000),
+       "exited entry: start and exit times");
+    ok(e->requests == 500 && e->connections == 50,
+       "exited entry: requests and connections");
+    ok(e->rss == 300000000 && e->rss_peak == 310000000
+       && e->baseline_rss == 100000000, "exited entry: rss, peak, baseline");
+    is_int(t.hdr->exited_next, 1, "exited_next is 1");
+    is_u64(t.hdr->exited_total, 1, "exited_total is 1");
+    is_int(s->pid, 0, "slot 2 is free again");
+    is_int(s->state, MW_STATE_FREE, "and its state is free");
+    is_int(mw_slot_reap(&t, 103, 4, SEC(5001)), -1,
+           "reaping the same pid again finds nothing");
+    is_int(mw_slot_reap(&t, 999, 4, SEC(5001)), -1,
+           "reaping an unknown pid finds nothing");
+    is_int(t.hdr->exited_next, 1, "and records nothing");
+
+    /* A reason set but never retired: plain exit, same generation. */
+    s = mw_table_slot(&t, 3);
+    s->reason = MW_REASON_RSS;
+    s->retired = 0;
+    is_int(mw_slot_reap(&t, 104, 3, SEC(5002)), 3, "reap pid 104");
+    e = &t.hdr->exited[1];
+    is_int(e->reason, MW_REASON_NONE, "not retired: no reason recorded");
+    is_int(e->restart, 0, "current generation: not a restart");
+
+    is_int(mw_slot_claim(&t, 106, 4, SEC(6000), 1), 2,
+           "a new child takes the first free slot");
+
+    /* mw_slot_leave: off the list, but the parent's reap still finds it. */
+    s = mw_table_slot(&t, 0);
+    mw_slot_leave(&t, s);
+    is_int(s->state, MW_STATE_FREE, "a leaving child's state is free");
+    is_int(s->pid, 101, "but it keeps its pid");
+    is_int(mw_slot_claim(&t, 107, 4, SEC(6001), 1), 3,
+           "its slot is not handed out before the reap");
+    is_int(mw_slot_reap(&t, 101, 4, SEC(6002)), 0, "reap finds it by pid");
+    is_int(mw_slot_claim(&t, 108, 4, SEC(6003), 1), 0,
+           "then the slot is free for a new child");
+
+    /* Pid reuse: a child was reaped from slot 0 while pid 200 still has a
+     * stale slot 1 (it was killed and its exit missed). The same pid
+     * claiming again must take over its stale slot, not a second one. */
+    mw_table_open(&t, block, size, &l, 1);
+    mw_slot_claim(&t, 100, 1, SEC(1), 1);
+    mw_slot_claim(&t, 200, 1, SEC(1), 1);
+    mw_slot_reap(&t, 100, 1, SEC(2));
+    is_int(mw_slot_claim(&t, 200, 1, SEC(3), 1), 1,
+           "pid 200 takes over its stale slot 1, not free slot 0");
+    n = 0;
+    for (i = 0; i < 4; i++) {
+        n += mw_table_slot(&t, i)->pid == 200;
+    }
+    is_int(n, 1, "pid 200 is in exactly one slot");
+    free(block);
+}
+
+static void test_exited_ring(void)
+{
+    mw_layout_t l = { 2, 0, 4 };
+    apr_size_t size = mw_shm_size(&l);
+    char *block = new_block(size);
+    mw_table_t t;
+    const apr_uint32_t total = MW_EXITED_LEN + 5;
+    apr_uint32_t k;
+    int good = 1;
+
+    mw_table_open(&t, block, size, &l, 1);
+    for (k = 0; k < total; k++) {
+        int slot = mw_slot_claim(&t, 1000 + k, 1, SEC(k), 1);
+        mw_table_slot(&t, (apr_uint32_t)slot)->requests = k;
+        good &= mw_slot_reap(&t, 1000 + k, 1, SEC(k + 1)) == slot;
+    }
+    ok(good, "%u children claimed and reaped", total);
+    is_int(t.hdr->exited_next, total, "exited_next counts every exit");
+    is_u64(t.hdr->exited_total, total, "exited_total counts every exit");
+    for (k = total - MW_EXITED_LEN; k < total; k++) {
+        const mw_exited_t *e = &t.hdr->exited[k % MW_EXITED_LEN];
+        good &= e->pid == 1000 + k && e->requests == k
+                && e->exited == SEC(k + 1);
+    }
+    ok(good, "the ring holds the newest %d exits", MW_EXITED_LEN);
+    is_int(t.hdr->exited[(total - 1) % MW_EXITED_LEN].pid, 1000 + total - 1,
+           "newest at (exited_next - 1) %% MW_EXITED_LEN");
+    is_int(t.hdr->exited[total % MW_EXITED_LEN].pid,
+           1000 + total - MW_EXITED_LEN, "oldest kept right after it");
+    free(block);
+}
+
+static void test_recycles(void)
+{
+    mw_layout_t l = { 2, 0, 4 };
+    apr_size_t size = mw_shm_size(&l);
+    char *block = new_block(size);
+    mw_table_t t;
+    mw_recycle_t ev;
+    apr_uint64_t want[MW_REASON_COUNT] = { 0 }, want_dry = 0;
+    const apr_uint32_t total = 2 * MW_RECYCLES_LEN + 7;
+    apr_uint32_t k;
+    int good = 1, r;
+
+    mw_table_open(&t, block, size, &l, 1);
+    memset(&ev, 0, sizeof(ev));
+    for (k = 0; k < total; k++) {
+        ev.pid = 5000 + k;
+        ev.slot = k % 2;
+        ev.reason = MW_REASON_GROWTH + k % (MW_REASON_COUNT - 1);
+        ev.dry_run = k % 5 == 0;
+        ev.time = SEC(100 + k);
+        ev.rss = 1000 * k;
+        ev.requests = k;
+        mw_recycle_add(&t, &ev);
+        if (ev.dry_run) {
+            want_dry++;
+        }
+        else {
+            want[ev.reason]++;
+        }
+    }
+    is_int(t.hdr->recycles_next, total, "recycles_next counts every event");
+    for (k = total - MW_RECYCLES_LEN; k < total; k++) {
+        const mw_recycle_t *e = &t.hdr->recycles[k % MW_RECYCLES_LEN];
+        good &= e->seq == k + 1 && e->pid == 5000 + k && e->rss == 1000 * k
+                && e->time == SEC(100 + k) && e->requests == k
+                && e->reason == MW_REASON_GROWTH + k % (MW_REASON_COUNT - 1);
+    }
+    ok(good, "the ring keeps the newest %d events, seq = index + 1",
+       MW_RECYCLES_LEN);
+    good = 1;
+    for (r = 0; r < MW_REASON_COUNT; r++) {
+        good &= t.hdr->recycles_total[r] == want[r];
+        if (t.hdr->recycles_total[r] != want[r]) {
+            diag("reason %s: got %llu want %llu", mw_reason_name(r),
+                 (unsigned long long)t.hdr->recycles_total[r],
+                 (unsigned long long)want[r]);
+        }
+    }
+    ok(good, "recycles_total per reason counts real recycles only");
+    is_u64(t.hdr->recycles_total[MW_REASON_NONE], 0, "none for NONE");
+    is_u64(t.hdr->would_recycle_total, want_dry,
+           "would_recycle_total counts dry runs");
+    ev.dry_run = 0;
+    ev.reason = MW_REASON_COUNT + 7;
+    mw_recycle_add(&t, &ev);
+    is_int(t.hdr->recycles_next, total + 1,
+           "an out-of-range reason is still recorded");
+    good = 1;
+    for (r = 0; r < MW_REASON_COUNT; r++) {
+        good &= t.hdr->recycles_total[r] == want[r];
+    }
+    ok(good, "but counted under no reason");
+    free(block);
+}
+
+static void test_tickets(void)
+{
+    mw_layout_t l = { 4, 0, 4 };
+    apr_size_t size = mw_shm_size(&l);
+    char *block = new_block(size);
+    mw_table_t t;
+    mw_slot_t *a, *b, *c;
+
+    mw_table_open(&t, block, size, &l, 1);
+    a = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 11, 1, SEC(1), 1));
+    b = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 12, 1, SEC(1), 1));
+    c = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 13, 1, SEC(1), 1));
+
+    is_int(mw_retire_ticket_take(&t, a, 0), 0, "max 0: no ticket");
+    is_int(t.hdr->retiring, 0, "nothing held");
+    is_int(mw_retire_ticket_take(&t, a, 1), 1, "max 1: the first gets one");
+    is_int(a->ticket_held, 1, "it holds it");
+    is_int(t.hdr->retiring, 1, "one held");
+    is_int(mw_retire_ticket_take(&t, b, 1), 0, "the second gets none");
+    is_int(b->ticket_held, 0, "and holds none");
+    is_int(t.hdr->retiring, 1, "still one held");
+
+    mw_retire_ticket_return(&t, a);
+    is_int(t.hdr->retiring, 0, "returned");
+    mw_retire_ticket_return(&t, a);
+    is_int(t.hdr->retiring, 0, "returning twice gives back only once");
+    mw_retire_ticket_return(&t, c);
+    is_int(t.hdr->retiring, 0, "returning without a ticket does nothing");
+
+    is_int(mw_retire_ticket_take(&t, b, 1), 1, "now the second gets one");
+    b->state = MW_STATE_RETIRING;
+    is_int(mw_retire_ticket_take(&t, c, 1), 0, "a third waits");
+    is_int(mw_slot_reap(&t, 12, 1, SEC(9)), 1, "reap the retiring child");
+    is_int(t.hdr->retiring, 0, "the reap gave its ticket back");
+    is_int(b->ticket_held, 0, "and the slot holds none");
+    is_int(mw_retire_ticket_take(&t, c, 1), 1, "the third gets one now");
+    mw_slot_leave(&t, c);
+    is_int(t.hdr->retiring, 0, "mw_slot_leave gives it back");
+    mw_slot_reap(&t, 13, 1, SEC(10));
+    is_int(t.hdr->retiring, 0, "and the reap does not give it back again");
+
+    is_int(mw_retire_ticket_take(&t, a, 3), 1, "max 3: one");
+    b = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 14, 1, SEC(1), 1));
+    c = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 15, 1, SEC(1), 1));
+    is_int(mw_retire_ticket_take(&t, b, 3), 1, "two");
+    is_int(mw_retire_ticket_take(&t, c, 3), 1, "three");
+    is_int(t.hdr->retiring, 3, "three held");
+    mw_retire_ticket_return(&t, a);
+    mw_retire_ticket_return(&t, b);
+    mw_retire_ticket_return(&t, c);
+    is_int(t.hdr->retiring, 0, "all three back");
+
+    /* Two threads of one child both decide to retire (MaxRetiring 2):
+     * mod_memwatch_retire.c takes a ticket in each, the loser of the state
+     * CAS returns "its" ticket. The slot must not end up holding none
+     * while the counter still says one is held. */
+    mw_retire_ticket_take(&t, a, 2);
+    mw_retire_ticket_take(&t, a, 2);
+    mw_retire_ticket_return(&t, a);             /* the loser's return */
+    ok(a->ticket_held == 0 ? t.hdr->retiring == 0
+                           : t.hdr->retiring == 1,
+       "ticket_held and retiring agree (held %u, retiring %u)",
+       a->ticket_held, t.hdr->retiring);
+    mw_slot_leave(&t, a);
+    is_int(t.hdr->retiring, 0, "no ticket is lost once the child leaves");
+    free(block);
+}
+
+static void test_history_lock_max(void)
+{
+    mw_layout_t l = { 2, 16, 4 };
+    apr_size_t size = mw_shm_size(&l);
+    char *block = new_block(size);
+    mw_table_t t;
+    mw_slot_t *s, *s1;
+    mw_sample_t smp, *ring;
+    volatile apr_uint64_t v = 10;
+    apr_uint32_t k;
+    int good = 1;
+
+    mw_table_open(&t, block, size, &l, 1);
+    s = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 1, 1, SEC(1), 1));
+    s1 = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 2, 1, SEC(1), 1));
+    memset(&smp, 0, sizeof(smp));
+    for (k = 0; k < 20; k++) {
+        smp.time = SEC(10 * k);
+        smp.rss = 1000 + k;
+        smp.requests = k;
+        mw_history_append(&t, s, &smp);
+    }
+    is_int(s->hist_count, 16, "history count stops at history_len");
+    is_int(s->hist_next, 20 % 16, "hist_next wraps");
+    ok(s->hist_last == SEC(190), "hist_last is the newest sample's time");
+    ring = mw_slot_history(&t, s);
+    for (k = 0; k < 16; k++) {
+        /* oldest kept is sample 4, at ring[(next + k) % 16] */
+        good &= ring[(s->hist_next + k) % 16].rss == 1000 + 4 + k;
+    }
+    ok(good, "the ring holds samples 4..19 in order from hist_next");
+    is_int(s1->hist_count, 0, "the next slot's history is untouched");
+    ok(mw_slot_history(&t, s1)[0].rss == 0, "its ring is still zero");
+
+    is_int(mw_slot_trylock(s), 1, "trylock a free lock");
+    is_int(mw_slot_trylock(s), 0, "trylock a held lock fails");
+    is_int(mw_slot_trylock(s1), 1, "another slot's lock is separate");
+    mw_slot_unlock(s);
+    is_int(mw_slot_trylock(s), 1, "trylock after unlock");
+    mw_slot_unlock(s);
+    mw_slot_unlock(s1);
+
+    mw_atomic_max64(&v, 5);
+    is_u64(v, 10, "max64 with a smaller value keeps 10");
+    mw_atomic_max64(&v, 10);
+    is_u64(v, 10, "max64 with the same value keeps 10");
+    mw_atomic_max64(&v, APR_UINT64_MAX - 1);
+    is_u64(v, APR_UINT64_MAX - 1, "max64 raises to a large value");
+
+    is_str(mw_state_name(MW_STATE_RETIRING), "retiring", "state name");
+    is_str(mw_state_name((mw_state_e)99), "free", "unknown state name");
+    is_str(mw_reason_name(MW_REASON_TOTAL_PRIVATE), "total_private",
+           "reason name");
+    is_str(mw_reason_name((mw_reason_e)99), "none", "unknown reason name");
+    free(block);
+}
+
+static void test_attribution(void)
+{
+    mw_layout_t l = { 1, 0, 8 };
+    apr_size_t size = mw_shm_size(&l);
+    char *block = new_block(size);
+    mw_table_t t;
+    mw_attr_t *a;
+    char prefix[64], longh[200];
+    apr_uint64_t sum_req = 0, sum_growth = 0, want_growth = 0;
+    apr_uint32_t i;
+    int k, dup = 0;
+
+    mw_table_open(&t, block, size, &l, 1);
+
+    mw_attr_add(&t, "php", "/a", 0, 100);
+    is_int(ready_entries(&t), 0, "no growth: no entry is created");
+    is_u64(t.hdr->attr_other.requests, 1, "it is counted in other");
+    is_u64(t.hdr->attr_other.pool_bytes, 100, "with its pool bytes");
+
+    mw_attr_add(&t, "php", "/a", 4096, 100);
+    is_int(ready_entries(&t), 1, "growth: an entry is created");
+    a = find_attr(&t, "php", "/a");
+    ok(a != NULL, "for (php, /a)");
+    mw_attr_add(&t, "php", "/a", 0, 200);
+    ok(a && a->requests == 2 && a->growth == 4096 && a->pool_bytes == 300,
+       "an existing key also takes requests without growth");
+    for (k = 0; k < 50; k++) {
+        mw_attr_add(&t, "cgi", "/b/c", 100, 10);
+    }
+    a = find_attr(&t, "cgi", "/b/c");
+    ok(a && a->requests == 50 && a->growth == 5000 && a->pool_bytes == 500,
+       "a key seen 50 times accumulates requests, growth and pool bytes");
+    is_int(ready_entries(&t), 2, "still one entry per key");
+    mw_attr_add(&t, "cgi", "/b", 1, 0);
+    mw_attr_add(&t, "cgi2", "/b/c", 1, 0);
+    is_int(ready_entries(&t), 4, "keys differ by handler and by prefix");
+
+    /* A handler longer than the field is cut, and still found again. */
+    memset(longh, 'h', sizeof(longh) - 1);
+    longh[sizeof(longh) - 1] = '\0';
+    mw_attr_add(&t, longh, "/long", 7, 0);
+    mw_attr_add(&t, longh, "/long", 7, 0);
+    is_int(ready_entries(&t), 5, "a long handler makes one entry");
+    for (i = 0; i < 8; i++) {
+        if (t.attr[i].state == 2 && !strcmp(t.attr[i].prefix, "/long")) {
+            is_int(strlen(t.attr[i].handler), MW_HANDLER_LEN - 1,
+                   "cut to MW_HANDLER_LEN - 1");
+            is_u64(t.attr[i].requests, 2, "both requests counted in it");
+        }
+    }
+
+    /* Fill it: 10000 random prefixes with growth. */
+    for (k = 0; k < 10000; k++) {
+        apr_snprintf(prefix, sizeof(prefix), "/r/%016" APR_UINT64_T_HEX_FMT,
+                     rng());
+        mw_attr_add(&t, "rnd", prefix, 3, 1);
+        if (ready_entries(&t) > 8) {
+            break;
+        }
+    }
+    is_int(ready_entries(&t), 8, "the table never exceeds attr_len entries");
+    for (i = 0; i < 8; i++) {
+        apr_uint32_t j;
+        sum_req += t.attr[i].requests;
+        sum_growth += t.attr[i].growth;
+        for (j = i + 1; j < 8; j++) {
+            dup += !strcmp(t.attr[i].handler, t.attr[j].handler)
+                   && !strcmp(t.attr[i].prefix, t.attr[j].prefix);
+        }
+    }
+    is_int(dup, 0, "no key twice");
+    is_u64(t.hdr->attr_other.requests, 1 + 10000 - 3,
+           "the other 9997 random prefixes went to other");
+    is_u64(t.hdr->attr_other.growth, (10000 - 3) * 3,
+           "with their growth");
+    want_growth = 4096 + 5000 + 1 + 1 + 14 + 3 * 3;
+    is_u64(sum_req + t.hdr->attr_other.requests, 1 + 2 + 50 + 2 + 2 + 10000,
+           "every request is counted exactly once");
+    is_u64(sum_growth, want_growth, "table growth is exact");
+    a = find_attr(&t, "php", "/a");
+    mw_attr_add(&t, "php", "/a", 1, 0);
+    ok(a && a->requests == 3, "a known key is still found in a full table");
+    is_u64(t.hdr->attr_other.requests, 1 + 10000 - 3,
+           "and does not go to other");
+    free(block);
+}
+
+/* No history and no attribution table: nothing breaks. */
+static void test_zero_lengths(void)
+{
+    mw_layout_t l = { 1, 0, 0 };
+    apr_size_t size = mw_shm_size(&l);
+    char *block = new_block(size);
+    mw_table_t t;
+    mw_slot_t *s;
+    mw_sample_t smp;
+
+    is_int(mw_table_open(&t, block, size, &l, 1), APR_SUCCESS,
+           "a table with no history and no attribution");
+    s = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 9, 1, SEC(1), 1));
+    memset(&smp, 0, sizeof(smp));
+    smp.time = SEC(5);
+    mw_history_append(&t, s, &smp);
+    is_int(s->hist_count, 0, "history_len 0: nothing appended");
+    mw_attr_add(&t, "h", "/x", 10, 1);
+    is_u64(t.hdr->attr_other.requests, 1, "attr_len 0: all goes to other");
+    is_u64(t.hdr->attr_other.growth, 10, "with its growth");
+    free(block);
+}
+
+/* ---- threads ---- */
+
+#define NTHREADS    4
+#define PER_THREAD  10000
+#define NKEYS       24
+
+typedef struct {
+    const mw_table_t *t;
+    volatile apr_uint64_t *max;
+    volatile apr_uint32_t *start;
+    int id;
+    apr_uint64_t local_max;
+} worker_t;
+
+static void *APR_THREAD_FUNC worker(apr_thread_t *thd, void *data)
+{
+    worker_t *w = data;
+    char prefix[32];
+    apr_uint64_t x = 0x2545f4914f6cdd1dULL * (apr_uint64_t)(w->id + 1);
+    int i;
+
+    /* Start together: spin until every thread has arrived. */
+    apr_atomic_inc32(w->start);
+    while (apr_atomic_read32(w->start) < NTHREADS) {
+        ;
+    }
+    for (i = 0; i < PER_THREAD; i++) {
+        int key = (i + w->id * 7) % NKEYS;
+        apr_snprintf(prefix, sizeof(prefix), "/k%d", key);
+        /* growth key+1; the first lap with growth so every key gets an
+         * entry, later laps without growth every other time */
+        mw_attr_add(w->t, key % 2 ? "odd" : "even", prefix,
+                    (i < NKEYS || i % 2) ? (apr_uint64_t)key + 1 : 0,
+                    (apr_uint64_t)key);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        if (x % 1000003 > w->local_max) {
+            w->local_max = x % 1000003;
+        }
+        mw_atomic_max64(w->max, x % 1000003);
+    }
+    /* Return rather than apr_thread_exit(): pthread_exit's forced unwind
+     * leaves ASan's stack poisoning behind (a false stack-buffer-underflow
+     * at thread exit). APR 1.7 returns this from the thread either way. */
+    (void)thd;
+    return NULL;
+}
+
+static void test_threads(apr_pool_t *p)
+{
+    mw_layout_t l = { 1, 0, 64 };
+    apr_size_t size = mw_shm_size(&l);
+    char *block = new_block(size);
+    mw_table_t t;
+    apr_thread_t *thr[NTHREADS];
+    worker_t w[NTHREADS];
+    volatile apr_uint64_t max = 0;
+    volatile apr_uint32_t start = 0;
+    apr_uint64_t want_max = 0, req = 0, growth = 0, pool = 0;
+    apr_uint64_t want_growth = 0, want_pool = 0;
+    apr_uint64_t key_req[NKEYS] = { 0 }, want_key_req[NKEYS] = { 0 };
+    int i, k, created = 1, dups = 0, keys_ok = 1;
+
+    mw_table_open(&t, block, size, &l, 1);
+    for (i = 0; i < NTHREADS; i++) {
+        w[i].t = &t;
+        w[i].max = &max;
+        w[i].start = &start;
+        w[i].id = i;
+        w[i].local_max = 0;
+        created &= apr_thread_create(&thr[i], NULL, worker, &w[i], p)
+                   == APR_SUCCESS;
+    }
+    ok(created, "%d threads started", NTHREADS);
+    for (i = 0; i < NTHREADS; i++) {
+        apr_status_t rv;
+        apr_thread_join(&rv, thr[i]);
+        want_max = w[i].local_max > want_max ? w[i].local_max : want_max;
+        for (k = 0; k < PER_THREAD; k++) {
+            int key = (k + i * 7) % NKEYS;
+            want_growth += (k < NKEYS || k % 2) ? (apr_uint64_t)key + 1 : 0;
+            want_pool += (apr_uint64_t)key;
+            want_key_req[key]++;
+        }
+    }
+    for (i = 0; i < 64; i++) {
+        const mw_attr_t *a = &t.attr[i];
+        if (a->state != 2) {
+            continue;
+        }
+        req += a->requests;
+        growth += a->growth;
+        pool += a->pool_bytes;
+        k = atoi(a->prefix + 2);
+        if (k < 0 || k >= NKEYS
+            || strcmp(a->handler, k % 2 ? "odd" : "even") != 0) {
+            keys_ok = 0;
+            continue;
+        }
+        dups += key_req[k] != 0;
+        key_req[k] += a->requests;
+    }
+    req += t.hdr->attr_other.requests;
+    growth += t.hdr->attr_other.growth;
+    pool += t.hdr->attr_other.pool_bytes;
+    is_u64(req, NTHREADS * PER_THREAD, "requests total exact");
+    is_u64(growth, want_growth, "growth total exact");
+    is_u64(pool, want_pool, "pool bytes total exact");
+    ok(keys_ok, "every entry holds a key that was added, intact");
+    is_u64(t.hdr->attr_other.requests, 0,
+           "every key got an entry (nothing in other)");
+    for (k = 0; k < NKEYS; k++) {
+        keys_ok &= key_req[k] == want_key_req[k];
+    }
+    ok(keys_ok, "per-key request totals exact");
+    if (dups) {
+        diag("%d keys got a second entry while their first was being "
+             "filled (allowed: the request path never waits)", dups);
+    }
+    is_u64(max, want_max, "mw_atomic_max64 from %d threads: the largest "
+           "value wins", NTHREADS);
+    free(block);
+}
+
+int main(void)
+{
+    apr_pool_t *p;
+
+    apr_initialize();
+    apr_pool_create(&p, NULL);
+
+    test_open();
+    test_slots();
+    test_exited_ring();
+    test_recycles();
+    test_tickets();
+    test_history_lock_max();
+    test_attribution();
+    test_zero_lengths();
+    test_threads(p);
+
+    apr_pool_destroy(p);
+    apr_terminate();
+    return done();
+}
