@@ -38,8 +38,7 @@ demo:
 	bash scripts/demo.sh
 
 demo-stop:
-	-[ -f demo-run/httpd.conf ] && /usr/sbin/apache2 -f $(CURDIR)/demo-run/httpd.conf -k stop
-	-[ -f demo-run/traffic.pid ] && kill $$(cat demo-run/traffic.pid) 2>/dev/null; true
+	bash scripts/demo.sh stop
 
 bench:
 	bash scripts/bench.sh

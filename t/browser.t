@@ -157,6 +157,14 @@ sub chart_lines {
     return scalar @lines;
 }
 
+# What Chromium returned, shortened, when an assertion on it failed.
+sub dom_debug {
+    my ($dom) = @_;
+    my $n = length $dom;
+    $dom = substr($dom, 0, 4000) . "\n[... $n characters in all]" if $n > 4000;
+    t_debug("DOM: $dom");
+}
+
 sub strip { my $s = shift; $s =~ s/<[^>]*>//g; $s =~ s/^\s+|\s+$//g; $s }
 
 # ---- Traffic, then history to draw ----------------------------------------
@@ -195,10 +203,13 @@ ok t_cmp((@{ $j->{children} }
     my $dom = $r->{stdout};
     ran_ok($r, 'overview');
 
-    ok t_cmp($dom, qr{<svg[^>]*\bclass="chart"}, 'overview: the RSS chart');
+    ok t_cmp($dom =~ m{<svg[^>]*\bclass="chart"} ? 1 : 0, 1,
+             'overview: the RSS chart (<svg class="chart">)')
+        or dom_debug($dom);
     my $lines = chart_lines($dom) || 0;
     ok t_cmp($lines >= 1 ? 1 : 0, 1,
-             "overview: the chart has lines ($lines polylines of 2+ points)");
+             "overview: the chart has lines ($lines polylines of 2+ points)")
+        or dom_debug($dom);
 
     # A row per live child: the rows agree with the page's own count, and
     # with the children alive both just before and just after the page.
@@ -213,7 +224,8 @@ ok t_cmp((@{ $j->{children} }
              && !@missing ? 1 : 0, 1,
              'overview: the children table has a row per live child ('
              . scalar(@$rows) . ' rows, page says ' . ($count // '?')
-             . ', missing: ' . join(' ', map { $_->{pid} } @missing) . ')');
+             . ', missing: ' . join(' ', map { $_->{pid} } @missing) . ')')
+        or dom_debug($dom);
     my @bad_links = grep { $_->[0] !~ m{<a href="[^"]*\?child=(\d+)">\1</a>} } @$rows;
     ok t_cmp(scalar @bad_links, 0,
              "overview: each child's slot links to its detail view");
@@ -237,15 +249,18 @@ ok t_cmp((@{ $j->{children} }
     my $r = chromium($url, '--dump-dom');
     my $dom = $r->{stdout};
     ran_ok($r, 'detail');
-    ok t_cmp($dom, qr{<h1>Child in slot \Q$slot\E, pid \d+</h1>},
-             "detail: the view of slot $slot");
+    ok t_cmp($dom =~ m{<h1>Child in slot \Q$slot\E, pid \d+</h1>} ? 1 : 0, 1,
+             "detail: the view of slot $slot")
+        or dom_debug($dom);
     my $lines = chart_lines($dom) || 0;
     ok t_cmp($dom =~ m{<svg[^>]*\bclass="chart"} && $lines >= 1 ? 1 : 0, 1,
-             "detail: the chart, with lines ($lines polylines of 2+ points)");
+             "detail: the chart, with lines ($lines polylines of 2+ points)")
+        or dom_debug($dom);
     my $hist = table_rows($dom, 'history');
     my $n = $hist ? @$hist : 0;
     ok t_cmp($n >= 2 ? 1 : 0, 1,
-             "detail: the history table has a row per sample ($n rows)");
+             "detail: the history table has a row per sample ($n rows)")
+        or dom_debug($dom);
     my @bad = grep { strip($_->[0]) !~ /ago$/ || strip($_->[2]) !~ /\d/ }
               @{ $hist || [] };
     ok t_cmp($hist && !@bad ? 1 : 0, 1,
