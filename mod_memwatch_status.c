@@ -119,6 +119,7 @@ static void fill_view(mw_view_t *v, request_rec *r, int with_history)
     v->smaps_unavailable = mw_g.smaps_unavailable;
     v->dry_run = conf->dry_run;
     v->limits = conf->limits;
+    v->jitter = conf->jitter;
     v->max_retiring = conf->max_retiring;
     v->history_interval = conf->history_interval;
     v->attribute_depth = conf->attribute_depth;

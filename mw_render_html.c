@@ -48,6 +48,8 @@ static void head(mw_out_t *out, const mw_view_t *v,
         "dl.sum{display:grid;grid-template-columns:max-content auto;"
         "gap:2px 16px}dl.sum dt{font-weight:bold}dl.sum dd{margin:0}"
         "svg text{font:11px sans-serif;fill:#444}"
+        ".sw{display:inline-block;width:.8em;height:.8em;"
+        "vertical-align:middle}"
         "</style></head><body>\n");
 }
 
@@ -66,7 +68,15 @@ typedef struct {
     const mw_sample_t *s;
     int n;
     int field;          /* 0 rss, 1 private */
+    const char *colour;
 } series_t;
+
+/* A child keeps its colour by pid, so a replacement in the same slot
+ * does not look like the child it replaced. */
+static const char *child_colour(apr_uint32_t pid)
+{
+    return colours[pid % NCOLOURS];
+}
 
 static apr_uint64_t sample_value(const mw_sample_t *s, int field)
 {
@@ -74,8 +84,8 @@ static apr_uint64_t sample_value(const mw_sample_t *s, int field)
 }
 
 /* The total of all series over time, in buckets of one sampling interval:
- * children sample at their own times, so each contributes the last value
- * it had in a bucket, for as long as it kept sampling. */
+ * children sample at their own times (an idle one only every ten seconds,
+ * by the parent), so each live child contributes its last value so far. */
 static int total_series(apr_pool_t *p, const series_t *series, int nseries,
                         apr_time_t t0, apr_time_t t1, apr_interval_time_t step,
                         mw_sample_t **out)
@@ -99,7 +109,7 @@ static int total_series(apr_pool_t *p, const series_t *series, int nseries,
             while (k < series[i].n && s[k].time < end) {
                 k++;
             }
-            if (k > 0 && end <= s[series[i].n - 1].time + 2 * step) {
+            if (k > 0) {
                 tot[b].rss += s[k - 1].rss;
             }
         }
@@ -196,7 +206,7 @@ static void chart(mw_out_t *out, apr_pool_t *p, const series_t *series,
     for (i = 0; i < nseries; i++) {
         mw_printf(out, "<polyline class=\"series\" fill=\"none\" "
                   "stroke-width=\"1.5\" stroke=\"%s\" points=\"",
-                  colours[i % NCOLOURS]);
+                  series[i].colour);
         for (k = 0; k < series[i].n; k++) {
             const mw_sample_t *s = &series[i].s[k];
             apr_uint64_t val = sample_value(s, series[i].field);
@@ -246,20 +256,32 @@ static void summary(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
         mw_puts(out, "none set: watching only");
     }
     else {
-        if (v->limits.max_growth)
-            mw_printf(out, "growth &gt; %s; ",
+        const char *sep = "";
+        if (v->limits.max_growth) {
+            mw_printf(out, "%sgrowth &gt; %s", sep,
                       mw_format_size(p, v->limits.max_growth));
-        if (v->limits.max_rss)
-            mw_printf(out, "RSS &gt; %s; ",
+            sep = "; ";
+        }
+        if (v->limits.max_rss) {
+            mw_printf(out, "%sRSS &gt; %s", sep,
                       mw_format_size(p, v->limits.max_rss));
-        if (v->limits.max_private)
-            mw_printf(out, "private &gt; %s; ",
+            sep = "; ";
+        }
+        if (v->limits.max_private) {
+            mw_printf(out, "%sprivate &gt; %s", sep,
                       mw_format_size(p, v->limits.max_private));
-        if (v->limits.min_shared)
-            mw_printf(out, "shared &lt; %s; ",
+            sep = "; ";
+        }
+        if (v->limits.min_shared) {
+            mw_printf(out, "%sshared &lt; %s", sep,
                       mw_format_size(p, v->limits.min_shared));
-        if (v->dry_run)
-            mw_puts(out, "<strong>dry run: nothing is recycled</strong>");
+        }
+        if (v->jitter) {
+            mw_printf(out, " (&plusmn;%u%% per child)", v->jitter);
+        }
+        if (v->dry_run) {
+            mw_puts(out, "; <strong>dry run: nothing is recycled</strong>");
+        }
     }
     mw_puts(out, "</dd></dl>\n");
     if (v->pools_unavailable) {
@@ -302,7 +324,8 @@ static void children_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
             &APR_ARRAY_IDX(v->children, i, mw_child_view_t);
         const char *verdict = mw_verdict_name(c->trend.verdict);
 
-        mw_printf(out, "<tr><td><a href=\"");
+        mw_printf(out, "<tr><td><span class=\"sw\" style=\"background:%s\">"
+                  "</span> <a href=\"", child_colour(c->pid));
         mw_put_html(out, o->self);
         mw_printf(out, "?child=%u\">%u</a></td><td>%u</td><td>%s</td>"
                   "<td>%" APR_UINT64_T_FMT "</td><td>%" APR_UINT64_T_FMT
@@ -364,9 +387,15 @@ static void attribution_table(mw_out_t *out, const mw_view_t *v,
             break;
         }
         mw_puts(out, "<tr><td class=\"l\">");
-        mw_put_html(out, a->handler);
-        mw_puts(out, "</td><td class=\"l\">");
-        mw_put_html(out, a->prefix);
+        if (a == &v->attr_other) {
+            mw_puts(out, "(not attributed)</td><td class=\"l\">no growth "
+                         "seen for it yet, or table full");
+        }
+        else {
+            mw_put_html(out, a->handler);
+            mw_puts(out, "</td><td class=\"l\">");
+            mw_put_html(out, a->prefix);
+        }
         mw_printf(out, "</td><td>%" APR_UINT64_T_FMT "</td><td>%s</td>"
                   "<td>%s</td><td>%s</td></tr>\n", a->requests,
                   mw_format_size(p, a->growth),
@@ -433,7 +462,7 @@ static void exited_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
 }
 
 static void overview(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
-                     const mw_html_opts_t *o)
+                     const mw_html_opts_t *o, int missing_child)
 {
     series_t *series = apr_pcalloc(p, sizeof(series_t)
                                       * (apr_size_t)(v->children->nelts + 1));
@@ -441,16 +470,24 @@ static void overview(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
 
     head(out, v, o, "Memory of Apache children");
     mw_puts(out, "<h1>Memory of Apache children</h1>\n");
+    if (missing_child >= 0) {
+        mw_printf(out, "<p class=\"note\"><strong>No live child in slot %d"
+                  "</strong> (it may have been recycled): showing all "
+                  "children.</p>\n", missing_child);
+    }
     summary(out, v, p);
     for (i = 0; i < v->children->nelts; i++) {
         const mw_child_view_t *c =
             &APR_ARRAY_IDX(v->children, i, mw_child_view_t);
         series[i].s = c->history;
         series[i].n = c->nhistory;
+        series[i].colour = child_colour(c->pid);
     }
-    mw_printf(out, "<h2>RSS over time</h2><p class=\"note\">One coloured "
-              "line per child, black for their total, dashed red for "
-              "recycles; a sample every %u s.</p>", v->history_interval);
+    mw_printf(out, "<h2>RSS over time</h2><p class=\"note\">One line per "
+              "child, in the colour by its slot below%s; dashed red for "
+              "recycles; a sample every %u s.</p>",
+              v->children->nelts > 1 ? ", black for their total" : "",
+              v->history_interval);
     chart(out, p, series, v->children->nelts, 1, v, "RSS over time");
     children_table(out, v, p, o);
     attribution_table(out, v, p);
@@ -463,15 +500,16 @@ static void detail(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
                    const mw_html_opts_t *o, const mw_child_view_t *c)
 {
     series_t series[2];
-    int k;
+    int k, warming;
 
     head(out, v, o, apr_psprintf(p, "Child in slot %u", c->slot));
     mw_printf(out, "<h1>Child in slot %u, pid %u</h1><p><a href=\"",
               c->slot, c->pid);
     mw_put_html(out, o->self);
     mw_puts(out, "\">&larr; all children</a></p>\n");
+    warming = c->trend.verdict == MW_VERDICT_WARMING;
     mw_printf(out, "<dl class=\"sum\"><dt>Verdict</dt><dd class=\"%s\">%s"
-              "</dd><dt>Growth per request</dt><dd>%.1f B</dd>"
+              "</dd><dt>Growth per request</dt><dd>%s</dd>"
               "<dt>Growth per minute</dt><dd>%s</dd>"
               "<dt>Trend window</dt><dd>%u points over %" APR_UINT64_T_FMT
               " requests; fitted rise %s</dd>"
@@ -480,8 +518,11 @@ static void detail(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
               "<dt>Private / shared</dt><dd>%s / %s</dd>"
               "<dt>State</dt><dd class=\"%s\">%s</dd></dl>\n",
               mw_verdict_name(c->trend.verdict),
-              mw_verdict_name(c->trend.verdict), c->trend.per_request,
-              mw_format_ssize(p, (apr_int64_t)c->trend.per_minute),
+              mw_verdict_name(c->trend.verdict),
+              warming ? "&ndash; (not enough requests since warm-up yet)"
+                      : apr_psprintf(p, "%.1f B", c->trend.per_request),
+              warming ? "&ndash;"
+                      : mw_format_ssize(p, (apr_int64_t)c->trend.per_minute),
               c->trend.points, c->trend.window_requests,
               mw_format_ssize(p, (apr_int64_t)c->trend.recent_rise),
               mw_format_duration(p, apr_time_sec(v->now - c->started)),
@@ -506,6 +547,8 @@ static void detail(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
     series[0].n = series[1].n = c->nhistory;
     series[0].field = 0;
     series[1].field = 1;
+    series[0].colour = colours[0];
+    series[1].colour = colours[1];
     mw_puts(out, "<h2>RSS (blue) and private (orange) over time</h2>");
     chart(out, p, series, 2, 0, v, "RSS and private memory over time");
     mw_puts(out, "<h2>History</h2><table class=\"history\"><tr><th>When</th>"
@@ -540,7 +583,7 @@ void mw_render_html(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
         detail(out, v, p, o, c);
     }
     else {
-        overview(out, v, p, o);
+        overview(out, v, p, o, o->child);
     }
 }
 

@@ -59,6 +59,7 @@ typedef struct mw_view_t {
     const char *smaps_unavailable;      /* NULL when private/shared known */
     int dry_run;
     mw_limits_t limits;
+    apr_uint32_t jitter;                /* percent */
     apr_uint32_t max_retiring;
     apr_uint32_t history_interval;      /* seconds */
     apr_uint32_t attribute_depth;
