@@ -48,6 +48,7 @@ typedef struct mw_conn_t {
     int idle;
     /* The request being answered, for the streaming sampler. */
     request_rec *current;
+    int passes;                     /* brigades of it so far */
     apr_time_t next_sample;
     apr_size_t stream_base;         /* pools' size at its first sample */
 } mw_conn_t;
@@ -181,14 +182,12 @@ static int mw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 static apr_uint64_t read_own_rss(void)
 {
     char buf[128];
-    mw_statm_t st;
 
     if (mw_g.statm_fd < 0
-        || mw_proc_pread(mw_g.statm_fd, buf, sizeof(buf)) != APR_SUCCESS
-        || mw_statm_parse(buf, mw_g.page_size, &st) != APR_SUCCESS) {
+        || mw_proc_pread(mw_g.statm_fd, buf, sizeof(buf)) != APR_SUCCESS) {
         return 0;
     }
-    return st.rss_bytes;
+    return mw_statm_rss(buf, mw_g.page_size);
 }
 
 static apr_status_t child_exit(void *data)
@@ -420,6 +419,7 @@ static int mw_post_read_request(request_rec *r)
         conn_set_idle(cs, 0);
         if (cs) {
             cs->current = r;
+            cs->passes = 0;
             cs->next_sample = r->request_time + MW_STREAM_SAMPLE;
             cs->stream_base = 0;
         }
@@ -468,7 +468,9 @@ static apr_status_t stream_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     mw_conn_t *cs = f->ctx;
 
-    if (cs->current) {
+    /* Most responses pass in a brigade or three: look at the clock only
+     * for those that go on. */
+    if (cs->current && ++cs->passes > 3) {
         apr_time_t now = apr_time_now();
         if (now >= cs->next_sample) {
             sample_stream(cs, f->c, now);

@@ -48,6 +48,17 @@ apr_status_t mw_statm_parse(const char *text, apr_size_t page_size,
     return APR_SUCCESS;
 }
 
+apr_uint64_t mw_statm_rss(const char *text, apr_size_t page_size)
+{
+    apr_uint64_t size, resident;
+
+    if (!(text = statm_field(text, &size))
+        || !statm_field(text, &resident) || resident > size) {
+        return 0;
+    }
+    return resident * page_size;
+}
+
 /* If line starts with "name:", store its kB figure in bytes. */
 static int smaps_field(const char *line, const char *name, apr_uint64_t *v)
 {

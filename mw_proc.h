@@ -27,6 +27,10 @@ typedef struct mw_smaps_t {
 apr_status_t mw_statm_parse(const char *text, apr_size_t page_size,
                             mw_statm_t *out);
 
+/* Only the resident set from statm text, in bytes, or 0 if malformed: the
+ * part of mw_statm_parse the per-request path needs. */
+apr_uint64_t mw_statm_rss(const char *text, apr_size_t page_size);
+
 /* Parse the text of smaps_rollup (lines "Name:  N kB"). */
 apr_status_t mw_smaps_parse(const char *text, mw_smaps_t *out);
 

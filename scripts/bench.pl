@@ -7,10 +7,11 @@ use warnings;
 
 use File::Temp qw(tempfile);
 use List::Util qw(max);
+use MemwatchClient ();
 use MemwatchServer;
 
-my $secs = $ENV{BENCH_SECONDS} || 5;
-my $rounds = 5;
+my $secs = $ENV{BENCH_SECONDS} || 4;
+my $rounds = $ENV{BENCH_ROUNDS} || 9;
 my $mpm = $ENV{MEMWATCH_MPM};
 
 sub median { my @s = sort { $a <=> $b } @_; $s[$#s / 2] }
@@ -25,8 +26,10 @@ sub wrk {
     return $rps;
 }
 
-printf "mod_memwatch benchmark: %s MPM, wrk -t2 -c32, %d rounds of %d s, "
-     . "medians\n\n", $mpm, $rounds, $secs;
+printf "mod_memwatch benchmark: %s MPM, wrk -t2 -c32, %d rounds of %d s\n"
+     . "(each round runs both servers back to back; its ratio is taken within\n"
+     . "the round, and the median of the rounds is reported, with their range)\n\n",
+     $mpm, $rounds, $secs;
 
 # ---- 1. Overhead: the same server with and without the module -----------
 {
@@ -36,23 +39,71 @@ printf "mod_memwatch benchmark: %s MPM, wrk -t2 -c32, %d rounds of %d s, "
     print "1. Throughput with the module loaded (watching only) / without\n";
     for my $case (['static file', '/index.html'], ['tiny handler', '/mw/hello']) {
         my ($name, $path) = @$case;
-        my (@a, @b);
+        my (@a, @b, @ratio);
         wrk($_->port, $path) for $without, $with;     # warm both up
         for my $r (1 .. $rounds) {
             # Alternate who goes first.
+            my ($x, $y);
             if ($r % 2) {
-                push @a, wrk($without->port, $path);
-                push @b, wrk($with->port, $path);
+                $x = wrk($without->port, $path);
+                $y = wrk($with->port, $path);
             }
             else {
-                push @b, wrk($with->port, $path);
-                push @a, wrk($without->port, $path);
+                $y = wrk($with->port, $path);
+                $x = wrk($without->port, $path);
             }
+            push @a, $x;
+            push @b, $y;
+            push @ratio, $y / $x;
         }
-        printf "   %-13s without %8.0f req/s   with %8.0f req/s   ratio %.3f\n",
-               $name, median(@a), median(@b), median(@b) / median(@a);
+        my @sorted = sort { $a <=> $b } @ratio;
+        printf "   %-13s without %8.0f req/s   with %8.0f req/s   "
+             . "ratio %.3f (rounds %.3f..%.3f)\n", $name, median(@a),
+             median(@b), median(@ratio), $sorted[0], $sorted[-1];
     }
-    print "\n";
+}
+
+# ---- 1b. The same, counted in instructions (deterministic) --------------
+# One httpd process (-X, prefork) under callgrind, the same requests with
+# and without the module: instructions per request do not depend on what
+# else the machine is doing. System calls (the statm pread) are not in it.
+sub instructions {
+    my ($without) = @_;
+    my $srv = MemwatchServer->new(name => 'bench-cg',
+                                  without_memwatch => $without,
+                                  mpm_conf => '');
+    $srv->{mpm} = 'prefork';
+    $srv->write_conf;
+    my $out = "$srv->{root}/callgrind.out";
+    my $pid = fork // die;
+    if (!$pid) {
+        open STDOUT, '>', '/dev/null';
+        open STDERR, '>', '/dev/null';
+        exec 'valgrind', '--tool=callgrind', '--instr-atstart=no',
+             "--callgrind-out-file=$out",
+             '/usr/sbin/apache2', '-X', '-f', "$srv->{root}/httpd.conf";
+    }
+    MemwatchClient::poll(60, sub { ($srv->get('/mw/hello'))[0] == 200 })
+        or die "httpd under callgrind did not answer";
+    # Count the requests only, not start-up.
+    system("callgrind_control -i on $pid >/dev/null 2>&1");
+    system("ab -q -k -n 2000 -c 1 http://127.0.0.1:$srv->{port}/index.html "
+           . ">/dev/null 2>&1");
+    kill 'TERM', $pid;
+    waitpid $pid, 0;
+    my ($total) = `callgrind_annotate $out 2>/dev/null`
+                  =~ /([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS/;
+    $total =~ tr/,//d;
+    delete $srv->{pid_file};
+    return $total / 2000;
+}
+{
+    my $without = instructions(1);
+    my $with = instructions(0);
+    printf "   %-13s without %8.0f instructions/request   with %8.0f   "
+         . "ratio %.3f\n   (callgrind, one prefork process, keep-alive; "
+         . "system calls not counted)\n\n", 'static file', $without, $with,
+         $without / $with;
 }
 
 # ---- 2. Recycling a leaky workload: memwatch against a fixed limit -------

@@ -87,6 +87,23 @@ static void test_statm_parse(void)
     }
 }
 
+/* The per-request fast path agrees with the full parser, and rejects
+ * what it rejects. */
+static void test_statm_rss(void)
+{
+    static const char *const bad[] = { "", "abc", "12", "5 9 1", "-1 2 3" };
+    apr_size_t i;
+
+    is_u64(mw_statm_rss("12345 2345 678 100 0 3000 0\n", 4096),
+           2345ULL * 4096, "mw_statm_rss: resident pages * page size");
+    is_u64(mw_statm_rss("9 9", 65536), 9ULL * 65536,
+           "mw_statm_rss needs only size and resident");
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        is_u64(mw_statm_rss(bad[i], 4096), 0,
+               "mw_statm_rss(\"%s\") is 0", printable(bad[i]));
+    }
+}
+
 static void test_smaps_parse(void)
 {
     mw_smaps_t sm;
@@ -241,6 +258,7 @@ int main(void)
 {
     apr_initialize();
     test_statm_parse();
+    test_statm_rss();
     test_smaps_parse();
     test_real_proc();
     apr_terminate();
