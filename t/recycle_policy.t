@@ -14,7 +14,7 @@ use MemwatchClient qw(req child_of);
 use MemwatchLoad;
 use MemwatchServer;
 
-plan tests => 17, need_module 'memwatch_test';
+plan tests => 20, need_module 'memwatch_test';
 
 my $mpm = $ENV{MEMWATCH_MPM};
 my $threaded = $mpm ne 'prefork';
@@ -212,4 +212,43 @@ sub log_has {
              'a child younger than MemwatchMinLifetime waits');
     ok t_cmp(log_has($srv, qr/MemwatchMinLifetime is 300 s: holding it back/)
              ? 1 : 0, 1, 'with a warning in the log');
+}
+
+# ---- 8. MemwatchMaxTotalPrivate retires the largest child ---------------
+# The parent applies the budget in its monitor hook, every ten seconds.
+{
+    my $srv = MemwatchServer->new(name => 'budget', conf => join "\n",
+        'MemwatchMaxTotalPrivate 40M', 'MemwatchWarmup 1',
+        'MemwatchMinLifetime 1', 'MemwatchSmapsInterval 1');
+    $srv->start;
+    # Two connections on two different children.
+    my $big = conn($srv);
+    my ($big_pid) = req($big, '/mw/info')->{body} =~ /pid=(\d+)/;
+    my ($small, $small_pid);
+    for (1 .. 50) {
+        my $s = conn($srv);
+        my ($pid) = req($s, '/mw/info')->{body} =~ /pid=(\d+)/;
+        if ($pid != $big_pid) {
+            ($small, $small_pid) = ($s, $pid);
+            last;
+        }
+        close $s;
+    }
+    die "no second child to talk to" unless $small;
+    req($big, '/mw/leak?kb=32768');
+    req($small, '/mw/leak?kb=12288');
+    # Keep both busy enough to refresh their figures and act on a request.
+    my $closed = $srv->poll(40, sub {
+        req($small, '/mw/hello');
+        return req($big, '/mw/slow?ms=200')->{close};
+    });
+    my $j = $srv->json;
+    my ($ev) = grep { $_->{pid} == $big_pid } @{ $j->{recycles} };
+    t_debug("budget: big $big_pid " . ($ev ? "recycled for $ev->{reason}" : 'kept')
+            . ", small $small_pid");
+    ok t_cmp($ev && $ev->{reason}, 'total_private',
+             'over MemwatchMaxTotalPrivate, the largest child was recycled');
+    ok t_cmp($closed ? 1 : 0, 1, 'its connection was answered with close');
+    my ($other) = grep { $_->{pid} == $small_pid } @{ $j->{recycles} };
+    ok t_cmp($other ? 1 : 0, 0, 'the smaller child was left alone');
 }
