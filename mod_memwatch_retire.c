@@ -64,6 +64,14 @@ static apr_time_t exit_deadline;        /* this child */
 static apr_interval_time_t keepalive_max;
 static int min_lifetime_warned;
 
+/* The wake-up thread. It is stopped and joined before the child exits:
+ * exit() runs apr_terminate, which unloads this module under any thread
+ * still running its code. */
+static pthread_t waker_thread;
+static int waker_running;
+static volatile apr_uint32_t waker_stop;
+static apr_status_t stop_waker(void *data);
+
 /* Longest KeepAliveTimeout of any virtual host. */
 static apr_interval_time_t max_keepalive(server_rec *s)
 {
@@ -86,7 +94,6 @@ void mw_retire_init(apr_pool_t *pchild, server_rec *s)
     double draw = 0.5;
     ap_listen_rec *lr;
 
-    (void)pchild;
     keepalive_max = max_keepalive(s);
     if (conf->jitter && apr_generate_random_bytes(rnd, sizeof(rnd))
                         == APR_SUCCESS) {
@@ -104,6 +111,8 @@ void mw_retire_init(apr_pool_t *pchild, server_rec *s)
         nsaved++;
     }
     saved = apr_pcalloc(pchild, sizeof(*saved) * (apr_size_t)(nsaved + 1));
+    apr_pool_cleanup_register(pchild, NULL, stop_waker,
+                              apr_pool_cleanup_null);
 }
 
 static apr_status_t retiring_accept(void **csd, ap_listen_rec *lr,
@@ -111,6 +120,9 @@ static apr_status_t retiring_accept(void **csd, ap_listen_rec *lr,
 {
     int i;
 
+    /* As ap_unixd_accept does: worker's listener keeps csd across calls
+     * and queues it unless the accept function clears it. */
+    *csd = NULL;
     if ((apr_atomic_read32(&mw_g.idle_keepalive) == 0
          && apr_atomic_read32(&mw_g.active_before_retiring) == 0)
         || apr_time_now() >= exit_deadline) {
@@ -171,18 +183,32 @@ static void nudge_listener(void)
     close(fd);
 }
 
-/* Wake this child's listener until it has left (the process exits under
- * this thread). Bounded: gives up after a minute. */
+/* Wake this child's listener until it is leaving. Bounded: gives up
+ * after a minute. */
 static void *waker(void *arg)
 {
     int i;
 
     (void)arg;
-    for (i = 0; i < 600; i++) {
+    for (i = 0; i < 600 && !apr_atomic_read32(&waker_stop); i++) {
         apr_sleep(apr_time_from_msec(100));
-        nudge_listener();
+        if (!apr_atomic_read32(&waker_stop)) {
+            nudge_listener();
+        }
     }
     return NULL;
+}
+
+/* pchild cleanup, run by the MPM's clean_child_exit before exit(). */
+static apr_status_t stop_waker(void *data)
+{
+    (void)data;
+    if (waker_running) {
+        apr_atomic_set32(&waker_stop, 1);
+        pthread_join(waker_thread, NULL);
+        waker_running = 0;
+    }
+    return APR_SUCCESS;
 }
 
 /* This process stops taking new work, in the MPM's own way. */
@@ -205,19 +231,15 @@ static void start_leaving(apr_time_t now)
     if (!mw_g.threaded) {
         return;     /* prefork leaves when this connection ends */
     }
-    /* A raw detached thread: apr_thread_create would allocate from pchild,
-     * which this (worker) thread must not touch. */
-    {
-        pthread_t tid;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        if (pthread_create(&tid, &attr, waker, NULL) != 0) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, errno, ap_server_conf,
-                         "cannot start the wake-up thread: on an idle "
-                         "server this child leaves with the next connection");
-        }
-        pthread_attr_destroy(&attr);
+    /* A raw thread: apr_thread_create would allocate from pchild, which
+     * this (worker) thread must not touch. Joined by stop_waker. */
+    if (pthread_create(&waker_thread, NULL, waker, NULL) == 0) {
+        waker_running = 1;
+    }
+    else {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, errno, ap_server_conf,
+                     "cannot start the wake-up thread: on an idle server "
+                     "this child leaves with the next connection");
     }
 }
 

@@ -10,7 +10,7 @@ use Apache::TestUtil;
 use MemwatchLoad;
 use MemwatchServer;
 
-plan tests => 7, need_module 'memwatch_test';
+plan tests => 8, need_module 'memwatch_test';
 
 my $limit = 8 * 1024 * 1024;
 my $leak_kb = 16;
@@ -86,3 +86,5 @@ open my $log, '<', $srv->error_log or die $!;
 my @notices = grep { /\[memwatch:notice\].*recycling child pid \d+/ } <$log>;
 ok t_cmp(scalar(@notices) >= $recycled ? 1 : 0, 1,
          'each recycle was logged at notice level');
+
+ok t_cmp($srv->crashes, 0, 'no child died on a signal');

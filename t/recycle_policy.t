@@ -14,7 +14,7 @@ use MemwatchClient qw(req child_of);
 use MemwatchLoad;
 use MemwatchServer;
 
-plan tests => 20, need_module 'memwatch_test';
+plan tests => 21, need_module 'memwatch_test';
 
 my $mpm = $ENV{MEMWATCH_MPM};
 my $threaded = $mpm ne 'prefork';
@@ -196,6 +196,7 @@ sub log_has {
             . "$waiting_seen, most retiring at once: $max_retiring");
     ok t_cmp($max_retiring <= 1 && $recycled >= 2 ? 1 : 0, 1,
              'at most one child retiring at any time, over several recycles');
+    ok t_cmp($srv->crashes, 0, 'no recycled child died on a signal');
 }
 
 # ---- 7. MemwatchMinLifetime holds a young child back, with a warning ----

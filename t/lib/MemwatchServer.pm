@@ -166,6 +166,13 @@ sub get {
     return ($status // 0, $body // '');
 }
 
+# Children that died on a signal, as the parent logged them (AH00051/52).
+sub crashes {
+    my $self = shift;
+    open my $fh, '<', $self->error_log or return 0;
+    return scalar grep { /exit signal/ } <$fh>;
+}
+
 sub json {
     my $self = shift;
     my ($status, $body) = $self->get('/memwatch?json');
