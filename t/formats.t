@@ -108,7 +108,7 @@ poll_until(sub {
     my ($table) = $html =~ m{<table class="children">(.*?)</table>}s;
     $rows = () = ($table // '') =~ m{<tr><td><span class="sw"}g;
     return $pa eq $pb;
-}, 10, 0.2);
+}, 10);
 ok t_cmp($res->header('Content-Type'), qr{^text/html}, 'HTML: text/html');
 ok t_cmp($html =~ /<svg\b/ ? 1 : 0, 1, 'HTML has an <svg chart');
 ok t_cmp($rows, $want, "HTML: one row per child ($want)");
@@ -122,7 +122,7 @@ my $detail = poll_until(sub {
     ($slot, $pid) = ($c->{slot}, $c->{pid});
     my $h = GET("/memwatch?child=$slot")->content;
     return $h =~ /Child in slot \Q$slot\E, pid \Q$pid\E\b/ ? $h : 0;
-}, 10, 0.2);
+}, 10);
 ok t_cmp($detail ? 1 : 0, 1, "?child=$slot shows the child in slot $slot with pid $pid");
 
 my $refresh = GET('/memwatch?refresh=5')->content;

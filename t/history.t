@@ -21,7 +21,7 @@ my $c = poll_until(sub {
     my ($h) = sort { @{ $b->{history} } <=> @{ $a->{history} } }
               grep { @{ $_->{history} } >= 3 } @{ $j->{children} };
     return $h;
-}, 15, 0.25);
+}, 15);
 ok t_cmp($c ? 1 : 0, 1, 'a child has at least 3 history samples within 15 s');
 $c ||= { history => [], pid => 0 };
 my @h = @{ $c->{history} };

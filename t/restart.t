@@ -71,7 +71,7 @@ sub restart_to {
     my $ok = poll_until(sub {
         $j = get_json();
         return $j->{generation} >= $want;
-    }, 15, 0.02);
+    }, 15);
     push @took, time - $t0;
     return $ok && $j->{generation} == $want;
 }
@@ -119,7 +119,7 @@ my $settled = poll_until(sub {
     $j = get_json();
     my @old = grep { $_->{generation} != $last } @{ $j->{children} };
     return @{ $j->{children} } && !@old;
-}, 15, 0.1);
+}, 15);
 my @gens = map { "$_->{pid}:$_->{generation}" } @{ $j->{children} };
 ok t_cmp($j->{generation}, $last, "?json reports generation $last");
 ok t_cmp((grep { $_->{generation} == $last } @{ $j->{children} }) ? 1 : 0, 1,

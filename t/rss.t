@@ -49,7 +49,7 @@ sub close_enough {
             $bad++ unless $ok;
         }
         return $compared && !$bad;
-    }, 10, 0.3);
+    }, 10);
     t_debug($_) for @report;
     ok t_cmp($compared ? 1 : 0, 1, "children to compare ($compared)");
     ok t_cmp($agree ? 1 : 0, 1,
@@ -95,7 +95,7 @@ sub close_enough {
         my $c = child_by_pid(get_json(), $pid);
         return $c && defined $c->{private_bytes} && defined $c->{shared_bytes}
             && $c->{private_bytes} >= 16 * MiB ? $c : 0;
-    }, 10, 0.2);
+    }, 10);
     my $c = $split || child_by_pid(get_json(), $pid);
     t_debug("child $pid: private " . ($c->{private_bytes} // 'null')
             . ", shared " . ($c->{shared_bytes} // 'null')

@@ -27,7 +27,7 @@ my $agree = poll_until(sub {
     my $total = $auto{MemwatchTotalRSS} // 0;
     ($diff) = sort { $a <=> $b } map { abs($total - $_->{totals}{rss_bytes}) } $j1, $j;
     return $pa eq $pb && $diff <= 2 * MiB;
-}, 10, 0.2);
+}, 10);
 ok t_cmp($res->code, 200, '/server-status?auto answers');
 ok t_cmp(($auto{MemwatchTotalRSS} // '') =~ /^[1-9]\d*$/ ? 1 : 0, 1,
          'MemwatchTotalRSS: ' . ($auto{MemwatchTotalRSS} // 'missing'));

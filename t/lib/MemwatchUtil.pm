@@ -14,10 +14,11 @@ package MemwatchUtil;
 #   proc_status($pid)          { VmSize => bytes, VmRSS => bytes, ... }
 #   map_count($pid)            lines in /proc/PID/maps
 #   server_addr()              (host, port) of the Apache::Test server
-#   raw_request($sock, $line)  send a raw request line on a socket and
+#   raw_connect()              a socket to the Apache::Test server
+#   raw_request($sock, $target, close => 1, method => 'HEAD')
+#                              send a request target as is (no escaping) and
 #                              read one response: { status, headers, body }
-#   all_requests($j), all_connections($j)
-#                              totals that survive a child exiting: see below
+#   exited_key($e)             identity of an exited[] entry (pid/started)
 
 use strict;
 use warnings FATAL => 'all';
