@@ -34,6 +34,16 @@ static void *new_block(apr_size_t size)
     return b;
 }
 
+/* A fresh table of layout l in a new block (free the block when done). */
+static char *new_table(mw_table_t *t, const mw_layout_t *l)
+{
+    apr_size_t size = mw_shm_size(l);
+    char *block = new_block(size);
+
+    mw_table_open(t, block, size, l, 1);
+    return block;
+}
+
 static int ready_entries(const mw_table_t *t)
 {
     apr_uint32_t i;
@@ -248,14 +258,13 @@ static void test_slots(void)
 static void test_exited_ring(void)
 {
     mw_layout_t l = { 2, 0, 4 };
-    apr_size_t size = mw_shm_size(&l);
-    char *block = new_block(size);
+    char *block;
     mw_table_t t;
     const apr_uint32_t total = MW_EXITED_LEN + 5;
     apr_uint32_t k;
     int good = 1;
 
-    mw_table_open(&t, block, size, &l, 1);
+    block = new_table(&t, &l);
     for (k = 0; k < total; k++) {
         int slot = mw_slot_claim(&t, 1000 + k, 1, SEC(k), 1);
         mw_table_slot(&t, (apr_uint32_t)slot)->requests = k;
@@ -280,8 +289,7 @@ static void test_exited_ring(void)
 static void test_recycles(void)
 {
     mw_layout_t l = { 2, 0, 4 };
-    apr_size_t size = mw_shm_size(&l);
-    char *block = new_block(size);
+    char *block;
     mw_table_t t;
     mw_recycle_t ev;
     apr_uint64_t want[MW_REASON_COUNT] = { 0 }, want_dry = 0;
@@ -289,7 +297,7 @@ static void test_recycles(void)
     apr_uint32_t k;
     int good = 1, r;
 
-    mw_table_open(&t, block, size, &l, 1);
+    block = new_table(&t, &l);
     memset(&ev, 0, sizeof(ev));
     for (k = 0; k < total; k++) {
         ev.pid = 5000 + k;
@@ -345,12 +353,11 @@ static void test_recycles(void)
 static void test_tickets(void)
 {
     mw_layout_t l = { 4, 0, 4 };
-    apr_size_t size = mw_shm_size(&l);
-    char *block = new_block(size);
+    char *block;
     mw_table_t t;
     mw_slot_t *a, *b, *c;
 
-    mw_table_open(&t, block, size, &l, 1);
+    block = new_table(&t, &l);
     a = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 11, 1, SEC(1), 1));
     b = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 12, 1, SEC(1), 1));
     c = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 13, 1, SEC(1), 1));
@@ -413,8 +420,7 @@ static void test_tickets(void)
 static void test_history_lock_max(void)
 {
     mw_layout_t l = { 2, 16, 4 };
-    apr_size_t size = mw_shm_size(&l);
-    char *block = new_block(size);
+    char *block;
     mw_table_t t;
     mw_slot_t *s, *s1;
     mw_sample_t smp, *ring;
@@ -422,7 +428,7 @@ static void test_history_lock_max(void)
     apr_uint32_t k;
     int good = 1;
 
-    mw_table_open(&t, block, size, &l, 1);
+    block = new_table(&t, &l);
     s = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 1, 1, SEC(1), 1));
     s1 = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 2, 1, SEC(1), 1));
     memset(&smp, 0, sizeof(smp));
@@ -470,8 +476,7 @@ static void test_history_lock_max(void)
 static void test_attribution(void)
 {
     mw_layout_t l = { 1, 0, 8 };
-    apr_size_t size = mw_shm_size(&l);
-    char *block = new_block(size);
+    char *block;
     mw_table_t t;
     mw_attr_t *a;
     char prefix[64], longh[200];
@@ -479,7 +484,7 @@ static void test_attribution(void)
     apr_uint32_t i;
     int k, dup = 0;
 
-    mw_table_open(&t, block, size, &l, 1);
+    block = new_table(&t, &l);
 
     mw_attr_add(&t, "php", "/a", 0, 100);
     is_int(ready_entries(&t), 0, "no growth: no entry is created");
@@ -629,8 +634,7 @@ static void *APR_THREAD_FUNC worker(apr_thread_t *thd, void *data)
 static void test_threads(apr_pool_t *p)
 {
     mw_layout_t l = { 1, 0, 64 };
-    apr_size_t size = mw_shm_size(&l);
-    char *block = new_block(size);
+    char *block;
     mw_table_t t;
     apr_thread_t *thr[NTHREADS];
     worker_t w[NTHREADS];
@@ -641,7 +645,7 @@ static void test_threads(apr_pool_t *p)
     apr_uint64_t key_req[NKEYS] = { 0 }, want_key_req[NKEYS] = { 0 };
     int i, k, created = 1, dups = 0, keys_ok = 1;
 
-    mw_table_open(&t, block, size, &l, 1);
+    block = new_table(&t, &l);
     for (i = 0; i < NTHREADS; i++) {
         w[i].t = &t;
         w[i].max = &max;
