@@ -90,22 +90,34 @@ static void copy_attr(mw_attr_view_t *v, apr_pool_t *p, mw_attr_t *a)
     v->pool_bytes = apr_atomic_read64(&a->pool_bytes);
 }
 
-/* Two threads adding a new key at once can each fill an entry for it
- * (mw_attr_add never waits on the request path): show them as one. */
-static void add_attr(apr_array_header_t *list, const mw_attr_view_t *a)
+static int attr_by_key(const void *a, const void *b)
 {
-    int k;
+    const mw_attr_view_t *x = a, *y = b;
+    int c = strcmp(x->handler, y->handler);
 
-    for (k = 0; k < list->nelts; k++) {
-        mw_attr_view_t *e = &APR_ARRAY_IDX(list, k, mw_attr_view_t);
-        if (!strcmp(e->handler, a->handler) && !strcmp(e->prefix, a->prefix)) {
-            e->requests += a->requests;
-            e->growth += a->growth;
-            e->pool_bytes += a->pool_bytes;
-            return;
+    return c ? c : strcmp(x->prefix, y->prefix);
+}
+
+/* Two threads adding a new key at once can each fill an entry for it
+ * (mw_attr_add never waits on the request path): show them as one. Sorted
+ * by key first, so this stays n log n for the largest tables. */
+static void merge_attr_duplicates(apr_array_header_t *list)
+{
+    mw_attr_view_t *e = (mw_attr_view_t *)list->elts;
+    int i, n = 0;
+
+    qsort(e, (size_t)list->nelts, sizeof(*e), attr_by_key);
+    for (i = 0; i < list->nelts; i++) {
+        if (n && !attr_by_key(&e[n - 1], &e[i])) {
+            e[n - 1].requests += e[i].requests;
+            e[n - 1].growth += e[i].growth;
+            e[n - 1].pool_bytes += e[i].pool_bytes;
+        }
+        else {
+            e[n++] = e[i];
         }
     }
-    *(mw_attr_view_t *)apr_array_push(list) = *a;
+    list->nelts = n;
 }
 
 void mw_view_collect(mw_view_t *v, apr_pool_t *p, const mw_table_t *t,
@@ -169,11 +181,10 @@ void mw_view_collect(mw_view_t *v, apr_pool_t *p, const mw_table_t *t,
     v->attribution = apr_array_make(p, 16, sizeof(mw_attr_view_t));
     for (i = 0; i < h->attr_len; i++) {
         if (apr_atomic_read32(&t->attr[i].state) == 2) {
-            mw_attr_view_t a;
-            copy_attr(&a, p, &t->attr[i]);
-            add_attr(v->attribution, &a);
+            copy_attr(apr_array_push(v->attribution), p, &t->attr[i]);
         }
     }
+    merge_attr_duplicates(v->attribution);
     qsort(v->attribution->elts, (size_t)v->attribution->nelts,
           sizeof(mw_attr_view_t), attr_by_growth);
     copy_attr(&v->attr_other, p, &h->attr_other);
