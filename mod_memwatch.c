@@ -274,6 +274,18 @@ static void url_prefix(char *dst, apr_size_t size, const char *path,
     }
 }
 
+static int history_due(const mw_slot_t *sl, apr_time_t now)
+{
+    return now - sl->hist_last
+           >= apr_time_from_sec(mw_g.conf->history_interval);
+}
+
+static int smaps_due(const mw_slot_t *sl, apr_time_t now)
+{
+    return !mw_g.smaps_unavailable && now - sl->smaps_last
+           >= apr_time_from_sec(mw_g.conf->smaps_interval);
+}
+
 /* Take a history sample of the child in `sl` and, when due, its
  * private/shared split: from the child itself (pid 0) at the end of a
  * request, or from the parent for a child that has been idle. Skipped, not
@@ -281,22 +293,21 @@ static void url_prefix(char *dst, apr_size_t size, const char *path,
 static void sample_slot(mw_slot_t *sl, long pid, apr_time_t now,
                         apr_uint64_t rss)
 {
-    const mw_config_t *conf = mw_g.conf;
     mw_smaps_t sm;
     mw_sample_t sample;
 
+    /* Due again under the lock: another thread may just have sampled. */
     if (!mw_slot_trylock(sl)) {
         return;
     }
-    if (!mw_g.smaps_unavailable
-        && now - sl->smaps_last >= apr_time_from_sec(conf->smaps_interval)) {
+    if (smaps_due(sl, now)) {
         sl->smaps_last = now;
         if (mw_smaps_read_pid(pid, &sm) == APR_SUCCESS) {
             apr_atomic_set64(&sl->private_bytes, sm.private_bytes);
             apr_atomic_set64(&sl->shared_bytes, sm.shared_bytes);
         }
     }
-    if (now - sl->hist_last >= apr_time_from_sec(conf->history_interval)) {
+    if (history_due(sl, now)) {
         sample.time = now;
         sample.rss = rss;
         sample.private_bytes = apr_atomic_read64(&sl->private_bytes);
@@ -312,24 +323,13 @@ static void sample_slot(mw_slot_t *sl, long pid, apr_time_t now,
     mw_slot_unlock(sl);
 }
 
-static int sample_due(const mw_slot_t *sl, apr_time_t now)
+/* cs is NULL on mod_http2's secondary connections, whose pool other
+ * threads use; only the thread serving a connection may walk its pool. */
+static void note_connection_pool(mw_conn_t *cs, conn_rec *c, mw_slot_t *me)
 {
-    const mw_config_t *conf = mw_g.conf;
-
-    return now - sl->hist_last >= apr_time_from_sec(conf->history_interval)
-           || (!mw_g.smaps_unavailable && now - sl->smaps_last
-               >= apr_time_from_sec(conf->smaps_interval));
-}
-
-static void note_connection_pool(request_rec *r, mw_slot_t *me)
-{
-    conn_rec *c = r->connection;
-    mw_conn_t *cs = ap_get_module_config(c->conn_config, &memwatch_module);
     mw_pool_size_t ps;
 
-    /* Only the thread serving the connection may walk its pool, and
-     * mod_http2's secondary connections share theirs with other threads. */
-    if (!cs || c->master || mw_pool_measure(c->pool, &ps) != APR_SUCCESS) {
+    if (!cs || mw_pool_measure(c->pool, &ps) != APR_SUCCESS) {
         return;
     }
     if (cs->requests++ == 0) {
@@ -340,6 +340,19 @@ static void note_connection_pool(request_rec *r, mw_slot_t *me)
                         ps.used - cs->first_used);
     }
     mw_atomic_max64(&me->connection_pool_peak, ps.held);
+}
+
+/* Add a request's growth to its handler and URL prefix. */
+static void attribute(request_rec *r, apr_uint64_t growth,
+                      apr_uint64_t pool_bytes)
+{
+    char handler[MW_HANDLER_LEN], prefix[MW_PREFIX_LEN];
+    const char *h = r->handler ? r->handler : "(none)";
+
+    copy_clean(handler, sizeof(handler), h, strlen(h));
+    url_prefix(prefix, sizeof(prefix), r->parsed_uri.path,
+               mw_g.conf->attribute_depth);
+    mw_attr_add(&mw_g.table, handler, prefix, growth, pool_bytes);
 }
 
 /* End of a request: runs as its pool is destroyed, nodes still intact. */
@@ -365,7 +378,7 @@ static apr_status_t request_done(void *data)
         apr_atomic_add64(&me->request_pool_sum, ps.held);
         apr_atomic_inc64(&me->request_pool_count);
     }
-    note_connection_pool(r, me);
+    note_connection_pool(cs, r->connection, me);
     conn_set_idle(cs, r->connection->keepalive == AP_CONN_KEEPALIVE
                       && !r->connection->aborted);
     mw_retire_request_done(r);
@@ -390,18 +403,11 @@ static apr_status_t request_done(void *data)
         mw_trend_add(&me->trend, n, rss, now);
         mw_slot_unlock(me);
     }
-    if (sample_due(me, now)) {
+    if (history_due(me, now) || smaps_due(me, now)) {
         sample_slot(me, 0, now, rss);
     }
 
-    if (conf->attribute_slots) {
-        char handler[MW_HANDLER_LEN], prefix[MW_PREFIX_LEN];
-        const char *h = r->handler ? r->handler : "(none)";
-        copy_clean(handler, sizeof(handler), h, strlen(h));
-        url_prefix(prefix, sizeof(prefix), r->parsed_uri.path,
-                   conf->attribute_depth);
-        mw_attr_add(&mw_g.table, handler, prefix, growth, pool_bytes);
-    }
+    attribute(r, growth, pool_bytes);
     if (mw_g.checking && n % conf->check_every == 0) {
         mw_retire_check(r, n, now);
     }
