@@ -5,11 +5,9 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "apr_strings.h"
-#include "http_log.h"
 
-#include "mod_memwatch.h"
-
-APLOG_USE_MODULE(memwatch);
+#include "mod_memwatch_private.h"
+#include "mod_memwatch_config.h"
 #include "mw_format.h"
 
 void *mw_create_server_config(apr_pool_t *p, server_rec *s)
@@ -20,8 +18,10 @@ void *mw_create_server_config(apr_pool_t *p, server_rec *s)
     c->warmup = 100;
     c->check_every = 1;
     c->jitter = 0;
+    c->ceiling = 25;
     c->max_retiring = 1;
-    c->min_lifetime = 10;
+    c->min_lifetime = 0;
+    c->exit_timeout = 30;
     c->history_len = 120;
     c->history_interval = 30;
     c->attribute_depth = 2;
@@ -103,8 +103,12 @@ static number_spec_t jitter = NUMBER(jitter, 0, 50,
     "a percentage from 0 to 50, e.g. 10 or 10%");
 static number_spec_t max_retiring = NUMBER(max_retiring, 1, 100000,
     "a number of children from 1 upwards");
-static number_spec_t min_lifetime = NUMBER(min_lifetime, 1, 86400 * 365,
-    "a number of seconds from 1 upwards");
+static number_spec_t min_lifetime = NUMBER(min_lifetime, 0, 86400 * 365,
+    "a number of seconds from 0 upwards");
+static number_spec_t ceiling = NUMBER(ceiling, 0, 1000,
+    "a percentage over each limit from 0 to 1000, e.g. 25%");
+static number_spec_t exit_timeout = NUMBER(exit_timeout, 0, 86400,
+    "a number of seconds from 0 (never) to 86400");
 static number_spec_t attribute_depth = NUMBER(attribute_depth, 0, 16,
     "a number of URL path segments from 0 to 16");
 static number_spec_t attribute_slots = NUMBER(attribute_slots, 8, 65536,
@@ -182,7 +186,14 @@ const command_rec mw_cmds[] = {
     AP_INIT_TAKE1("MemwatchMaxRetiring", set_number, &max_retiring, RSRC_CONF,
                   "At most this many children retiring at once"),
     AP_INIT_TAKE1("MemwatchMinLifetime", set_number, &min_lifetime, RSRC_CONF,
-                  "Never recycle a child younger than this many seconds"),
+                  "Never recycle a child younger than this many seconds "
+                  "(below the ceiling)"),
+    AP_INIT_TAKE1("MemwatchCeiling", set_number, &ceiling, RSRC_CONF,
+                  "Past each limit by this percentage, a child leaves "
+                  "whatever MemwatchMaxRetiring and MemwatchMinLifetime say"),
+    AP_INIT_TAKE1("MemwatchExitTimeout", set_number, &exit_timeout, RSRC_CONF,
+                  "Kill a child still exiting this many seconds after it "
+                  "stopped serving (0: never)"),
     AP_INIT_FLAG("MemwatchDryRun", set_dry_run, NULL, RSRC_CONF,
                  "On: decide and log, but recycle nothing"),
     AP_INIT_TAKE12("MemwatchHistory", set_history, NULL, RSRC_CONF,

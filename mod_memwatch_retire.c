@@ -1,38 +1,38 @@
 /* Licensed under the Apache License, Version 2.0. */
 
-/* Graceful, memory-triggered retirement of one child.
+/* Graceful, memory-triggered retirement of a child, and the end of every
+ * child's life (see docs/recycling.md for the httpd source this relies
+ * on).
  *
- * Deciding (in the child, at the end of a request): the policy in
- * mw_policy.c, MemwatchMinLifetime, MemwatchMaxRetiring tickets, dry run.
+ * Deciding: mw_policy_decide() on the figures of a finished request (the
+ * request path), every second from a small watcher thread of a worker or
+ * event child (an idle child), and every ten seconds from the parent for
+ * an idle prefork child. Below the ceiling (MemwatchCeiling) a child over
+ * its limit may wait for MemwatchMinLifetime and a MemwatchMaxRetiring
+ * ticket; past it, it leaves regardless.
  *
- * Leaving, per MPM (see docs/recycling.md for the source this relies on):
- * - Every later response of a retiring child says "Connection: close", so
- *   no client is left holding an idle keep-alive connection to it.
- * - Each listener's accept_func is swapped for one that returns
- *   APR_EGENERAL: the MPM's own exit path for this process alone.
- * - prefork: child_main calls it as soon as the current connection has
- *   ended, and exits. (Lowering ap_max_requests_per_child would not do:
- *   prefork counts connections only when a limit was set to begin with,
- *   so an unlimited child would wait for one more connection.)
- * - worker/event: APR_EGENERAL starts the graceful exit of this process
- *   (in-flight requests finish), as soon as no connection of the child
- *   waits idle for a keep-alive request (event would close those as it
- *   leaves, racing a client that sends on them) and no request that began
- *   before the decision is still running (its response may promise
- *   keep-alive). Until then it accepts as usual, and each new connection
- *   gets one request and "Connection: close". A KeepAliveTimeout after the
- *   decision it leaves regardless. On an idle server no connection would
- *   come to wake the listener, so a small thread of the retiring child
- *   opens and closes a loopback connection to a listener until it is
- *   gone.
+ * Leaving: from the decision on, every response of the child says
+ * "Connection: close" and it takes no new connection, so it stops growing
+ * whatever the other children do. Then
+ * - prefork: once the current connection has ended the child raises the
+ *   MPM's own graceful signal on itself (AP_SIG_GRACEFUL: stop_listening,
+ *   then clean_child_exit(0)); the parent sends it to an idle child;
+ * - worker/event: each listener's accept_func accepts nothing more and
+ *   returns APR_EGENERAL, the MPM's exit path for this one process, once
+ *   no connection of the child waits idle for a keep-alive request (event
+ *   would close those as it leaves, racing a client that sends on them),
+ *   no request that began before the decision is still running, and the
+ *   generation has settled: that exit status (APEXIT_CHILDSICK) before any
+ *   child of the generation was healthy would make httpd shut down. The
+ *   watcher thread wakes an idle child's listener when it may leave.
  */
 
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
 
 #include "httpd.h"
 #include "http_config.h"
@@ -42,35 +42,74 @@
 
 #include "ap_listen.h"
 #include "ap_mpm.h"
-#include "http_log.h"
+#include "http_connection.h"
+#include "http_core.h"
 #include "http_main.h"
+#include "http_protocol.h"
+#include "http_request.h"
 #include "mpm_common.h"
+#include "scoreboard.h"
 #include "unixd.h"
 
-#include "mod_memwatch.h"
-
-APLOG_USE_MODULE(memwatch);
+#include "mod_memwatch_private.h"
+#include "mod_memwatch_retire.h"
 #include "mw_format.h"
+#include "mw_proc.h"
 
-/* The retiring child's accept functions, one per listener. */
-typedef struct saved_accept_t {
-    ap_listen_rec *lr;
-    accept_function fn;
-} saved_accept_t;
+/* How long a generation's first healthy child must have been seen before
+ * an exit with APEXIT_CHILDSICK is safe: the parent's maintenance, which
+ * notes it, runs once a second. */
+#define SETTLE_TIME apr_time_from_sec(2)
+/* The watcher thread's period, and its checks of the limits. */
+#define WATCH_TICK apr_time_from_msec(100)
+#define WATCH_CHECK_TICKS 10
+/* How long a retiring worker or event child's listener, woken by a
+ * connection it will not take, waits before it looks again (another
+ * child takes it meanwhile). */
+#define DECLINE_PAUSE apr_time_from_msec(20)
 
-static saved_accept_t *saved;
-static int nsaved;
-static apr_time_t exit_deadline;        /* this child */
+/* Per connection: waiting for its next keep-alive request. */
+struct mw_retire_conn_t {
+    int idle;
+};
+
+/* Where a decision is made: in the child itself, or in the parent for an
+ * idle prefork child. */
+typedef struct subject_t {
+    mw_slot_t *slot;
+    int index;
+    pid_t pid;
+    int self;
+} subject_t;
+
+/* Set in post_config (parent, inherited by children). */
+static const mw_config_t *conf;
+static int threaded;
+static int one_process;
+static int threads_per_child;
+static int server_limit;
 static apr_interval_time_t keepalive_max;
-static int min_lifetime_warned;
 
-/* The wake-up thread. It is stopped and joined before the child exits:
- * exit() runs apr_terminate, which unloads this module under any thread
- * still running its code. */
-static pthread_t waker_thread;
-static int waker_running;
-static volatile apr_uint32_t waker_stop;
-static apr_status_t stop_waker(void *data);
+/* This child. */
+static int checking;                /* some limit can trigger a recycle */
+static int generation;
+static mw_limits_t ceiling;         /* its limits, moved by MemwatchCeiling */
+static apr_time_t exit_deadline;
+static int min_lifetime_warned;
+static volatile apr_uint32_t retiring;
+/* Connections waiting for their next keep-alive request, and requests in
+ * flight that began before the child retired: a worker or event child
+ * leaves once both are zero. */
+static volatile apr_uint32_t idle_keepalive;
+static volatile apr_uint32_t active_before_retiring;
+
+/* The watcher thread (worker and event). It is stopped and joined before
+ * the child exits: exit() runs apr_terminate, which unloads this module
+ * under any thread still running its code. */
+static pthread_t watcher_thread;
+static int watcher_running;
+static volatile apr_uint32_t watcher_stop;
+static apr_pool_t *watcher_pool;
 
 /* Longest KeepAliveTimeout of any virtual host. */
 static apr_interval_time_t max_keepalive(server_rec *s)
@@ -85,62 +124,375 @@ static apr_interval_time_t max_keepalive(server_rec *s)
     return m;
 }
 
-void mw_retire_init(apr_pool_t *pchild, server_rec *s)
+static void slot_limits(const mw_slot_t *sl, mw_limits_t *l)
 {
-    const mw_config_t *conf = mw_g.conf;
-    mw_slot_t *me = mw_g.me;
-    mw_limits_t jittered;
-    unsigned char rnd[4];
-    double draw = 0.5;
-    ap_listen_rec *lr;
-
-    keepalive_max = max_keepalive(s);
-    if (conf->jitter && apr_generate_random_bytes(rnd, sizeof(rnd))
-                        == APR_SUCCESS) {
-        draw = (double)((apr_uint32_t)rnd[0] << 24 | (apr_uint32_t)rnd[1] << 16
-                        | (apr_uint32_t)rnd[2] << 8 | rnd[3])
-               / 4294967295.0;
-    }
-    mw_policy_jitter(&conf->limits, conf->jitter, draw, &jittered);
-    me->limit_growth = jittered.max_growth;
-    me->limit_rss = jittered.max_rss;
-    me->limit_private = jittered.max_private;
-    me->limit_shared = jittered.min_shared;
-
-    for (lr = ap_listeners; lr; lr = lr->next) {
-        nsaved++;
-    }
-    saved = apr_pcalloc(pchild, sizeof(*saved) * (apr_size_t)(nsaved + 1));
-    apr_pool_cleanup_register(pchild, NULL, stop_waker,
-                              apr_pool_cleanup_null);
+    l->max_growth = sl->limit_growth;
+    l->max_rss = sl->limit_rss;
+    l->max_private = sl->limit_private;
+    l->min_shared = sl->limit_shared;
 }
 
-static apr_status_t retiring_accept(void **csd, ap_listen_rec *lr,
-                                    apr_pool_t *ptrans)
-{
-    int i;
+/* ---- Deciding -------------------------------------------------------- */
 
+/* Has this generation had a child with all its threads started, long
+ * enough ago that the parent has seen it? Until then an exit with
+ * APEXIT_CHILDSICK would make a worker or event parent shut httpd down
+ * (AH02324: had_healthy_child is reset for each generation). prefork
+ * children leave with status 0, which carries no such risk. The watcher
+ * thread asks from the child's start, so the generation is noted settled
+ * as early as possible. */
+static int generation_settled(apr_time_t now)
+{
+    mw_shm_header_t *h = mw_table()->hdr;
+    apr_uint32_t mark = (apr_uint32_t)generation + 1;   /* 0: none */
+    apr_uint32_t seen;
+    int i, j;
+
+    if (!threaded) {
+        return 1;
+    }
+    seen = apr_atomic_read32(&h->settled_generation);
+    if (seen == mark) {
+        return now - h->settled_since >= SETTLE_TIME;
+    }
+    for (i = 0; i < server_limit; i++) {
+        process_score *ps = ap_get_scoreboard_process(i);
+
+        if (!ps->pid || ps->generation != generation || ps->quiescing) {
+            continue;
+        }
+        for (j = 0; j < threads_per_child; j++) {
+            int st = ap_get_scoreboard_worker_from_indexes(i, j)->status;
+            if (st < SERVER_READY || st >= SERVER_GRACEFUL) {
+                break;
+            }
+        }
+        if (j == threads_per_child) {
+            h->settled_since = now;
+            apr_atomic_cas32(&h->settled_generation, mark, seen);
+            break;
+        }
+    }
+    return 0;
+}
+
+static void log_decision(server_rec *s, apr_pool_t *p, const subject_t *who,
+                         const char *what, mw_reason_e reason,
+                         const mw_figures_t *f, apr_uint64_t requests,
+                         apr_time_t now)
+{
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                 "%s child pid %" APR_PID_T_FMT " (slot %d): %s over limit; "
+                 "rss %s, growth %s since baseline %s, private %s, "
+                 "%" APR_UINT64_T_FMT " requests in %" APR_TIME_T_FMT " s",
+                 what, who->pid, who->index, mw_reason_name(reason),
+                 mw_format_size(p, f->rss),
+                 mw_format_ssize(p, (apr_int64_t)f->rss
+                                    - (apr_int64_t)f->baseline_rss),
+                 mw_format_size(p, f->baseline_rss),
+                 f->private_bytes == MW_UNKNOWN
+                 ? "unknown" : mw_format_size(p, f->private_bytes),
+                 requests, apr_time_sec(now - who->slot->started));
+}
+
+static void record(const subject_t *who, mw_reason_e reason,
+                   const mw_figures_t *f, apr_uint64_t requests,
+                   apr_time_t now, int dry_run)
+{
+    mw_recycle_t ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.pid = (apr_uint32_t)who->pid;
+    ev.slot = (apr_uint32_t)who->index;
+    ev.reason = reason;
+    ev.dry_run = dry_run;
+    ev.time = now;
+    ev.started = who->slot->started;
+    ev.rss = f->rss;
+    ev.growth = f->rss > f->baseline_rss ? f->rss - f->baseline_rss : 0;
+    ev.private_bytes = f->private_bytes;
+    ev.shared_bytes = f->shared_bytes;
+    ev.requests = requests;
+    mw_recycle_add(mw_table(), &ev);
+}
+
+/* Decide for `who` on figures `f`, and move its slot to the state that
+ * follows. Returns 1 when it must leave now (the caller starts that). */
+static int decide(server_rec *s, apr_pool_t *p, const subject_t *who,
+                  const mw_figures_t *f, apr_uint64_t requests,
+                  apr_time_t now, const mw_limits_t *ceil)
+{
+    const mw_table_t *t = mw_table();
+    mw_slot_t *sl = who->slot;
+    apr_uint32_t state = apr_atomic_read32(&sl->state);
+    mw_decision_in_t in;
+    mw_limits_t limits;
+    mw_hold_e hold;
+    mw_decision_e d;
+    const char *what;
+
+    slot_limits(sl, &limits);
+    in.state = (mw_state_e)state;
+    in.reason = mw_policy_check(&limits, f);
+    in.over_ceiling = in.reason != MW_REASON_NONE
+                      && mw_policy_check(ceil, f) != MW_REASON_NONE;
+    if (in.reason == MW_REASON_NONE
+        && apr_atomic_read32(&sl->retire_requested)) {
+        in.reason = MW_REASON_TOTAL_PRIVATE;
+    }
+    in.dry_run = conf->dry_run;
+    in.age = now - sl->started;
+    in.min_lifetime = apr_time_from_sec(conf->min_lifetime);
+    in.ticket_free = apr_atomic_read32(&t->hdr->retiring)
+                     < conf->max_retiring;
+    d = mw_policy_decide(&in, &hold);
+
+    switch (d) {
+    case MW_DECISION_NONE:
+        if (state == MW_STATE_WAITING && in.reason == MW_REASON_NONE) {
+            apr_atomic_cas32(&sl->state, MW_STATE_OK, MW_STATE_WAITING);
+        }
+        return 0;
+    case MW_DECISION_DRY_RUN:
+        apr_atomic_set32(&sl->reason, in.reason);
+        if (apr_atomic_cas32(&sl->state, MW_STATE_WOULD_RECYCLE, state)
+            == state) {
+            log_decision(s, p, who, "would recycle (MemwatchDryRun)",
+                         in.reason, f, requests, now);
+            record(who, in.reason, f, requests, now, 1);
+        }
+        return 0;
+    case MW_DECISION_RETIRE:
+        if (mw_retire_ticket_take(t, sl, conf->max_retiring)) {
+            break;
+        }
+        if (apr_atomic_read32(&sl->ticket_held)) {
+            return 0;   /* another thread of this child is deciding */
+        }
+        hold = MW_HOLD_MAX_RETIRING;    /* another child took the last */
+        /* fall through */
+    case MW_DECISION_WAIT:
+        apr_atomic_set32(&sl->reason, in.reason);
+        apr_atomic_cas32(&sl->state, MW_STATE_WAITING, MW_STATE_OK);
+        if (hold == MW_HOLD_MIN_LIFETIME && who->self
+            && !min_lifetime_warned) {
+            min_lifetime_warned = 1;
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         "child pid %" APR_PID_T_FMT " is over its %s limit "
+                         "after %" APR_TIME_T_FMT " s but MemwatchMinLifetime "
+                         "is %u s: holding it back (is the limit too low?)",
+                         who->pid, mw_reason_name(in.reason),
+                         apr_time_sec(in.age), conf->min_lifetime);
+        }
+        return 0;
+    case MW_DECISION_RETIRE_NOW:
+        /* Counted among the retiring, even past MemwatchMaxRetiring. */
+        mw_retire_ticket_take(t, sl, APR_UINT32_MAX);
+        break;
+    }
+
+    apr_atomic_set32(&sl->reason, in.reason);
+    if (apr_atomic_cas32(&sl->state, MW_STATE_RETIRING, state) != state) {
+        mw_retire_ticket_return(t, sl);     /* another thread won */
+        return 0;
+    }
+    sl->retire_time = now;
+    apr_atomic_set32(&sl->retired, 1);
+    what = d == MW_DECISION_RETIRE_NOW ? "recycling (past MemwatchCeiling)"
+                                       : "recycling";
+    log_decision(s, p, who, what, in.reason, f, requests, now);
+    record(who, in.reason, f, requests, now, 0);
+    return 1;
+}
+
+/* ---- Leaving --------------------------------------------------------- */
+
+/* worker/event: may the retiring process exit now? Not while a client
+ * may be about to reuse one of its connections, nor before the
+ * generation has settled. */
+static int may_leave(apr_time_t now)
+{
+    return ((apr_atomic_read32(&idle_keepalive) == 0
+             && apr_atomic_read32(&active_before_retiring) == 0)
+            || now >= exit_deadline)
+           && generation_settled(now);
+}
+
+/* worker/event: accept nothing more (the connection stays in the backlog
+ * for another child), and leave in the MPM's own way when it may. */
+static apr_status_t threaded_retiring_accept(void **csd, ap_listen_rec *lr,
+                                             apr_pool_t *ptrans)
+{
     /* As ap_unixd_accept does: worker's listener keeps csd across calls
      * and queues it unless the accept function clears it. */
     *csd = NULL;
-    if ((apr_atomic_read32(&mw_g.idle_keepalive) == 0
-         && apr_atomic_read32(&mw_g.active_before_retiring) == 0)
-        || apr_time_now() >= exit_deadline) {
-        /* The MPM's graceful exit of this process: the listener closes,
-         * in-flight requests finish, the parent starts a replacement. */
+    if (may_leave(apr_time_now())) {
+        /* The listener closes, in-flight requests finish, the parent
+         * starts a replacement. */
         return APR_EGENERAL;
     }
-    for (i = 0; i < nsaved; i++) {
-        if (saved[i].lr == lr) {
-            return saved[i].fn(csd, lr, ptrans);
-        }
-    }
-    return ap_unixd_accept(csd, lr, ptrans);
+    /* The socket stays readable until another child accepts: do not
+     * spin on it. */
+    apr_sleep(DECLINE_PAUSE);
+    return APR_EAGAIN;
 }
+
+/* prefork: the connection that was open at the decision has ended (this
+ * runs as its pool, the MPM's ptrans, is cleared). stop_listening() sets
+ * die_now; child_main then leaves with clean_child_exit(0). */
+static apr_status_t prefork_leave(void *data)
+{
+    raise(AP_SIG_GRACEFUL);
+    return APR_SUCCESS;
+}
+
+/* prefork: with one listener, child_main calls accept without looking at
+ * die_now first; the listener is closed by then, so do not accept: the
+ * loop goes round and sees die_now. */
+static apr_status_t prefork_retiring_accept(void **csd, ap_listen_rec *lr,
+                                            apr_pool_t *ptrans)
+{
+    *csd = NULL;
+    return APR_EINTR;
+}
+
+/* This process stops taking new work, in the MPM's own way; c is the
+ * connection being served (prefork), NULL on the watcher thread. */
+static void start_leaving(conn_rec *c, apr_time_t now)
+{
+    ap_listen_rec *lr;
+
+    apr_atomic_set32(&retiring, 1);
+    /* Idle keep-alive connections time out within KeepAliveTimeout; event
+     * checks its keep-alive queue with up to a second's delay. */
+    exit_deadline = now + keepalive_max + apr_time_from_sec(1);
+    /* Set by the MPM after child_init, so swapped only now; the listener
+     * reads the pointer once per accept. */
+    for (lr = ap_listeners; lr; lr = lr->next) {
+        lr->accept_func = threaded ? threaded_retiring_accept
+                                   : prefork_retiring_accept;
+    }
+    if (!threaded) {
+        apr_pool_cleanup_register(c->pool, NULL, prefork_leave,
+                                  apr_pool_cleanup_null);
+    }
+}
+
+/* ---- The request path ------------------------------------------------ */
+
+void mw_retire_check_request(request_rec *r, const mw_request_figures_t *f)
+{
+    subject_t me;
+
+    if (!checking || f->requests % conf->check_every) {
+        return;
+    }
+    me.slot = mw_my_slot();
+    me.index = mw_my_slot_index();
+    me.pid = getpid();
+    me.self = 1;
+    if (decide(r->server, r->pool, &me, &f->memory, f->requests, f->now,
+               &ceiling)) {
+        start_leaving(r->connection, f->now);
+    }
+}
+
+void mw_retire_baseline(request_rec *r, apr_uint64_t baseline_rss)
+{
+    mw_shm_header_t *h = mw_table()->hdr;
+    mw_slot_t *me = mw_my_slot();
+    mw_limits_t limits;
+    apr_uint32_t seen = apr_atomic_read32(&h->misconfig_generation);
+    apr_uint32_t mark = (apr_uint32_t)generation + 1;
+
+    slot_limits(me, &limits);
+    if (!mw_policy_born_over(&limits, baseline_rss) || seen == mark
+        || apr_atomic_cas32(&h->misconfig_generation, mark, seen) != seen) {
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, r->server,
+                 "MemwatchMaxRSS is below what a fresh child holds: child "
+                 "pid %" APR_PID_T_FMT " has %s at the end of warm-up, over "
+                 "its limit of %s. A replacement would be as large, so no "
+                 "child is recycled for MemwatchMaxRSS; raise it, or use "
+                 "MemwatchMaxGrowth", getpid(),
+                 mw_format_size(r->pool, baseline_rss),
+                 mw_format_size(r->pool, limits.max_rss));
+}
+
+static apr_status_t request_done(void *data)
+{
+    request_rec *r = data;
+    mw_conn_t *conn = mw_conn(r->connection);
+
+    if (ap_get_module_config(r->request_config, &memwatch_module)) {
+        apr_atomic_dec32(&active_before_retiring);
+    }
+    if (conn && conn->retire
+        && r->connection->keepalive == AP_CONN_KEEPALIVE
+        && !r->connection->aborted && !conn->retire->idle) {
+        conn->retire->idle = 1;
+        apr_atomic_inc32(&idle_keepalive);
+    }
+    return APR_SUCCESS;
+}
+
+static int retire_post_read_request(request_rec *r)
+{
+    /* Marks a request that began before this process retired. */
+    static const char began_before;
+    mw_conn_t *conn;
+
+    if (!mw_my_slot() || r->main || r->prev) {
+        return DECLINED;
+    }
+    conn = mw_conn(r->connection);
+    if (conn && conn->retire && conn->retire->idle) {
+        conn->retire->idle = 0;
+        apr_atomic_dec32(&idle_keepalive);
+    }
+    if (apr_atomic_read32(&retiring)) {
+        /* ap_set_keepalive() then answers "Connection: close". */
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
+    else {
+        apr_atomic_inc32(&active_before_retiring);
+        ap_set_module_config(r->request_config, &memwatch_module,
+                             (void *)&began_before);
+    }
+    apr_pool_cleanup_register(r->pool, r, request_done,
+                              apr_pool_cleanup_null);
+    return DECLINED;
+}
+
+static apr_status_t connection_done(void *data)
+{
+    struct mw_retire_conn_t *rc = data;
+
+    if (rc->idle) {
+        rc->idle = 0;
+        apr_atomic_dec32(&idle_keepalive);
+    }
+    return APR_SUCCESS;
+}
+
+static int retire_pre_connection(conn_rec *c, void *csd)
+{
+    mw_conn_t *conn = mw_conn(c);
+
+    if (conn) {
+        conn->retire = apr_pcalloc(c->pool, sizeof(*conn->retire));
+        apr_pool_cleanup_register(c->pool, conn->retire, connection_done,
+                                  apr_pool_cleanup_null);
+    }
+    return DECLINED;
+}
+
+/* ---- The watcher thread (worker and event) ---------------------------- */
 
 /* Open and close a connection to a plain-HTTP listener (a wildcard one
  * through loopback), which wakes every child's listener thread. Plain
- * sockets: this runs on a thread of our own, where no pool is ours. */
+ * sockets: no pool of this thread's is needed. */
 static void nudge_listener(void)
 {
     ap_listen_rec *lr;
@@ -183,232 +535,263 @@ static void nudge_listener(void)
     close(fd);
 }
 
-/* Wake this child's listener until it is leaving. Bounded: gives up
- * after a minute. */
-static void *waker(void *arg)
+/* The limits of an idle child, checked on a fresh RSS. */
+static void watch_limits(apr_time_t now)
 {
-    int i;
+    mw_slot_t *sl = mw_my_slot();
+    apr_uint32_t state = apr_atomic_read32(&sl->state);
+    subject_t me;
+    mw_figures_t f;
 
-    (void)arg;
-    for (i = 0; i < 600 && !apr_atomic_read32(&waker_stop); i++) {
-        apr_sleep(apr_time_from_msec(100));
-        if (!apr_atomic_read32(&waker_stop)) {
-            nudge_listener();
+    if (state != MW_STATE_OK && state != MW_STATE_WAITING) {
+        return;
+    }
+    f.rss = mw_own_rss();
+    if (!f.rss) {
+        return;
+    }
+    f.baseline_rss = apr_atomic_read64(&sl->baseline_rss);
+    f.private_bytes = apr_atomic_read64(&sl->private_bytes);
+    f.shared_bytes = apr_atomic_read64(&sl->shared_bytes);
+    me.slot = sl;
+    me.index = mw_my_slot_index();
+    me.pid = getpid();
+    me.self = 1;
+    apr_pool_clear(watcher_pool);
+    if (decide(ap_server_conf, watcher_pool, &me, &f,
+               apr_atomic_read64(&sl->requests), now, &ceiling)) {
+        start_leaving(NULL, now);
+    }
+}
+
+static void *watcher(void *arg)
+{
+    apr_uint32_t tick = 0, nudges = 0;
+
+    while (!apr_atomic_read32(&watcher_stop)) {
+        apr_time_t now;
+
+        apr_sleep(WATCH_TICK);
+        if (apr_atomic_read32(&watcher_stop)) {
+            break;
+        }
+        now = apr_time_now();
+        if (apr_atomic_read32(&retiring)) {
+            /* An idle listener would not call the accept function that
+             * lets the process go: wake it, for at most a minute. */
+            if (may_leave(now) && nudges++ < 600) {
+                nudge_listener();
+            }
+        }
+        else if (checking && ++tick % WATCH_CHECK_TICKS == 0) {
+            watch_limits(now);
+        }
+        else if (checking) {
+            generation_settled(now);
         }
     }
     return NULL;
 }
 
-/* pchild cleanup, run by the MPM's clean_child_exit before exit(). */
-static apr_status_t stop_waker(void *data)
+/* ---- The end of a child ---------------------------------------------- */
+
+/* pchild pre-cleanup: the MPM destroys pchild once every worker has
+ * finished (clean_child_exit), so the child has stopped serving. First of
+ * all pchild cleanups (registered last, in the last child_init), before a
+ * module's cleanup that may never return. */
+static apr_status_t child_exiting(void *data)
 {
-    (void)data;
-    if (waker_running) {
-        apr_atomic_set32(&waker_stop, 1);
-        pthread_join(waker_thread, NULL);
-        waker_running = 0;
+    if (watcher_running) {
+        apr_atomic_set32(&watcher_stop, 1);
+        pthread_join(watcher_thread, NULL);
+        watcher_running = 0;
     }
+    mw_slot_leave(mw_table(), mw_my_slot(), apr_time_now());
     return APR_SUCCESS;
 }
 
-/* This process stops taking new work, in the MPM's own way. */
-static void start_leaving(apr_time_t now)
+static void start_watcher(apr_pool_t *pchild, server_rec *s)
 {
-    ap_listen_rec *lr;
-    int i = 0;
+    int rv;
 
-    apr_atomic_set32(&mw_g.retiring, 1);
-    /* Idle keep-alive connections time out within KeepAliveTimeout; event
-     * checks its keep-alive queue with up to a second's delay. */
-    exit_deadline = now + keepalive_max + apr_time_from_sec(1);
-    /* Set by the MPM after child_init, so swapped only now; the listener
-     * thread reads the pointer once per accept. */
-    for (lr = ap_listeners; lr && i < nsaved; lr = lr->next, i++) {
-        saved[i].lr = lr;
-        saved[i].fn = lr->accept_func;
-        lr->accept_func = retiring_accept;
-    }
-    if (!mw_g.threaded) {
-        return;     /* prefork leaves when this connection ends */
-    }
-    /* A raw thread: apr_thread_create would allocate from pchild, which
-     * this (worker) thread must not touch. Joined by stop_waker. */
-    if (pthread_create(&waker_thread, NULL, waker, NULL) == 0) {
-        waker_running = 1;
+    apr_pool_create(&watcher_pool, pchild);
+    /* A raw thread, inheriting the MPM's blocked signals: an APR thread
+     * would allocate from pchild, which other threads use. */
+    rv = pthread_create(&watcher_thread, NULL, watcher, NULL);
+    if (rv == 0) {
+        watcher_running = 1;
     }
     else {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, errno, ap_server_conf,
-                     "cannot start the wake-up thread: on an idle server "
-                     "this child leaves with the next connection");
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                     "cannot start the watcher thread: an idle child over "
+                     "its limit leaves only with the next request");
     }
 }
 
-static void log_decision(request_rec *r, const char *what, mw_reason_e reason,
-                         const mw_figures_t *f, apr_uint64_t requests,
-                         apr_time_t now)
+static void draw_limits(mw_slot_t *me)
 {
-    mw_slot_t *me = mw_g.me;
+    mw_limits_t jittered;
+    unsigned char rnd[4];
+    double draw = 0.5;
 
-    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, r->server,
-                 "%s child pid %" APR_PID_T_FMT " (slot %d): %s over limit; "
-                 "rss %s, growth %s since baseline %s, private %s, "
-                 "%" APR_UINT64_T_FMT " requests in %" APR_TIME_T_FMT " s",
-                 what, getpid(), mw_g.slot, mw_reason_name(reason),
-                 mw_format_size(r->pool, f->rss),
-                 mw_format_ssize(r->pool, (apr_int64_t)f->rss
-                                          - (apr_int64_t)f->baseline_rss),
-                 mw_format_size(r->pool, f->baseline_rss),
-                 f->private_bytes == MW_UNKNOWN
-                 ? "unknown" : mw_format_size(r->pool, f->private_bytes),
-                 requests, apr_time_sec(now - me->started));
+    if (conf->jitter && apr_generate_random_bytes(rnd, sizeof(rnd))
+                        == APR_SUCCESS) {
+        draw = (double)((apr_uint32_t)rnd[0] << 24 | (apr_uint32_t)rnd[1] << 16
+                        | (apr_uint32_t)rnd[2] << 8 | rnd[3])
+               / 4294967295.0;
+    }
+    mw_policy_jitter(&conf->limits, conf->jitter, draw, &jittered);
+    me->limit_growth = jittered.max_growth;
+    me->limit_rss = jittered.max_rss;
+    me->limit_private = jittered.max_private;
+    me->limit_shared = jittered.min_shared;
+    mw_policy_ceiling(&jittered, conf->ceiling, &ceiling);
 }
 
-static void record(mw_reason_e reason, const mw_figures_t *f,
-                   apr_uint64_t requests, apr_time_t now, int dry_run)
+static void retire_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    mw_recycle_t ev;
+    mw_slot_t *me = mw_my_slot();
 
-    memset(&ev, 0, sizeof(ev));
-    ev.pid = (apr_uint32_t)getpid();
-    ev.slot = (apr_uint32_t)mw_g.slot;
-    ev.reason = reason;
-    ev.dry_run = dry_run;
-    ev.time = now;
-    ev.started = mw_g.me->started;
-    ev.rss = f->rss;
-    ev.growth = f->rss > f->baseline_rss ? f->rss - f->baseline_rss : 0;
-    ev.private_bytes = f->private_bytes;
-    ev.shared_bytes = f->shared_bytes;
-    ev.requests = requests;
-    mw_recycle_add(&mw_g.table, &ev);
+    if (!me) {
+        return;
+    }
+    ap_mpm_query(AP_MPMQ_GENERATION, &generation);
+    draw_limits(me);
+    checking = (mw_policy_active(&conf->limits) || conf->max_total_private)
+               && !one_process;
+    if (threaded) {
+        start_watcher(pchild, s);
+    }
+    apr_pool_pre_cleanup_register(pchild, NULL, child_exiting);
 }
 
-void mw_retire_check(request_rec *r, apr_uint64_t requests, apr_time_t now)
+static int retire_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                              apr_pool_t *ptemp, server_rec *s)
 {
-    const mw_config_t *conf = mw_g.conf;
-    mw_slot_t *me = mw_g.me;
-    apr_uint32_t state = apr_atomic_read32(&me->state);
-    mw_limits_t limits;
+    int v = 0;
+
+    conf = mw_config(s);
+    ap_mpm_query(AP_MPMQ_IS_THREADED, &v);
+    threaded = v != AP_MPMQ_NOT_SUPPORTED;
+    ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &server_limit);
+    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads_per_child);
+    if (threads_per_child < 1) {
+        threads_per_child = 1;
+    }
+    /* In httpd -X the child is the server: recycling it would stop it. */
+    one_process = ap_exists_config_define("ONE_PROCESS")
+                  || ap_exists_config_define("DEBUG");
+    keepalive_max = max_keepalive(s);
+    return OK;
+}
+
+/* ---- The parent, every ten seconds ----------------------------------- */
+
+/* Is the only worker of a prefork child waiting for a connection? Then
+ * the MPM's graceful signal ends it without touching a request. */
+static int prefork_idle(pid_t pid)
+{
+    apr_proc_t proc;
+    int i;
+
+    proc.pid = pid;
+    i = ap_find_child_by_pid(&proc);
+    return i >= 0
+           && ap_get_scoreboard_worker_from_indexes(i, 0)->status
+              == SERVER_READY;
+}
+
+/* An idle prefork child over its limit: no request ends to check it. */
+static void prefork_check_idle(server_rec *s, apr_pool_t *p, int i,
+                               mw_slot_t *sl, pid_t pid, apr_time_t now)
+{
+    subject_t who = { sl, i, pid, 0 };
+    mw_limits_t limits, ceil;
+    mw_statm_t st;
     mw_figures_t f;
-    mw_reason_e reason;
 
-    if (state != MW_STATE_OK && state != MW_STATE_WAITING) {
-        return;     /* warming up, or already decided */
-    }
-    limits.max_growth = me->limit_growth;
-    limits.max_rss = me->limit_rss;
-    limits.max_private = me->limit_private;
-    limits.min_shared = me->limit_shared;
-    f.rss = apr_atomic_read64(&me->rss);
-    f.baseline_rss = apr_atomic_read64(&me->baseline_rss);
-    f.private_bytes = apr_atomic_read64(&me->private_bytes);
-    f.shared_bytes = apr_atomic_read64(&me->shared_bytes);
-    reason = mw_policy_check(&limits, &f);
-    if (reason == MW_REASON_NONE && apr_atomic_read32(&me->retire_requested)) {
-        reason = MW_REASON_TOTAL_PRIVATE;
-    }
-    if (reason == MW_REASON_NONE) {
-        if (state == MW_STATE_WAITING) {
-            apr_atomic_cas32(&me->state, MW_STATE_OK, MW_STATE_WAITING);
-        }
+    if (mw_statm_read_pid((long)pid, (apr_size_t)sysconf(_SC_PAGESIZE), &st)
+        != APR_SUCCESS || !prefork_idle(pid)) {
         return;
     }
-    apr_atomic_set32(&me->reason, reason);
-
-    if (conf->dry_run) {
-        if (apr_atomic_cas32(&me->state, MW_STATE_WOULD_RECYCLE, state)
-            == state) {
-            log_decision(r, "would recycle (MemwatchDryRun)", reason, &f,
-                         requests, now);
-            record(reason, &f, requests, now, 1);
-        }
-        return;
-    }
-    if (now - me->started < apr_time_from_sec(conf->min_lifetime)) {
-        apr_atomic_cas32(&me->state, MW_STATE_WAITING, MW_STATE_OK);
-        if (!min_lifetime_warned) {
-            min_lifetime_warned = 1;
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, r->server,
-                         "child pid %" APR_PID_T_FMT " is over its %s limit "
-                         "after %" APR_TIME_T_FMT " s but MemwatchMinLifetime "
-                         "is %u s: holding it back (is the limit too low?)",
-                         getpid(), mw_reason_name(reason),
-                         apr_time_sec(now - me->started), conf->min_lifetime);
-        }
-        return;
-    }
-    if (!mw_retire_ticket_take(&mw_g.table, me, conf->max_retiring)) {
-        apr_atomic_cas32(&me->state, MW_STATE_WAITING, MW_STATE_OK);
-        return;     /* MemwatchMaxRetiring: wait for our turn */
-    }
-    if (apr_atomic_cas32(&me->state, MW_STATE_RETIRING, state) != state) {
-        mw_retire_ticket_return(&mw_g.table, me);   /* another thread won */
-        return;
-    }
-    me->retire_time = now;
-    apr_atomic_set32(&me->retired, 1);
-    log_decision(r, "recycling", reason, &f, requests, now);
-    record(reason, &f, requests, now, 0);
-    start_leaving(now);
-}
-
-/* Marks a request that began before this process retired. */
-static const char began_before;
-
-int mw_retire_post_read(request_rec *r)
-{
-    if (apr_atomic_read32(&mw_g.retiring)) {
-        /* ap_set_keepalive() then answers "Connection: close". */
-        r->connection->keepalive = AP_CONN_CLOSE;
-    }
-    else {
-        apr_atomic_inc32(&mw_g.active_before_retiring);
-        ap_set_module_config(r->request_config, &memwatch_module,
-                             (void *)&began_before);
-    }
-    return DECLINED;
-}
-
-void mw_retire_request_done(request_rec *r)
-{
-    if (ap_get_module_config(r->request_config, &memwatch_module)
-        == &began_before) {
-        apr_atomic_dec32(&mw_g.active_before_retiring);
+    f.rss = st.rss_bytes;
+    f.baseline_rss = apr_atomic_read64(&sl->baseline_rss);
+    f.private_bytes = apr_atomic_read64(&sl->private_bytes);
+    f.shared_bytes = apr_atomic_read64(&sl->shared_bytes);
+    slot_limits(sl, &limits);
+    mw_policy_ceiling(&limits, conf->ceiling, &ceil);
+    if (decide(s, p, &who, &f, apr_atomic_read64(&sl->requests), now,
+               &ceil)) {
+        ap_mpm_safe_kill(pid, AP_SIG_GRACEFUL);
     }
 }
 
-/* Parent, every ten seconds: warn about children slow to leave, and
- * enforce MemwatchMaxTotalPrivate. */
-void mw_retire_monitor(server_rec *s, apr_time_t now)
+/* A child that stopped serving MemwatchExitTimeout ago and is still
+ * there is stuck in its exit: end it. */
+static void end_stuck_exit(server_rec *s, int i, mw_slot_t *sl, pid_t pid,
+                           apr_time_t now)
 {
-    const mw_config_t *conf = mw_g.conf;
-    apr_interval_time_t ka = max_keepalive(s);
+    apr_interval_time_t exiting = now - sl->exiting_since;
+
+    if (!conf->exit_timeout || exiting < apr_time_from_sec(conf->exit_timeout)
+        || apr_atomic_cas32(&sl->exit_killed, 1, 0) != 0) {
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                 "child pid %" APR_PID_T_FMT " (slot %d) stopped serving %"
+                 APR_TIME_T_FMT " s ago and has not exited (a module's "
+                 "cleanup does not return?): killing it "
+                 "(MemwatchExitTimeout %u)", pid, i, apr_time_sec(exiting),
+                 conf->exit_timeout);
+    ap_mpm_safe_kill(pid, SIGKILL);
+}
+
+static int retire_monitor(apr_pool_t *pconf, server_rec *s)
+{
+    const mw_table_t *t = mw_table();
+    apr_time_t now = apr_time_now();
+    apr_interval_time_t slow = max_keepalive(s) + s->timeout
+                               + apr_time_from_sec(10);
     apr_uint64_t total_private = 0, largest = 0;
     mw_slot_t *largest_slot = NULL;
-    int pending = 0;
+    int pending = 0, prefork_checks;
+    apr_pool_t *p;
     apr_uint32_t i;
 
-    for (i = 0; i < mw_g.table.hdr->nslots; i++) {
-        mw_slot_t *sl = mw_table_slot(&mw_g.table, i);
-        apr_uint32_t pid = apr_atomic_read32(&sl->pid);
+    if (!t) {
+        return DECLINED;
+    }
+    apr_pool_create(&p, pconf);
+    prefork_checks = !threaded && !one_process
+                     && (mw_policy_active(&conf->limits)
+                         || conf->max_total_private);
+    for (i = 0; i < t->hdr->nslots; i++) {
+        mw_slot_t *sl = mw_table_slot(t, i);
+        pid_t pid = (pid_t)apr_atomic_read32(&sl->pid);
         apr_uint32_t state = apr_atomic_read32(&sl->state);
         apr_uint64_t priv = apr_atomic_read64(&sl->private_bytes);
 
         if (!pid || state == MW_STATE_FREE) {
             continue;
         }
+        if (state == MW_STATE_EXITING) {
+            end_stuck_exit(s, (int)i, sl, pid, now);
+            continue;
+        }
         if (state == MW_STATE_RETIRING) {
             apr_interval_time_t waited = now - sl->retire_time;
-            if (waited > ka + s->timeout + apr_time_from_sec(10)
-                && !sl->exit_warned) {
-                sl->exit_warned = 1;
+            if (waited > slow && apr_atomic_cas32(&sl->exit_warned, 1, 0)
+                                 == 0) {
                 ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                             "child pid %u (slot %u) began to retire %"
-                             APR_TIME_T_FMT " s ago and is still serving: "
-                             "in-flight requests are left to finish", pid,
-                             i, apr_time_sec(waited));
+                             "child pid %" APR_PID_T_FMT " (slot %u) began "
+                             "to retire %" APR_TIME_T_FMT " s ago and is "
+                             "still serving: in-flight requests are left to "
+                             "finish", pid, i, apr_time_sec(waited));
             }
             continue;
+        }
+        if (prefork_checks) {
+            prefork_check_idle(s, p, (int)i, sl, pid, now);
         }
         pending += apr_atomic_read32(&sl->retire_requested) != 0;
         if (priv != MW_UNKNOWN) {
@@ -422,7 +805,22 @@ void mw_retire_monitor(server_rec *s, apr_time_t now)
     }
     if (conf->max_total_private && total_private > conf->max_total_private
         && largest_slot && !pending && !conf->dry_run) {
-        /* One at a time; the child acts on this at its next request. */
+        /* One at a time; the child acts on this at its next check. */
         apr_atomic_set32(&largest_slot->retire_requested, 1);
     }
+    apr_pool_destroy(p);
+    return DECLINED;
+}
+
+void mw_retire_register_hooks(void)
+{
+    ap_hook_post_config(retire_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Last, so its pchild pre-cleanup is the first to run. */
+    ap_hook_child_init(retire_child_init, NULL, NULL, APR_HOOK_REALLY_LAST);
+    ap_hook_pre_connection(retire_pre_connection, NULL, NULL,
+                           APR_HOOK_MIDDLE);
+    /* After the sampler's, so its request cleanup runs before the check. */
+    ap_hook_post_read_request(retire_post_read_request, NULL, NULL,
+                              APR_HOOK_FIRST);
+    ap_hook_monitor(retire_monitor, NULL, NULL, APR_HOOK_MIDDLE);
 }

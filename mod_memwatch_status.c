@@ -14,9 +14,8 @@
 #include "http_request.h"
 #include "mod_status.h"
 
-#include "mod_memwatch.h"
-
-APLOG_USE_MODULE(memwatch);
+#include "mod_memwatch_private.h"
+#include "mod_memwatch_status.h"
 #include "mw_render.h"
 
 #define MAX_QUERY 256
@@ -103,30 +102,42 @@ static const char *parse_query(apr_pool_t *p, const char *args, query_t *q)
     return NULL;
 }
 
+static const char *mpm_name(void)
+{
+    const char *name = ap_show_mpm();
+
+    if (!strcmp(name, "prefork") || !strcmp(name, "worker")
+        || !strcmp(name, "event")) {
+        return name;
+    }
+    return "other";
+}
+
 static void fill_view(mw_view_t *v, request_rec *r, int with_history)
 {
-    const mw_config_t *conf = mw_g.conf;
+    const mw_config_t *conf = mw_config(r->server);
+    const mw_table_t *t = mw_table();
     int gen = 0;
 
     memset(v, 0, sizeof(*v));
     ap_mpm_query(AP_MPMQ_GENERATION, &gen);
     v->version = MEMWATCH_VERSION;
-    v->mpm = mw_g.mpm;
+    v->mpm = mpm_name();
     v->server_name = ap_get_server_name(r);
     v->generation = (apr_uint32_t)gen;
-    v->server_limit = mw_g.server_limit;
-    v->pools_unavailable = mw_g.pools_unavailable;
-    v->smaps_unavailable = mw_g.smaps_unavailable;
+    v->server_limit = t->hdr->nslots;
+    v->pools_unavailable = mw_pools_unavailable();
+    v->smaps_unavailable = mw_smaps_unavailable();
     v->dry_run = conf->dry_run;
     v->limits = conf->limits;
     v->jitter = conf->jitter;
     v->max_retiring = conf->max_retiring;
     v->history_interval = conf->history_interval;
     v->attribute_depth = conf->attribute_depth;
-    mw_view_collect(v, r->pool, &mw_g.table, apr_time_now(), with_history);
+    mw_view_collect(v, r->pool, t, apr_time_now(), with_history);
 }
 
-int mw_status_handler(request_rec *r)
+static int status_handler(request_rec *r)
 {
     mw_view_t view;
     query_t q;
@@ -146,7 +157,7 @@ int mw_status_handler(request_rec *r)
         ap_rprintf(r, "Bad query: %s\n", err);
         return OK;
     }
-    if (!mw_g.have_table) {
+    if (!mw_table()) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
@@ -195,7 +206,7 @@ static int status_section(request_rec *r, int flags)
     mw_view_t view;
     mw_out_t out;
 
-    if (!mw_g.have_table) {
+    if (!mw_table()) {
         return OK;
     }
     fill_view(&view, r, 0);
@@ -205,8 +216,9 @@ static int status_section(request_rec *r, int flags)
     return OK;
 }
 
-void mw_register_status_hook(void)
+void mw_status_register_hooks(void)
 {
+    ap_hook_handler(status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ap, status_hook, status_section, NULL, NULL,
                       APR_HOOK_MIDDLE);
 }

@@ -8,7 +8,10 @@ mw_reason_e mw_policy_check(const mw_limits_t *l, const mw_figures_t *f)
         && f->rss - f->baseline_rss > l->max_growth) {
         return MW_REASON_GROWTH;
     }
-    if (l->max_rss && f->rss > l->max_rss) {
+    /* A child over MemwatchMaxRSS already at its baseline would be
+     * replaced by one just as large, in a loop: a configuration problem
+     * (logged at warm-up), not a reason to recycle. */
+    if (l->max_rss && f->rss > l->max_rss && f->baseline_rss <= l->max_rss) {
         return MW_REASON_RSS;
     }
     if (l->max_private && f->private_bytes != MW_UNKNOWN
@@ -20,6 +23,11 @@ mw_reason_e mw_policy_check(const mw_limits_t *l, const mw_figures_t *f)
         return MW_REASON_SHARED;
     }
     return MW_REASON_NONE;
+}
+
+int mw_policy_born_over(const mw_limits_t *l, apr_uint64_t baseline_rss)
+{
+    return l->max_rss && baseline_rss > l->max_rss;
 }
 
 static apr_uint64_t scale(apr_uint64_t v, double factor)
@@ -44,4 +52,59 @@ void mw_policy_jitter(const mw_limits_t *in, unsigned percent, double draw,
 int mw_policy_active(const mw_limits_t *l)
 {
     return l->max_growth || l->max_rss || l->max_private || l->min_shared;
+}
+
+void mw_policy_ceiling(const mw_limits_t *in, unsigned percent,
+                       mw_limits_t *out)
+{
+    double up = 1.0 + (double)percent / 100.0;
+
+    out->max_growth = scale(in->max_growth, up);
+    out->max_rss = scale(in->max_rss, up);
+    out->max_private = scale(in->max_private, up);
+    out->min_shared = percent >= 100 ? 0 : scale(in->min_shared, 2.0 - up);
+}
+
+mw_decision_e mw_policy_decide(const mw_decision_in_t *in, mw_hold_e *hold)
+{
+    *hold = MW_HOLD_NONE;
+    if ((in->state != MW_STATE_OK && in->state != MW_STATE_WAITING)
+        || in->reason == MW_REASON_NONE) {
+        return MW_DECISION_NONE;
+    }
+    if (in->dry_run) {
+        return MW_DECISION_DRY_RUN;
+    }
+    if (in->over_ceiling) {
+        return MW_DECISION_RETIRE_NOW;
+    }
+    if (in->age < in->min_lifetime) {
+        *hold = MW_HOLD_MIN_LIFETIME;
+        return MW_DECISION_WAIT;
+    }
+    if (!in->ticket_free) {
+        *hold = MW_HOLD_MAX_RETIRING;
+        return MW_DECISION_WAIT;
+    }
+    return MW_DECISION_RETIRE;
+}
+
+const char *mw_decision_name(mw_decision_e decision)
+{
+    switch (decision) {
+    case MW_DECISION_WAIT: return "wait";
+    case MW_DECISION_DRY_RUN: return "dry run";
+    case MW_DECISION_RETIRE: return "retire";
+    case MW_DECISION_RETIRE_NOW: return "retire now";
+    default: return "none";
+    }
+}
+
+const char *mw_hold_name(mw_hold_e hold)
+{
+    switch (hold) {
+    case MW_HOLD_MIN_LIFETIME: return "MemwatchMinLifetime";
+    case MW_HOLD_MAX_RETIRING: return "MemwatchMaxRetiring";
+    default: return "none";
+    }
 }

@@ -25,9 +25,15 @@ typedef struct mw_figures_t {
     apr_uint64_t shared_bytes;      /* MW_UNKNOWN if not known */
 } mw_figures_t;
 
-/* The first limit crossed (growth, rss, private, shared), or NONE. */
+/* The first limit crossed (growth, rss, private, shared), or NONE. RSS
+ * does not count where the baseline itself is over MemwatchMaxRSS:
+ * recycling could not help (mw_policy_born_over tells). */
 mw_reason_e mw_policy_check(const mw_limits_t *limits,
                             const mw_figures_t *f);
+
+/* Is a fresh child, at its baseline, already over a limit it cannot
+ * grow out of (MemwatchMaxRSS)? */
+int mw_policy_born_over(const mw_limits_t *limits, apr_uint64_t baseline_rss);
 
 /* Limits moved by up to +/- percent, by a random draw in [0, 1]. The same
  * draw scales every limit, so one child is uniformly "early" or "late". */
@@ -36,5 +42,43 @@ void mw_policy_jitter(const mw_limits_t *in, unsigned percent,
 
 /* Any limit set at all? */
 int mw_policy_active(const mw_limits_t *limits);
+
+/* The hard ceiling: each limit moved `percent` further out (a floor moves
+ * down), past which a child leaves whatever holds it back. */
+void mw_policy_ceiling(const mw_limits_t *in, unsigned percent,
+                       mw_limits_t *out);
+
+/* What a child over a limit does now. */
+typedef enum {
+    MW_DECISION_NONE = 0,       /* under every limit, or already decided */
+    MW_DECISION_WAIT,           /* over a limit, held back (see the hold) */
+    MW_DECISION_DRY_RUN,        /* over a limit, MemwatchDryRun: log only */
+    MW_DECISION_RETIRE,         /* over a limit, a retire ticket is free */
+    MW_DECISION_RETIRE_NOW      /* past the ceiling: leave regardless */
+} mw_decision_e;
+
+/* Why a child over its limit waits. */
+typedef enum {
+    MW_HOLD_NONE = 0,
+    MW_HOLD_MIN_LIFETIME,       /* younger than MemwatchMinLifetime */
+    MW_HOLD_MAX_RETIRING        /* MemwatchMaxRetiring children leaving */
+} mw_hold_e;
+
+typedef struct mw_decision_in_t {
+    mw_state_e state;           /* only OK and WAITING are decided on */
+    mw_reason_e reason;         /* the limit crossed, or NONE */
+    int over_ceiling;
+    int dry_run;
+    apr_interval_time_t age;
+    apr_interval_time_t min_lifetime;
+    int ticket_free;            /* fewer than MemwatchMaxRetiring leaving */
+} mw_decision_in_t;
+
+/* The retirement decision, with the hold that applies when it is WAIT. */
+mw_decision_e mw_policy_decide(const mw_decision_in_t *in, mw_hold_e *hold);
+
+/* Names for logs and pages. */
+const char *mw_decision_name(mw_decision_e decision);
+const char *mw_hold_name(mw_hold_e hold);
 
 #endif /* MW_POLICY_H */

@@ -7,7 +7,7 @@
 
 #include "mw_shm.h"
 
-#define MW_MAGIC 0x6d774d34     /* "mwM2": bump when the layout changes */
+#define MW_MAGIC 0x6d774d35     /* "mwM5": bump when the layout changes */
 
 static apr_size_t slot_size(const mw_layout_t *l)
 {
@@ -167,10 +167,11 @@ void mw_slot_unlock(mw_slot_t *slot)
     apr_atomic_set32(&slot->lock, 0);
 }
 
-void mw_slot_leave(const mw_table_t *t, mw_slot_t *slot)
+void mw_slot_leave(const mw_table_t *t, mw_slot_t *slot, apr_time_t now)
 {
+    slot->exiting_since = now;
+    apr_atomic_set32(&slot->state, MW_STATE_EXITING);
     mw_retire_ticket_return(t, slot);
-    apr_atomic_set32(&slot->state, MW_STATE_FREE);
 }
 
 int mw_retire_ticket_take(const mw_table_t *t, mw_slot_t *slot,
@@ -318,6 +319,7 @@ const char *mw_state_name(mw_state_e state)
     case MW_STATE_WAITING: return "over limit (waiting)";
     case MW_STATE_RETIRING: return "retiring";
     case MW_STATE_WOULD_RECYCLE: return "would recycle";
+    case MW_STATE_EXITING: return "exiting";
     default: return "free";
     }
 }

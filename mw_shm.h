@@ -33,7 +33,8 @@ typedef enum {
     MW_STATE_OK,
     MW_STATE_WAITING,           /* over a limit, waiting for its turn */
     MW_STATE_RETIRING,
-    MW_STATE_WOULD_RECYCLE      /* over a limit, dry run */
+    MW_STATE_WOULD_RECYCLE,     /* over a limit, dry run */
+    MW_STATE_EXITING            /* stopped serving, not gone yet */
 } mw_state_e;
 
 typedef enum {
@@ -67,7 +68,7 @@ typedef struct mw_slot_t {
     volatile apr_uint32_t exit_warned;  /* parent: "slow to leave" logged */
     volatile apr_uint32_t ticket_held;  /* holds a retire ticket */
     volatile apr_uint32_t retired;      /* decided to retire, for `reason` */
-    apr_uint32_t pad;
+    volatile apr_uint32_t exit_killed;  /* parent: ended, stuck in exit */
     apr_int64_t started;                /* apr_time_t */
     volatile apr_uint64_t requests;
     volatile apr_uint64_t connections;
@@ -88,6 +89,7 @@ typedef struct mw_slot_t {
     apr_uint64_t limit_private;
     apr_uint64_t limit_shared;
     volatile apr_int64_t retire_time;   /* apr_time_t retiring started */
+    volatile apr_int64_t exiting_since; /* apr_time_t it stopped serving */
     volatile apr_int64_t hist_last;     /* apr_time_t of newest sample */
     volatile apr_int64_t smaps_last;    /* apr_time_t of the last smaps read */
     volatile apr_uint32_t hist_next;
@@ -151,6 +153,12 @@ typedef struct mw_shm_header_t {
     volatile apr_uint32_t retiring;     /* retire tickets held */
     volatile apr_uint32_t exited_next;
     volatile apr_uint32_t recycles_next;
+    /* The generation whose children may leave without httpd taking it
+     * for a start-up failure, and since when (mod_memwatch_retire.c). */
+    volatile apr_uint32_t settled_generation;
+    volatile apr_int64_t settled_since;
+    /* The last generation told that a limit is below a fresh child. */
+    volatile apr_uint32_t misconfig_generation;
     apr_uint32_t pad;
     volatile apr_uint64_t recycles_total[MW_REASON_COUNT];
     volatile apr_uint64_t would_recycle_total;
@@ -189,10 +197,10 @@ mw_sample_t *mw_slot_history(const mw_table_t *t, mw_slot_t *slot);
 int mw_slot_claim(const mw_table_t *t, apr_uint32_t pid,
                   apr_uint32_t generation, apr_time_t now, apr_uint64_t rss);
 
-/* The child is leaving (its last act): it serves nothing any more, so
- * give back its retire ticket and take it off the list of children. The
- * parent's mw_slot_reap still finds it by pid. */
-void mw_slot_leave(const mw_table_t *t, mw_slot_t *slot);
+/* The child has stopped serving (all its workers are done) but is still
+ * alive: give back its retire ticket and mark it exiting since now. The
+ * parent's mw_slot_reap frees the slot once the process is gone. */
+void mw_slot_leave(const mw_table_t *t, mw_slot_t *slot, apr_time_t now);
 
 /* Parent: pid has exited. Record it in the exited ring, give back its
  * retire ticket and free its slot. Returns the slot index or -1. */

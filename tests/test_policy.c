@@ -60,9 +60,15 @@ static void test_check(void)
     f = figures(600 * MIB, 100 * MIB, 400 * MIB, 1);
     is_int(mw_policy_check(&l, &f), MW_REASON_GROWTH,
            "all crossed: growth first");
-    f = figures(600 * MIB, 550 * MIB, 400 * MIB, 1);
+    f = figures(600 * MIB, 500 * MIB, 400 * MIB, 1);
     is_int(mw_policy_check(&l, &f), MW_REASON_RSS,
            "rss, private, shared crossed: rss first");
+    f = figures(600 * MIB, 550 * MIB, 100 * MIB, 50 * MIB);
+    is_int(mw_policy_check(&l, &f), MW_REASON_NONE,
+           "over MaxRSS already at the baseline: not a reason");
+    ok(mw_policy_born_over(&l, 500 * MIB + 1), "born over MaxRSS");
+    ok(!mw_policy_born_over(&l, 500 * MIB), "exactly MaxRSS is not over");
+    ok(!mw_policy_born_over(&none, 900 * MIB), "no MaxRSS: never");
     f = figures(200 * MIB, 150 * MIB, 400 * MIB, 1);
     is_int(mw_policy_check(&l, &f), MW_REASON_PRIVATE,
            "private and shared crossed: private first");
@@ -149,11 +155,100 @@ static void test_jitter(void)
     is_u64(out.max_growth, 1, "a set limit never jitters down to 0 (unset)");
 }
 
+static void test_ceiling(void)
+{
+    mw_limits_t l = { 16 * MIB, 100 * MIB, 0, 20 * MIB };
+    mw_limits_t c;
+
+    mw_policy_ceiling(&l, 25, &c);
+    is_u64(c.max_growth, 20 * MIB, "growth ceiling 25% over 16 MiB");
+    is_u64(c.max_rss, 125 * MIB, "rss ceiling 25% over");
+    is_u64(c.max_private, 0, "an unset limit has no ceiling");
+    is_u64(c.min_shared, 15 * MIB, "a floor's ceiling is 25% below it");
+    mw_policy_ceiling(&l, 0, &c);
+    is_u64(c.max_growth, 16 * MIB, "0%: the ceiling is the limit");
+    mw_policy_ceiling(&l, 150, &c);
+    is_u64(c.min_shared, 0, "150%: a floor's ceiling cannot go below 0");
+    is_u64(c.max_growth, 40 * MIB, "150% over 16 MiB");
+}
+
+/* The decision table, one row at a time from a base case that retires. */
+static void test_decide(void)
+{
+    mw_decision_in_t base, in;
+    mw_hold_e hold;
+
+    base.state = MW_STATE_OK;
+    base.reason = MW_REASON_GROWTH;
+    base.over_ceiling = 0;
+    base.dry_run = 0;
+    base.age = apr_time_from_sec(60);
+    base.min_lifetime = 0;
+    base.ticket_free = 1;
+
+    in = base;
+    is_int(mw_policy_decide(&in, &hold), MW_DECISION_RETIRE,
+           "over a limit with a free ticket: retire");
+    is_int(hold, MW_HOLD_NONE, "no hold");
+    in.state = MW_STATE_WAITING;
+    is_int(mw_policy_decide(&in, &hold), MW_DECISION_RETIRE,
+           "a waiting child retires once it may");
+
+    in = base;
+    in.reason = MW_REASON_NONE;
+    is_int(mw_policy_decide(&in, &hold), MW_DECISION_NONE,
+           "under every limit: nothing");
+    in.over_ceiling = 1;
+    is_int(mw_policy_decide(&in, &hold), MW_DECISION_NONE,
+           "no reason, whatever else says: nothing");
+
+    in = base;
+    in.state = MW_STATE_WARMING;
+    is_int(mw_policy_decide(&in, &hold), MW_DECISION_NONE, "warming: nothing");
+    in.state = MW_STATE_RETIRING;
+    is_int(mw_policy_decide(&in, &hold), MW_DECISION_NONE,
+           "already retiring: nothing");
+    in.state = MW_STATE_EXITING;
+    is_int(mw_policy_decide(&in, &hold), MW_DECISION_NONE, "exiting: nothing");
+    in.state = MW_STATE_WOULD_RECYCLE;
+    is_int(mw_policy_decide(&in, &hold), MW_DECISION_NONE,
+           "dry run already recorded: nothing");
+
+    in = base;
+    in.dry_run = 1;
+    in.over_ceiling = 1;
+    is_int(mw_policy_decide(&in, &hold), MW_DECISION_DRY_RUN,
+           "dry run: log only, even past the ceiling");
+
+    in = base;
+    in.ticket_free = 0;
+    is_int(mw_policy_decide(&in, &hold), MW_DECISION_WAIT, "no ticket: wait");
+    is_int(hold, MW_HOLD_MAX_RETIRING, "held by MemwatchMaxRetiring");
+    in.over_ceiling = 1;
+    is_int(mw_policy_decide(&in, &hold), MW_DECISION_RETIRE_NOW,
+           "past the ceiling without a ticket: retire now");
+
+    in = base;
+    in.min_lifetime = apr_time_from_sec(120);
+    is_int(mw_policy_decide(&in, &hold), MW_DECISION_WAIT, "too young: wait");
+    is_int(hold, MW_HOLD_MIN_LIFETIME, "held by MemwatchMinLifetime");
+    in.over_ceiling = 1;
+    is_int(mw_policy_decide(&in, &hold), MW_DECISION_RETIRE_NOW,
+           "past the ceiling while young: retire now");
+
+    is_str(mw_decision_name(MW_DECISION_RETIRE_NOW), "retire now",
+           "decision name");
+    is_str(mw_hold_name(MW_HOLD_MAX_RETIRING), "MemwatchMaxRetiring",
+           "hold name");
+}
+
 int main(void)
 {
     apr_initialize();
     test_check();
     test_jitter();
+    test_ceiling();
+    test_decide();
     apr_terminate();
     return done();
 }

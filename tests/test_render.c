@@ -141,10 +141,11 @@ static void build_table(mw_table_t *t, void *block, apr_size_t size,
     s->requests = 3;
     add_history(t, s, 3, 30 * MIB, 0);
 
-    /* Slot 2: a child that has left; not shown. */
+    /* Slot 2: a child being reaped (free, pid not yet cleared); not
+     * shown. */
     s = mw_table_slot(t, (apr_uint32_t)mw_slot_claim(t, 1003, 2,
                                                      NOW - SEC(100), MIB));
-    mw_slot_leave(t, s);
+    s->state = MW_STATE_FREE;
 
     /* Slot 3: first a child that exited (recorded), then one retiring. */
     s = mw_table_slot(t, (apr_uint32_t)mw_slot_claim(t, 1005, 1,

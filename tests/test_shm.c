@@ -227,10 +227,11 @@ static void test_slots(void)
     is_int(mw_slot_claim(&t, 106, 4, SEC(6000), 1), 2,
            "a new child takes the first free slot");
 
-    /* mw_slot_leave: off the list, but the parent's reap still finds it. */
+    /* mw_slot_leave: exiting, and the parent's reap still finds it. */
     s = mw_table_slot(&t, 0);
-    mw_slot_leave(&t, s);
-    is_int(s->state, MW_STATE_FREE, "a leaving child's state is free");
+    mw_slot_leave(&t, s, SEC(5999));
+    is_int(s->state, MW_STATE_EXITING, "a leaving child is exiting");
+    ok(s->exiting_since == SEC(5999), "since it stopped serving");
     is_int(s->pid, 101, "but it keeps its pid");
     is_int(mw_slot_claim(&t, 107, 4, SEC(6001), 1), 3,
            "its slot is not handed out before the reap");
@@ -385,7 +386,7 @@ static void test_tickets(void)
     is_int(t.hdr->retiring, 0, "the reap gave its ticket back");
     is_int(b->ticket_held, 0, "and the slot holds none");
     is_int(mw_retire_ticket_take(&t, c, 1), 1, "the third gets one now");
-    mw_slot_leave(&t, c);
+    mw_slot_leave(&t, c, SEC(10));
     is_int(t.hdr->retiring, 0, "mw_slot_leave gives it back");
     mw_slot_reap(&t, 13, 1, SEC(10));
     is_int(t.hdr->retiring, 0, "and the reap does not give it back again");
@@ -412,7 +413,7 @@ static void test_tickets(void)
                            : t.hdr->retiring == 1,
        "ticket_held and retiring agree (held %u, retiring %u)",
        a->ticket_held, t.hdr->retiring);
-    mw_slot_leave(&t, a);
+    mw_slot_leave(&t, a, SEC(11));
     is_int(t.hdr->retiring, 0, "no ticket is lost once the child leaves");
     free(block);
 }

@@ -1,0 +1,400 @@
+/* Licensed under the Apache License, Version 2.0. */
+
+/* Sampling: the figures of every request and connection of a child, its
+ * history and trend, attribution of growth, and (in the parent) samples
+ * for children that have been idle.
+ *
+ * The request path is a short pipeline, run as the request's pool is
+ * destroyed: measure the request (RSS, pools), record it in the child's
+ * slot, attribute its growth, and hand the figures to the limit check. */
+
+#include "httpd.h"
+#include "http_config.h"
+#include "apr_atomic.h"
+
+#include "http_connection.h"
+#include "http_core.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "mpm_common.h"
+#include "util_filter.h"
+
+#include "mod_memwatch_private.h"
+#include "mod_memwatch_sample.h"
+#include "mw_pool.h"
+#include "mw_proc.h"
+
+/* Per connection: the connection pool as it was after its first request,
+ * and the response being written, for the streaming sampler. */
+struct mw_sample_conn_t {
+    apr_uint64_t requests;
+    apr_size_t first_used;
+    request_rec *current;
+    int passes;                     /* brigades of it so far */
+    apr_time_t next_sample;
+    apr_size_t stream_base;         /* pools' size at its first sample */
+};
+
+/* A response still flowing after this long is sampled, and then no more
+ * often than this, so a pool that grows while a client stays connected
+ * shows before the request ends. */
+#define MW_STREAM_SAMPLE apr_time_from_msec(250)
+
+static ap_filter_rec_t *stream_filter_handle;
+static const mw_config_t *conf;
+static apr_size_t page_size;
+
+/* One request's measurements. */
+typedef struct measured_t {
+    apr_uint64_t rss;               /* 0: unknown */
+    apr_uint64_t pool_bytes;        /* request pool held */
+} measured_t;
+
+static int history_due(const mw_slot_t *sl, apr_time_t now)
+{
+    return now - sl->hist_last >= apr_time_from_sec(conf->history_interval);
+}
+
+static int smaps_due(const mw_slot_t *sl, apr_time_t now)
+{
+    return !mw_smaps_unavailable() && now - sl->smaps_last
+           >= apr_time_from_sec(conf->smaps_interval);
+}
+
+/* Take a history sample of the child in `sl` and, when due, its
+ * private/shared split: from the child itself (pid 0) at the end of a
+ * request, or from the parent for a child that has been idle. Skipped, not
+ * waited for, when another thread or the parent holds the slot's lock. */
+static void sample_slot(const mw_table_t *t, mw_slot_t *sl, long pid,
+                        apr_time_t now, apr_uint64_t rss)
+{
+    mw_smaps_t sm;
+    mw_sample_t sample;
+
+    /* Due again under the lock: another thread may just have sampled. */
+    if (!mw_slot_trylock(sl)) {
+        return;
+    }
+    if (smaps_due(sl, now)) {
+        sl->smaps_last = now;
+        if (mw_smaps_read_pid(pid, &sm) == APR_SUCCESS) {
+            apr_atomic_set64(&sl->private_bytes, sm.private_bytes);
+            apr_atomic_set64(&sl->shared_bytes, sm.shared_bytes);
+        }
+    }
+    if (history_due(sl, now)) {
+        sample.time = now;
+        sample.rss = rss;
+        sample.private_bytes = apr_atomic_read64(&sl->private_bytes);
+        sample.shared_bytes = apr_atomic_read64(&sl->shared_bytes);
+        sample.requests = apr_atomic_read64(&sl->requests);
+        sample.request_pool_peak = apr_atomic_read64(&sl->request_pool_count)
+                                   ? apr_atomic_read64(&sl->request_pool_peak)
+                                   : MW_UNKNOWN;
+        sample.connection_pool_peak = sample.request_pool_peak == MW_UNKNOWN
+            ? MW_UNKNOWN : apr_atomic_read64(&sl->connection_pool_peak);
+        mw_history_append(t, sl, &sample);
+    }
+    mw_slot_unlock(sl);
+}
+
+/* Only the thread serving a connection may walk its pool (cs is NULL on
+ * mod_http2's secondary connections, whose pool other threads use). */
+static void note_connection_pool(struct mw_sample_conn_t *cs, conn_rec *c,
+                                 mw_slot_t *me)
+{
+    mw_pool_size_t ps;
+
+    if (!cs || mw_pool_measure(c->pool, &ps) != APR_SUCCESS) {
+        return;
+    }
+    if (cs->requests++ == 0) {
+        cs->first_used = ps.used;
+    }
+    else if (ps.used > cs->first_used) {
+        mw_atomic_max64(&me->connection_pool_growth_peak,
+                        ps.used - cs->first_used);
+    }
+    mw_atomic_max64(&me->connection_pool_peak, ps.held);
+}
+
+/* Step 1: what the request left behind. */
+static void measure(request_rec *r, struct mw_sample_conn_t *cs,
+                    mw_slot_t *me, measured_t *m)
+{
+    mw_pool_size_t ps;
+
+    m->pool_bytes = 0;
+    if (mw_pool_measure(r->pool, &ps) == APR_SUCCESS) {
+        m->pool_bytes = ps.held;
+        mw_atomic_max64(&me->request_pool_peak, ps.held);
+        apr_atomic_add64(&me->request_pool_sum, ps.held);
+        apr_atomic_inc64(&me->request_pool_count);
+    }
+    note_connection_pool(cs, r->connection, me);
+    m->rss = mw_own_rss();
+}
+
+/* Step 2: record it in the slot; returns the growth since the previous
+ * request (0 during warm-up, which is not a leak to attribute). */
+static apr_uint64_t record(request_rec *r, mw_slot_t *me, apr_uint64_t n,
+                           apr_uint64_t rss, apr_time_t now)
+{
+    apr_uint64_t prev, growth;
+
+    apr_atomic_set64(&me->rss, rss);
+    mw_atomic_max64(&me->rss_peak, rss);
+    prev = apr_atomic_xchg64(&me->last_rss, rss);
+    growth = rss > prev ? rss - prev : 0;
+
+    if (apr_atomic_read32(&me->state) == MW_STATE_WARMING) {
+        if (n >= conf->warmup
+            && apr_atomic_cas32(&me->state, MW_STATE_OK, MW_STATE_WARMING)
+               == MW_STATE_WARMING) {
+            apr_atomic_set64(&me->baseline_rss, rss);
+            mw_trend_start(&me->trend, n);
+            mw_retire_baseline(r, rss);
+        }
+        growth = 0;
+    }
+    else if (mw_trend_due(&me->trend, n) && mw_slot_trylock(me)) {
+        mw_trend_add(&me->trend, n, rss, now);
+        mw_slot_unlock(me);
+    }
+    if (history_due(me, now) || smaps_due(me, now)) {
+        sample_slot(mw_table(), me, 0, now, rss);
+    }
+    return growth;
+}
+
+/* Printable ASCII only, so nothing odd reaches any output format. */
+static void copy_clean(char *dst, apr_size_t size, const char *src,
+                       apr_size_t len)
+{
+    apr_size_t i;
+
+    for (i = 0; i + 1 < size && i < len && src[i]; i++) {
+        unsigned char ch = (unsigned char)src[i];
+        dst[i] = (ch > 0x20 && ch < 0x7f) ? (char)ch : '?';
+    }
+    dst[i] = '\0';
+}
+
+/* The first `depth` segments of the path, e.g. "/app/api" for depth 2. */
+static void url_prefix(char *dst, apr_size_t size, const char *path,
+                       apr_uint32_t depth)
+{
+    const char *end = path ? path : "/";
+    apr_uint32_t seg = 0;
+
+    if (*end == '/') {
+        end++;
+    }
+    while (*end && seg < depth) {
+        while (*end && *end != '/') {
+            end++;
+        }
+        if (++seg < depth && *end == '/') {
+            end++;
+        }
+    }
+    if (!path || end == path) {
+        copy_clean(dst, size, "/", 1);
+    }
+    else {
+        copy_clean(dst, size, path, (apr_size_t)(end - path));
+    }
+}
+
+/* Step 3: add the growth to the request's handler and URL prefix. */
+static void attribute(request_rec *r, apr_uint64_t growth,
+                      apr_uint64_t pool_bytes)
+{
+    char handler[MW_HANDLER_LEN], prefix[MW_PREFIX_LEN];
+    const char *h = r->handler ? r->handler : "(none)";
+
+    copy_clean(handler, sizeof(handler), h, strlen(h));
+    url_prefix(prefix, sizeof(prefix), r->parsed_uri.path,
+               conf->attribute_depth);
+    mw_attr_add(mw_table(), handler, prefix, growth, pool_bytes);
+}
+
+/* End of a request: runs as its pool is destroyed, nodes still intact. */
+static apr_status_t request_done(void *data)
+{
+    request_rec *r = data;
+    mw_slot_t *me = mw_my_slot();
+    mw_conn_t *conn = mw_conn(r->connection);
+    struct mw_sample_conn_t *cs = conn ? conn->sample : NULL;
+    mw_request_figures_t fig;
+    measured_t m;
+    apr_uint64_t growth;
+
+    fig.requests = apr_atomic_inc64(&me->requests) + 1;
+    if (cs) {
+        cs->current = NULL;
+    }
+    measure(r, cs, me, &m);
+    if (!m.rss) {
+        return APR_SUCCESS;
+    }
+    fig.now = apr_time_now();
+    growth = record(r, me, fig.requests, m.rss, fig.now);
+    attribute(r, growth, m.pool_bytes);
+
+    fig.memory.rss = m.rss;
+    fig.memory.baseline_rss = apr_atomic_read64(&me->baseline_rss);
+    fig.memory.private_bytes = apr_atomic_read64(&me->private_bytes);
+    fig.memory.shared_bytes = apr_atomic_read64(&me->shared_bytes);
+    mw_retire_check_request(r, &fig);
+    return APR_SUCCESS;
+}
+
+static int sample_post_read_request(request_rec *r)
+{
+    mw_conn_t *conn;
+
+    if (!mw_my_slot() || r->main || r->prev) {
+        return DECLINED;
+    }
+    conn = mw_conn(r->connection);
+    if (conn && conn->sample) {
+        struct mw_sample_conn_t *cs = conn->sample;
+        cs->current = r;
+        cs->passes = 0;
+        cs->next_sample = r->request_time + MW_STREAM_SAMPLE;
+        cs->stream_base = 0;
+    }
+    apr_pool_cleanup_register(r->pool, r, request_done,
+                              apr_pool_cleanup_null);
+    return DECLINED;
+}
+
+static apr_status_t connection_done(void *data)
+{
+    conn_rec *c = data;
+    mw_pool_size_t ps;
+
+    if (mw_pool_measure(c->pool, &ps) == APR_SUCCESS) {
+        mw_atomic_max64(&mw_my_slot()->connection_pool_peak, ps.held);
+    }
+    return APR_SUCCESS;
+}
+
+/* A long response: how much the request and connection pools grew since
+ * its first sample. Runs in the thread writing the response, which owns
+ * both pools, and before the brigade is passed on (which may end the
+ * request). */
+static void sample_stream(struct mw_sample_conn_t *cs, conn_rec *c,
+                          apr_time_t now)
+{
+    mw_slot_t *me = mw_my_slot();
+    mw_pool_size_t rp, cp;
+
+    cs->next_sample = now + MW_STREAM_SAMPLE;
+    if (mw_pool_measure(cs->current->pool, &rp) != APR_SUCCESS
+        || mw_pool_measure(c->pool, &cp) != APR_SUCCESS) {
+        return;
+    }
+    mw_atomic_max64(&me->request_pool_peak, rp.held);
+    if (!cs->stream_base) {
+        cs->stream_base = rp.used + cp.used;
+    }
+    else if (rp.used + cp.used > cs->stream_base) {
+        mw_atomic_max64(&me->stream_pool_growth_peak,
+                        rp.used + cp.used - cs->stream_base);
+    }
+}
+
+static apr_status_t stream_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    struct mw_sample_conn_t *cs = f->ctx;
+
+    /* Most responses pass in a brigade or three: look at the clock only
+     * for those that go on. */
+    if (cs->current && ++cs->passes > 3) {
+        apr_time_t now = apr_time_now();
+        if (now >= cs->next_sample) {
+            sample_stream(cs, f->c, now);
+        }
+    }
+    return ap_pass_brigade(f->next, bb);
+}
+
+static int sample_pre_connection(conn_rec *c, void *csd)
+{
+    mw_conn_t *conn = mw_conn(c);
+
+    if (!conn) {
+        return DECLINED;
+    }
+    apr_atomic_inc64(&mw_my_slot()->connections);
+    conn->sample = apr_pcalloc(c->pool, sizeof(*conn->sample));
+    if (mw_pool_method() != MW_POOL_UNAVAILABLE) {
+        ap_add_output_filter_handle(stream_filter_handle, conn->sample, NULL,
+                                    c);
+    }
+    apr_pool_cleanup_register(c->pool, c, connection_done,
+                              apr_pool_cleanup_null);
+    return DECLINED;
+}
+
+static int sample_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                              apr_pool_t *ptemp, server_rec *s)
+{
+    conf = mw_config(s);
+    page_size = (apr_size_t)sysconf(_SC_PAGESIZE);
+    return OK;
+}
+
+static void sample_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    mw_slot_t *me = mw_my_slot();
+
+    if (me && conf->warmup == 0) {
+        apr_atomic_set32(&me->state, MW_STATE_OK);
+        mw_trend_start(&me->trend, 0);
+    }
+}
+
+/* Parent, every ten seconds (ap_wait_or_timeout runs monitor hooks on
+ * every tenth one-second wait): samples for children that served nothing
+ * lately. */
+static int sample_monitor(apr_pool_t *p, server_rec *s)
+{
+    const mw_table_t *t = mw_table();
+    apr_time_t now = apr_time_now();
+    apr_uint32_t i;
+
+    if (!t) {
+        return DECLINED;
+    }
+    for (i = 0; i < t->hdr->nslots; i++) {
+        mw_slot_t *sl = mw_table_slot(t, i);
+        apr_uint32_t pid = apr_atomic_read32(&sl->pid);
+        mw_statm_t st;
+
+        if (pid && apr_atomic_read32(&sl->state) != MW_STATE_FREE
+            && now - sl->hist_last > apr_time_from_sec(
+                   conf->history_interval + 1)
+            && mw_statm_read_pid((long)pid, page_size, &st)
+               == APR_SUCCESS) {
+            sample_slot(t, sl, (long)pid, now, st.rss_bytes);
+        }
+    }
+    return DECLINED;
+}
+
+void mw_sample_register_hooks(void)
+{
+    ap_hook_post_config(sample_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(sample_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_pre_connection(sample_pre_connection, NULL, NULL,
+                           APR_HOOK_MIDDLE);
+    /* First, so later hooks that fail the request are still counted. */
+    ap_hook_post_read_request(sample_post_read_request, NULL, NULL,
+                              APR_HOOK_REALLY_FIRST);
+    stream_filter_handle = ap_register_output_filter("MEMWATCH_STREAM",
+        stream_filter, NULL, AP_FTYPE_CONNECTION);
+    ap_hook_monitor(sample_monitor, NULL, NULL, APR_HOOK_MIDDLE);
+}
