@@ -106,7 +106,7 @@ static number_spec_t max_retiring = NUMBER(max_retiring, 1, 100000,
 static number_spec_t min_lifetime = NUMBER(min_lifetime, 0, 86400 * 365,
     "a number of seconds from 0 upwards");
 static number_spec_t ceiling = NUMBER(ceiling, 0, 1000,
-    "a percentage over each limit from 0 to 1000, e.g. 25%");
+    "a percentage over each limit from 0 to 1000, e.g. 25%, or off");
 static number_spec_t exit_timeout = NUMBER(exit_timeout, 0, 86400,
     "a number of seconds from 0 (never) to 86400");
 static number_spec_t attribute_depth = NUMBER(attribute_depth, 0, 16,
@@ -130,6 +130,17 @@ static const char *set_number(cmd_parms *cmd, void *dummy, const char *arg)
 
 #define CONF(cmd) ((mw_config_t *)ap_get_module_config( \
                        (cmd)->server->module_config, &memwatch_module))
+
+static const char *set_ceiling(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *err = global_only(cmd);
+
+    if (!err && !strcasecmp(arg, "off")) {
+        CONF(cmd)->ceiling = MW_CEILING_OFF;
+        return NULL;
+    }
+    return err ? err : set_number(cmd, dummy, arg);
+}
 
 static const char *set_dry_run(cmd_parms *cmd, void *d, int on)
 {
@@ -188,7 +199,7 @@ const command_rec mw_cmds[] = {
     AP_INIT_TAKE1("MemwatchMinLifetime", set_number, &min_lifetime, RSRC_CONF,
                   "Never recycle a child younger than this many seconds "
                   "(below the ceiling)"),
-    AP_INIT_TAKE1("MemwatchCeiling", set_number, &ceiling, RSRC_CONF,
+    AP_INIT_TAKE1("MemwatchCeiling", set_ceiling, &ceiling, RSRC_CONF,
                   "Past each limit by this percentage, a child leaves "
                   "whatever MemwatchMaxRetiring and MemwatchMinLifetime say"),
     AP_INIT_TAKE1("MemwatchExitTimeout", set_number, &exit_timeout, RSRC_CONF,

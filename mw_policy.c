@@ -1,5 +1,7 @@
 /* Licensed under the Apache License, Version 2.0. */
 
+#include <string.h>
+
 #include "mw_policy.h"
 
 mw_reason_e mw_policy_check(const mw_limits_t *l, const mw_figures_t *f)
@@ -59,6 +61,10 @@ void mw_policy_ceiling(const mw_limits_t *in, unsigned percent,
 {
     double up = 1.0 + (double)percent / 100.0;
 
+    if (percent == MW_CEILING_OFF) {
+        memset(out, 0, sizeof(*out));
+        return;
+    }
     out->max_growth = scale(in->max_growth, up);
     out->max_rss = scale(in->max_rss, up);
     out->max_private = scale(in->max_private, up);

@@ -44,7 +44,10 @@ void mw_policy_jitter(const mw_limits_t *in, unsigned percent,
 int mw_policy_active(const mw_limits_t *limits);
 
 /* The hard ceiling: each limit moved `percent` further out (a floor moves
- * down), past which a child leaves whatever holds it back. */
+ * down), past which a child leaves whatever holds it back. With
+ * MW_CEILING_OFF every limit of `out` is 0 (not set): no ceiling. */
+#define MW_CEILING_OFF APR_UINT32_MAX
+
 void mw_policy_ceiling(const mw_limits_t *in, unsigned percent,
                        mw_limits_t *out);
 

@@ -43,7 +43,7 @@ static void head(mw_out_t *out, const mw_view_t *v,
         "th,td{padding:2px 8px;border-bottom:1px solid #ddd;"
         "text-align:right;white-space:nowrap}"
         "th{background:#f3f3f3}td.l,th.l{text-align:left}"
-        ".leaking,.retiring,.waiting{color:#b00;font-weight:bold}"
+        ".leaking,.retiring,.waiting,.exiting{color:#b00;font-weight:bold}"
         ".plateau{color:#070}.note{color:#555}"
         "dl.sum{display:grid;grid-template-columns:max-content auto;"
         "gap:2px 16px}dl.sum dt{font-weight:bold}dl.sum dd{margin:0}"
@@ -302,6 +302,7 @@ static const char *state_class(mw_state_e s)
     case MW_STATE_WAITING:
     case MW_STATE_WOULD_RECYCLE: return "waiting";
     case MW_STATE_RETIRING: return "retiring";
+    case MW_STATE_EXITING: return "exiting";
     default: return "";
     }
 }
@@ -353,7 +354,11 @@ static void children_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
         mw_printf(out, "<td class=\"l %s\">%s</td><td class=\"l %s\">%s",
                   verdict, verdict, state_class(c->state),
                   mw_state_name(c->state));
-        if (c->reason != MW_REASON_NONE) {
+        if (c->state == MW_STATE_EXITING) {
+            mw_printf(out, " for %s", mw_format_duration(
+                          p, apr_time_sec(v->now - c->exiting_since)));
+        }
+        else if (c->reason != MW_REASON_NONE) {
             mw_printf(out, " (%s)", mw_reason_name(c->reason));
         }
         mw_puts(out, "</td></tr>\n");

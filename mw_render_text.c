@@ -33,7 +33,8 @@ static void json_limit(mw_out_t *out, const char *name, apr_uint64_t v)
     json_u64(out, name, v ? v : MW_UNKNOWN, 1);
 }
 
-static void json_child(mw_out_t *out, const mw_child_view_t *c)
+static void json_child(mw_out_t *out, const mw_view_t *v,
+                       const mw_child_view_t *c)
 {
     int k, warming = c->trend.verdict == MW_VERDICT_WARMING;
 
@@ -59,6 +60,13 @@ static void json_child(mw_out_t *out, const mw_child_view_t *c)
     mw_puts(out, ",\"reason\":");
     mw_put_json_string(out, c->reason == MW_REASON_NONE
                             ? NULL : mw_reason_name(c->reason));
+    if (c->state == MW_STATE_EXITING) {
+        mw_printf(out, ",\"exiting_seconds\":%" APR_INT64_T_FMT,
+                  apr_time_sec(v->now - c->exiting_since));
+    }
+    else {
+        mw_puts(out, ",\"exiting_seconds\":null");
+    }
     mw_puts(out, ",\"limits\":{");
     json_limit(out, "max_growth_bytes", c->limits.max_growth);
     json_limit(out, "max_rss_bytes", c->limits.max_rss);
@@ -146,7 +154,7 @@ void mw_render_json(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
         if (i) {
             mw_puts(out, ",");
         }
-        json_child(out, &APR_ARRAY_IDX(v->children, i, mw_child_view_t));
+        json_child(out, v, &APR_ARRAY_IDX(v->children, i, mw_child_view_t));
     }
     mw_puts(out, "],\"exited\":[");
     for (i = 0; i < v->exited->nelts; i++) {

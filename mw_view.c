@@ -49,6 +49,7 @@ static void collect_child(mw_child_view_t *c, apr_pool_t *p,
     c->limits.max_private = s->limit_private;
     c->limits.min_shared = s->limit_shared;
     c->retire_time = s->retire_time;
+    c->exiting_since = s->exiting_since;
     memcpy(&trend, &s->trend, sizeof(trend));
     mw_trend_analyse(&trend, &c->trend);
     if (c->state == MW_STATE_WARMING) {

@@ -35,6 +35,7 @@ typedef struct mw_child_view_t {
     mw_reason_e reason;
     mw_limits_t limits;
     apr_time_t retire_time;
+    apr_time_t exiting_since;           /* state exiting: stopped serving */
     mw_trend_result_t trend;
     int nhistory;
     mw_sample_t *history;               /* oldest first */

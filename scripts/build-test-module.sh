@@ -19,6 +19,8 @@ cat > "$dir/apache_httpd_test.h" <<'H'
     {                                                                     \
         ap_hook_handler(APACHE_HTTPD_TEST_HANDLER, NULL, NULL,            \
                         APR_HOOK_MIDDLE);                                 \
+        ap_hook_child_init(APACHE_HTTPD_TEST_CHILD_INIT, NULL, NULL,      \
+                           APR_HOOK_MIDDLE);                              \
     }                                                                     \
     module AP_MODULE_DECLARE_DATA name ## _module = {                     \
         STANDARD20_MODULE_STUFF, NULL, NULL, NULL, NULL, NULL,            \

@@ -6,7 +6,8 @@ set -euo pipefail
 PACKAGES=(
     make gcc perl curl procps
     apache2 apache2-dev          # httpd, apxs, headers
-    libapache2-mod-perl2         # Apache::Test
+    libapache2-mod-perl2         # Apache::Test, and mod_perl for t/runtime_perl.t
+    libapache2-mod-wsgi-py3      # embedded mod_wsgi for t/runtime_wsgi.t
     libwww-perl                  # Apache::TestRequest
     apache2-utils wrk            # ab, wrk: load tests and benchmarks
     prometheus                   # promtool, to check ?prometheus

@@ -18,7 +18,11 @@ my @bad = (
     [ 'MemwatchWarmup lots',     qr/MemwatchWarmup: 'lots' is not valid; expected a number of requests/ ],
     [ 'MemwatchCheckEvery 0',    qr/MemwatchCheckEvery: '0' is not valid/ ],
     [ 'MemwatchMaxRetiring -1',  qr/MemwatchMaxRetiring: '-1' is not valid/ ],
-    [ 'MemwatchMinLifetime 0',   qr/MemwatchMinLifetime: '0' is not valid; expected a number of seconds from 1/ ],
+    [ 'MemwatchMinLifetime -1',  qr/MemwatchMinLifetime: '-1' is not valid; expected a number of seconds from 0/ ],
+    [ 'MemwatchCeiling 2000%',   qr/MemwatchCeiling: '2000%' is not valid; expected a percentage over each limit from 0 to 1000/ ],
+    [ 'MemwatchCeiling lots',    qr/MemwatchCeiling: 'lots' is not valid/ ],
+    [ 'MemwatchExitTimeout 5s',  qr/MemwatchExitTimeout: '5s' is not valid; expected a number of seconds from 0 \(never\)/ ],
+    [ 'MemwatchExitTimeout 99999', qr/MemwatchExitTimeout: '99999' is not valid/ ],
     [ 'MemwatchDryRun maybe',    qr/MemwatchDryRun must be On or Off/ ],
     [ 'MemwatchHistory 1',       qr/MemwatchHistory: '1' is not valid/ ],
     [ "MemwatchMaxRSS 512M\nMemwatchMinShared 1G",
@@ -44,6 +48,7 @@ for my $case (@bad) {
 my $good = MemwatchServer->new(name => 'conftest', conf => join "\n",
     'MemwatchMaxGrowth 64m', 'MemwatchMaxRSS 1.5G', 'MemwatchMaxPrivate 512MB',
     'MemwatchMinShared 8M', 'MemwatchMaxTotalPrivate 4G', 'MemwatchJitter 10%',
-    'MemwatchWarmup 0', 'MemwatchHistory 60 10', 'MemwatchDryRun On');
+    'MemwatchWarmup 0', 'MemwatchHistory 60 10', 'MemwatchDryRun On',
+    'MemwatchCeiling off', 'MemwatchExitTimeout 0', 'MemwatchMinLifetime 0');
 my ($rc, $out) = $good->configtest;
 ok t_cmp($out, qr/Syntax OK/, 'a valid configuration passes configtest');

@@ -174,7 +174,9 @@ sub log_has {
 {
     my $srv = MemwatchServer->new(name => 'maxretiring', conf => join "\n",
         'MemwatchMaxGrowth 4M', 'MemwatchWarmup 5', 'MemwatchMinLifetime 1',
-        'MemwatchMaxRetiring 1');
+        'MemwatchMaxRetiring 1',
+        # Past the ceiling MaxRetiring no longer holds: no ceiling here.
+        'MemwatchCeiling off');
     $srv->start;
     my $kid = fork // die;
     if (!$kid) {
@@ -202,7 +204,8 @@ sub log_has {
 # ---- 7. MemwatchMinLifetime holds a young child back, with a warning ----
 {
     my $srv = MemwatchServer->new(name => 'minlife', conf => join "\n",
-        'MemwatchMaxGrowth 4M', 'MemwatchWarmup 1', 'MemwatchMinLifetime 300');
+        'MemwatchMaxGrowth 4M', 'MemwatchWarmup 1', 'MemwatchMinLifetime 300',
+        'MemwatchCeiling off');
     $srv->start;
     my $s = conn($srv);
     my ($pid) = req($s, '/mw/info')->{body} =~ /pid=(\d+)/;

@@ -161,15 +161,17 @@ static void test_ceiling(void)
     mw_limits_t c;
 
     mw_policy_ceiling(&l, 25, &c);
-    is_u64(c.max_growth, 20 * MIB, "growth ceiling 25% over 16 MiB");
-    is_u64(c.max_rss, 125 * MIB, "rss ceiling 25% over");
+    is_u64(c.max_growth, 20 * MIB, "growth ceiling 25%% over 16 MiB");
+    is_u64(c.max_rss, 125 * MIB, "rss ceiling 25%% over");
     is_u64(c.max_private, 0, "an unset limit has no ceiling");
-    is_u64(c.min_shared, 15 * MIB, "a floor's ceiling is 25% below it");
+    is_u64(c.min_shared, 15 * MIB, "a floor's ceiling is 25%% below it");
     mw_policy_ceiling(&l, 0, &c);
-    is_u64(c.max_growth, 16 * MIB, "0%: the ceiling is the limit");
+    is_u64(c.max_growth, 16 * MIB, "0%%: the ceiling is the limit");
     mw_policy_ceiling(&l, 150, &c);
-    is_u64(c.min_shared, 0, "150%: a floor's ceiling cannot go below 0");
-    is_u64(c.max_growth, 40 * MIB, "150% over 16 MiB");
+    is_u64(c.min_shared, 0, "150%%: a floor's ceiling cannot go below 0");
+    is_u64(c.max_growth, 40 * MIB, "150%% over 16 MiB");
+    mw_policy_ceiling(&l, MW_CEILING_OFF, &c);
+    ok(!mw_policy_active(&c), "off: no ceiling at all");
 }
 
 /* The decision table, one row at a time from a base case that retires. */

@@ -14,6 +14,9 @@
  *                      one, each after allocating K KiB from r->pool
  *   /mw/hello          a tiny answer (benchmarks)
  *   /mw/info           pid and MPM of the child that answered
+ *   /mw/hang-on-exit   this child's pchild cleanup will never return, as
+ *                      embedded mod_wsgi's does on Python 3.11 (mod_wsgi
+ *                      issue 730): the child hangs once it stops serving
  */
 
 #define HTTPD_TEST_REQUIRE_APACHE 2
@@ -27,6 +30,7 @@
 #endif
 
 #define APACHE_HTTPD_TEST_HANDLER memwatch_test_handler
+#define APACHE_HTTPD_TEST_CHILD_INIT memwatch_test_child_init
 
 #include "apache_httpd_test.h"
 #include "ap_mpm.h"
@@ -38,6 +42,20 @@
 #include <unistd.h>
 
 static char *cache;
+static volatile int hang_on_exit;
+
+static apr_status_t hang(void *data)
+{
+    while (hang_on_exit) {
+        pause();
+    }
+    return APR_SUCCESS;
+}
+
+static void memwatch_test_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    apr_pool_cleanup_register(pchild, NULL, hang, apr_pool_cleanup_null);
+}
 
 /* The value of name=N in the query, or dflt. */
 static long arg(request_rec *r, const char *name, long dflt)
@@ -116,6 +134,10 @@ static int memwatch_test_handler(request_rec *r)
     }
     else if (!strcmp(what, "hello")) {
         ap_rputs("hello\n", r);
+    }
+    else if (!strcmp(what, "hang-on-exit")) {
+        hang_on_exit = 1;
+        ap_rprintf(r, "will hang on exit pid=%ld\n", (long)getpid());
     }
     else if (!strcmp(what, "info")) {
         ap_rprintf(r, "pid=%ld mpm=%s\n", (long)getpid(), ap_show_mpm());

@@ -13,9 +13,11 @@ use warnings FATAL => 'all';
 use Cwd qw(abs_path);
 use File::Path qw(make_path remove_tree);
 use File::Basename qw(dirname);
+use File::Copy ();
 use IO::Socket::INET;
 use JSON::PP;
 use MemwatchClient ();
+use POSIX ();
 use Time::HiRes qw(time sleep);
 
 my $top = abs_path(dirname(__FILE__) . '/../..');
@@ -166,6 +168,51 @@ sub get {
     return ($status // 0, $body // '');
 }
 
+# The pids of the parent's children, from /proc.
+sub children {
+    my $self = shift;
+    my $pid = $self->pid or return;
+    open my $fh, '<', "/proc/$pid/task/$pid/children" or return;
+    return split ' ', (<$fh> // '');
+}
+
+# The largest RSS of every child seen while $code runs, sampled from
+# /proc every 20 ms by a process of its own: { pid => bytes }. Independent
+# of the module's own figures.
+sub peak_rss_during {
+    my ($self, $code) = @_;
+    pipe(my $rd, my $wr) or die "pipe: $!";
+    pipe(my $stop_rd, my $stop_wr) or die "pipe: $!";
+    my $kid = fork // die "fork: $!";
+    if (!$kid) {
+        close $rd;
+        close $stop_wr;
+        my %peak;
+        my $deadline = time + 600;
+        my $rin = '';
+        vec($rin, fileno($stop_rd), 1) = 1;
+        while (time < $deadline) {
+            for my $c ($self->children) {
+                open my $st, '<', "/proc/$c/statm" or next;
+                my (undef, $pages) = split ' ', (<$st> // '');
+                my $rss = ($pages // 0) * POSIX::sysconf(POSIX::_SC_PAGESIZE());
+                $peak{$c} = $rss if $rss > ($peak{$c} // 0);
+            }
+            last if select(my $r = $rin, undef, undef, 0.02);
+        }
+        print $wr encode_json(\%peak);
+        close $wr;
+        POSIX::_exit(0);
+    }
+    close $wr;
+    close $stop_rd;
+    my @ret = $code->();
+    close $stop_wr;
+    my $json = do { local $/; <$rd> };
+    waitpid $kid, 0;
+    return (decode_json($json || '{}'), @ret);
+}
+
 # Children that died on a signal, as the parent logged them (AH00051/52).
 sub crashes {
     my $self = shift;
@@ -189,6 +236,12 @@ sub poll {
 sub DESTROY {
     my $self = shift;
     $self->stop;
+    # A test of this file failed: keep the server's log for the post-mortem.
+    if ($ENV{MEMWATCH_OUT} && @Test::FAILDETAIL && -e $self->error_log) {
+        (my $name = $self->{root}) =~ s{.*/}{};
+        File::Copy::copy($self->error_log,
+                         "$ENV{MEMWATCH_OUT}/server-$name-error_log");
+    }
     remove_tree($self->{root}) unless $ENV{MEMWATCH_KEEP};
 }
 
