@@ -40,15 +40,31 @@ struct mw_sample_conn_t {
  * shows before the request ends. */
 #define MW_STREAM_SAMPLE apr_time_from_msec(250)
 
+/* The request path reads RSS (a pread of /proc/self/statm, 1.2-1.4 us
+ * here) at most this often per child, so a limit is noticed within this
+ * long, or at the next request of a quieter child. */
+#define RSS_READ_INTERVAL apr_time_from_msec(5)
+
+/* Attribution measures one request in about this many, on its own: RSS
+ * before and after it, charged with the number of requests it stands for
+ * (each thread draws its gaps at random between half and one and a half
+ * times this, so periodic traffic cannot alias with it). */
+#define ATTRIBUTE_GAP 32
+
+/* A request measured for attribution. */
+typedef struct measured_request_t {
+    request_rec *r;
+    apr_uint64_t rss_before;
+    apr_uint32_t weight;            /* requests it stands for */
+} measured_request_t;
+
 static ap_filter_rec_t *stream_filter_handle;
 static const mw_config_t *conf;
 static apr_size_t page_size;
+static volatile apr_uint64_t last_read;     /* apr_time_t, this process */
 
-/* One request's measurements. */
-typedef struct measured_t {
-    apr_uint64_t rss;               /* 0: unknown */
-    apr_uint64_t pool_bytes;        /* request pool held */
-} measured_t;
+/* This thread's place between two measured requests. */
+static __thread apr_uint32_t since_measured, next_gap, prng_state;
 
 static int history_due(const mw_slot_t *sl, apr_time_t now)
 {
@@ -118,53 +134,63 @@ static void note_connection_pool(struct mw_sample_conn_t *cs, conn_rec *c,
     mw_atomic_max64(&me->connection_pool_peak, ps.held);
 }
 
-/* Step 1: what the request left behind. */
-static void measure(request_rec *r, struct mw_sample_conn_t *cs,
-                    mw_slot_t *me, measured_t *m)
+/* Step 1: the pools the request leaves behind (walking their nodes is
+ * cheap: a request pool has one to three). */
+static apr_uint64_t measure_pools(request_rec *r, struct mw_sample_conn_t *cs,
+                                  mw_slot_t *me)
 {
     mw_pool_size_t ps;
 
-    m->pool_bytes = 0;
-    if (mw_pool_measure(r->pool, &ps) == APR_SUCCESS) {
-        m->pool_bytes = ps.held;
-        mw_atomic_max64(&me->request_pool_peak, ps.held);
-        apr_atomic_add64(&me->request_pool_sum, ps.held);
-        apr_atomic_inc64(&me->request_pool_count);
-    }
     note_connection_pool(cs, r->connection, me);
-    m->rss = mw_own_rss();
+    if (mw_pool_measure(r->pool, &ps) != APR_SUCCESS) {
+        return 0;
+    }
+    mw_atomic_max64(&me->request_pool_peak, ps.held);
+    apr_atomic_add64(&me->request_pool_sum, ps.held);
+    apr_atomic_inc64(&me->request_pool_count);
+    return ps.held;
 }
 
-/* Step 2: record it in the slot; returns the growth since the previous
- * request (0 during warm-up, which is not a leak to attribute). */
-static apr_uint64_t record(request_rec *r, mw_slot_t *me, apr_uint64_t n,
-                           apr_uint64_t rss, apr_time_t now)
+/* Is it this thread's turn to read RSS on the request path? One thread
+ * per interval wins the compare-and-swap. */
+static int rss_read_due(apr_time_t now)
 {
-    apr_uint64_t prev, growth;
+    apr_uint64_t prev = apr_atomic_read64(&last_read);
 
+    return now - (apr_time_t)prev >= RSS_READ_INTERVAL
+           && apr_atomic_cas64(&last_read, (apr_uint64_t)now, prev) == prev;
+}
+
+/* Step 2: record a fresh RSS in the slot; the end of warm-up takes the
+ * baseline. */
+static void record_rss(request_rec *r, mw_slot_t *me, apr_uint64_t n,
+                       apr_uint64_t rss)
+{
     apr_atomic_set64(&me->rss, rss);
     mw_atomic_max64(&me->rss_peak, rss);
-    prev = apr_atomic_xchg64(&me->last_rss, rss);
-    growth = rss > prev ? rss - prev : 0;
-
-    if (apr_atomic_read32(&me->state) == MW_STATE_WARMING) {
-        if (n >= conf->warmup
-            && apr_atomic_cas32(&me->state, MW_STATE_OK, MW_STATE_WARMING)
-               == MW_STATE_WARMING) {
-            apr_atomic_set64(&me->baseline_rss, rss);
-            mw_trend_start(&me->trend, n);
-            mw_retire_baseline(r, rss);
-        }
-        growth = 0;
+    if (apr_atomic_read32(&me->state) == MW_STATE_WARMING
+        && n >= conf->warmup
+        && apr_atomic_cas32(&me->state, MW_STATE_OK, MW_STATE_WARMING)
+           == MW_STATE_WARMING) {
+        apr_atomic_set64(&me->baseline_rss, rss);
+        mw_trend_start(&me->trend, n);
+        mw_retire_baseline(r, rss);
     }
-    else if (mw_trend_due(&me->trend, n) && mw_slot_trylock(me)) {
+}
+
+/* Step 3: the slot's trend and history, from the latest RSS. */
+static void record_history(mw_slot_t *me, apr_uint64_t n, apr_time_t now)
+{
+    apr_uint64_t rss = apr_atomic_read64(&me->rss);
+
+    if (apr_atomic_read32(&me->state) != MW_STATE_WARMING
+        && mw_trend_due(&me->trend, n) && mw_slot_trylock(me)) {
         mw_trend_add(&me->trend, n, rss, now);
         mw_slot_unlock(me);
     }
     if (history_due(me, now) || smaps_due(me, now)) {
         sample_slot(mw_table(), me, 0, now, rss);
     }
-    return growth;
 }
 
 /* Printable ASCII only, so nothing odd reaches any output format. */
@@ -206,9 +232,10 @@ static void url_prefix(char *dst, apr_size_t size, const char *path,
     }
 }
 
-/* Step 3: add the growth to the request's handler and URL prefix. */
-static void attribute(request_rec *r, apr_uint64_t growth,
-                      apr_uint64_t pool_bytes)
+/* Step 4: a measured request's growth, for all the requests it stands
+ * for, to its handler and URL prefix. */
+static void attribute(request_rec *r, apr_uint32_t weight,
+                      apr_uint64_t growth, apr_uint64_t pool_bytes)
 {
     char handler[MW_HANDLER_LEN], prefix[MW_PREFIX_LEN];
     const char *h = r->handler ? r->handler : "(none)";
@@ -216,43 +243,86 @@ static void attribute(request_rec *r, apr_uint64_t growth,
     copy_clean(handler, sizeof(handler), h, strlen(h));
     url_prefix(prefix, sizeof(prefix), r->parsed_uri.path,
                conf->attribute_depth);
-    mw_attr_add(mw_table(), handler, prefix, growth, pool_bytes);
+    mw_attr_add(mw_table(), handler, prefix, weight, growth * weight,
+                pool_bytes * weight);
 }
 
-/* End of a request: runs as its pool is destroyed, nodes still intact. */
-static apr_status_t request_done(void *data)
+/* The end of a request, m its measurement if it was picked for one: the
+ * request's pool is being destroyed, its nodes still intact. */
+static void request_end(request_rec *r, const measured_request_t *m)
 {
-    request_rec *r = data;
     mw_slot_t *me = mw_my_slot();
     mw_conn_t *conn = mw_conn(r->connection);
     struct mw_sample_conn_t *cs = conn ? conn->sample : NULL;
     mw_request_figures_t fig;
-    measured_t m;
-    apr_uint64_t growth;
+    apr_uint64_t pool_bytes, rss;
 
     fig.requests = apr_atomic_inc64(&me->requests) + 1;
     if (cs) {
         cs->current = NULL;
     }
-    measure(r, cs, me, &m);
-    if (!m.rss) {
-        return APR_SUCCESS;
-    }
+    pool_bytes = measure_pools(r, cs, me);
     fig.now = apr_time_now();
-    growth = record(r, me, fig.requests, m.rss, fig.now);
-    attribute(r, growth, m.pool_bytes);
+    if ((m || rss_read_due(fig.now)
+         || (apr_atomic_read32(&me->state) == MW_STATE_WARMING
+             && fig.requests >= conf->warmup))
+        && (rss = mw_own_rss()) != 0) {
+        record_rss(r, me, fig.requests, rss);
+        if (m && apr_atomic_read32(&me->state) != MW_STATE_WARMING) {
+            attribute(r, m->weight,
+                      rss > m->rss_before ? rss - m->rss_before : 0,
+                      pool_bytes);
+        }
+        fig.memory.rss = rss;
+        fig.memory.baseline_rss = apr_atomic_read64(&me->baseline_rss);
+        fig.memory.private_bytes = apr_atomic_read64(&me->private_bytes);
+        fig.memory.shared_bytes = apr_atomic_read64(&me->shared_bytes);
+        mw_retire_check_request(r, &fig);
+    }
+    record_history(me, fig.requests, fig.now);
+}
 
-    fig.memory.rss = m.rss;
-    fig.memory.baseline_rss = apr_atomic_read64(&me->baseline_rss);
-    fig.memory.private_bytes = apr_atomic_read64(&me->private_bytes);
-    fig.memory.shared_bytes = apr_atomic_read64(&me->shared_bytes);
-    mw_retire_check_request(r, &fig);
+static apr_status_t request_done(void *data)
+{
+    request_end(data, NULL);
     return APR_SUCCESS;
+}
+
+static apr_status_t measured_request_done(void *data)
+{
+    const measured_request_t *m = data;
+
+    request_end(m->r, m);
+    return APR_SUCCESS;
+}
+
+/* Is this request one to measure for attribution? Returns the number of
+ * this thread's requests it stands for, or 0. */
+static apr_uint32_t pick_for_measure(void)
+{
+    apr_uint32_t weight;
+
+    if (!prng_state) {
+        prng_state = ((apr_uint32_t)apr_time_now()
+                      ^ (apr_uint32_t)(apr_uintptr_t)&prng_state) | 1;
+    }
+    if (++since_measured < next_gap) {
+        return 0;
+    }
+    weight = since_measured;
+    since_measured = 0;
+    /* xorshift32: cheap, and plenty for spreading gaps. */
+    prng_state ^= prng_state << 13;
+    prng_state ^= prng_state >> 17;
+    prng_state ^= prng_state << 5;
+    next_gap = ATTRIBUTE_GAP / 2 + prng_state % (ATTRIBUTE_GAP + 1);
+    return weight;
 }
 
 static int sample_post_read_request(request_rec *r)
 {
     mw_conn_t *conn;
+    apr_uint32_t weight;
 
     if (!mw_my_slot() || r->main || r->prev) {
         return DECLINED;
@@ -265,8 +335,19 @@ static int sample_post_read_request(request_rec *r)
         cs->next_sample = r->request_time + MW_STREAM_SAMPLE;
         cs->stream_base = 0;
     }
-    apr_pool_cleanup_register(r->pool, r, request_done,
-                              apr_pool_cleanup_null);
+    weight = pick_for_measure();
+    if (weight) {
+        measured_request_t *m = apr_palloc(r->pool, sizeof(*m));
+        m->r = r;
+        m->weight = weight;
+        m->rss_before = mw_own_rss();
+        apr_pool_cleanup_register(r->pool, m, measured_request_done,
+                                  apr_pool_cleanup_null);
+    }
+    else {
+        apr_pool_cleanup_register(r->pool, r, request_done,
+                                  apr_pool_cleanup_null);
+    }
     return DECLINED;
 }
 

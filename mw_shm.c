@@ -84,10 +84,10 @@ static void slot_reset(const mw_table_t *t, mw_slot_t *s,
                        apr_uint32_t generation, apr_time_t now,
                        apr_uint64_t rss)
 {
-    apr_uint32_t pid = s->pid;
-
-    memset(s, 0, t->hdr->slot_size);
-    s->pid = pid;
+    /* Everything but the pid word, which the claim owns: zeroing it, even
+     * for a moment, would let another child claim the slot too. */
+    memset((char *)s + sizeof(s->pid), 0,
+           t->hdr->slot_size - sizeof(s->pid));
     s->generation = generation;
     s->started = now;
     s->rss = s->rss_peak = s->baseline_rss = s->last_rss = rss;
@@ -261,10 +261,10 @@ static apr_uint32_t attr_hash(const char *handler, const char *prefix)
     return h ? h : 1;
 }
 
-static void attr_count(mw_attr_t *a, apr_uint64_t growth,
-                       apr_uint64_t pool_bytes)
+static void attr_count(mw_attr_t *a, apr_uint64_t requests,
+                       apr_uint64_t growth, apr_uint64_t pool_bytes)
 {
-    apr_atomic_inc64(&a->requests);
+    apr_atomic_add64(&a->requests, requests);
     if (growth) {
         apr_atomic_add64(&a->growth, growth);
     }
@@ -273,8 +273,8 @@ static void attr_count(mw_attr_t *a, apr_uint64_t growth,
 
 /* Linear probing; entries are never removed, so a key's place is stable. */
 void mw_attr_add(const mw_table_t *t, const char *handler,
-                 const char *prefix, apr_uint64_t growth,
-                 apr_uint64_t pool_bytes)
+                 const char *prefix, apr_uint64_t requests,
+                 apr_uint64_t growth, apr_uint64_t pool_bytes)
 {
     apr_uint32_t len = t->hdr->attr_len;
     apr_uint32_t hash = attr_hash(handler, prefix);
@@ -296,19 +296,19 @@ void mw_attr_add(const mw_table_t *t, const char *handler,
             apr_cpystrn(a->handler, handler, MW_HANDLER_LEN);
             apr_cpystrn(a->prefix, prefix, MW_PREFIX_LEN);
             apr_atomic_set32(&a->state, 2);
-            attr_count(a, growth, pool_bytes);
+            attr_count(a, requests, growth, pool_bytes);
             return;
         }
         if (st == 2 && a->hash == hash
             && strncmp(a->handler, handler, MW_HANDLER_LEN - 1) == 0
             && strncmp(a->prefix, prefix, MW_PREFIX_LEN - 1) == 0) {
-            attr_count(a, growth, pool_bytes);
+            attr_count(a, requests, growth, pool_bytes);
             return;
         }
         /* state 1: being filled by another thread; its key is unknown
          * yet, so move on rather than wait on the request path. */
     }
-    attr_count(&t->hdr->attr_other, growth, pool_bytes);
+    attr_count(&t->hdr->attr_other, requests, growth, pool_bytes);
 }
 
 const char *mw_state_name(mw_state_e state)

@@ -222,12 +222,13 @@ void mw_recycle_add(const mw_table_t *t, const mw_recycle_t *ev);
 void mw_history_append(const mw_table_t *t, mw_slot_t *slot,
                        const mw_sample_t *s);
 
-/* Add one request's figures to the entry for (handler, prefix). A new key
- * takes a free entry only when it grew (so traffic that causes no growth
- * cannot fill the table); otherwise, or when full, it goes to "other". */
+/* Add the figures of `requests` requests to the entry for (handler,
+ * prefix). A new key takes a free entry only when it grew (so traffic that
+ * causes no growth cannot fill the table); otherwise, or when full, it
+ * goes to "other". */
 void mw_attr_add(const mw_table_t *t, const char *handler,
-                 const char *prefix, apr_uint64_t growth,
-                 apr_uint64_t pool_bytes);
+                 const char *prefix, apr_uint64_t requests,
+                 apr_uint64_t growth, apr_uint64_t pool_bytes);
 
 /* Try to take a slot's lock (never waits); release with mw_slot_unlock. */
 int mw_slot_trylock(mw_slot_t *slot);

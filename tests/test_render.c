@@ -192,12 +192,12 @@ static void build_table(mw_table_t *t, void *block, apr_size_t size,
     mw_recycle_add(t, &ev);
 
     /* Attribution, hostile values included. */
-    mw_attr_add(t, "php-script", HOSTILE_PREFIX, 1 * MIB, 4000);
-    mw_attr_add(t, QUOTY_HANDLER, QUOTY_PREFIX, 2 * MIB, 4000);
+    mw_attr_add(t, "php-script", HOSTILE_PREFIX, 1, 1 * MIB, 4000);
+    mw_attr_add(t, QUOTY_HANDLER, QUOTY_PREFIX, 1, 2 * MIB, 4000);
     for (i = 0; i < 3; i++) {
-        mw_attr_add(t, "default-handler", "/static", 4096, 1000);
+        mw_attr_add(t, "default-handler", "/static", 1, 4096, 1000);
     }
-    mw_attr_add(t, "none", "/nogrowth", 0, 500);     /* to "other" */
+    mw_attr_add(t, "none", "/nogrowth", 1, 0, 500);     /* to "other" */
 }
 
 static void fill_caller_fields(mw_view_t *v)
@@ -586,7 +586,7 @@ static void test_duplicate_key(apr_pool_t *p)
     apr_uint32_t home = 0, i;
 
     mw_table_open(&t, block, size, &l, 1);
-    mw_attr_add(&t, "h", "/dup", 100, 0);
+    mw_attr_add(&t, "h", "/dup", 1, 100, 0);
     for (i = 0; i < 8; i++) {
         if (t.attr[i].state == 2) {
             home = i;
@@ -595,11 +595,11 @@ static void test_duplicate_key(apr_pool_t *p)
     /* Start again with the key's home entry "being filled". */
     mw_table_open(&t, block, size, &l, 1);
     t.attr[home].state = 1;
-    mw_attr_add(&t, "h", "/dup", 100, 0);           /* the loser */
+    mw_attr_add(&t, "h", "/dup", 1, 100, 0);           /* the loser */
     t.attr[home] = t.attr[(home + 1) % 8];          /* the winner done */
     t.attr[home].requests = 1;
     t.attr[home].growth = 50;
-    mw_attr_add(&t, "h", "/dup", 0, 0);             /* later request */
+    mw_attr_add(&t, "h", "/dup", 1, 0, 0);             /* later request */
 
     fill_caller_fields(&v);
     mw_view_collect(&v, p, &t, NOW, 0);

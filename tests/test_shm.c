@@ -487,34 +487,34 @@ static void test_attribution(void)
 
     block = new_table(&t, &l);
 
-    mw_attr_add(&t, "php", "/a", 0, 100);
+    mw_attr_add(&t, "php", "/a", 1, 0, 100);
     is_int(ready_entries(&t), 0, "no growth: no entry is created");
     is_u64(t.hdr->attr_other.requests, 1, "it is counted in other");
     is_u64(t.hdr->attr_other.pool_bytes, 100, "with its pool bytes");
 
-    mw_attr_add(&t, "php", "/a", 4096, 100);
+    mw_attr_add(&t, "php", "/a", 1, 4096, 100);
     is_int(ready_entries(&t), 1, "growth: an entry is created");
     a = find_attr(&t, "php", "/a");
     ok(a != NULL, "for (php, /a)");
-    mw_attr_add(&t, "php", "/a", 0, 200);
+    mw_attr_add(&t, "php", "/a", 1, 0, 200);
     ok(a && a->requests == 2 && a->growth == 4096 && a->pool_bytes == 300,
        "an existing key also takes requests without growth");
     for (k = 0; k < 50; k++) {
-        mw_attr_add(&t, "cgi", "/b/c", 100, 10);
+        mw_attr_add(&t, "cgi", "/b/c", 1, 100, 10);
     }
     a = find_attr(&t, "cgi", "/b/c");
     ok(a && a->requests == 50 && a->growth == 5000 && a->pool_bytes == 500,
        "a key seen 50 times accumulates requests, growth and pool bytes");
     is_int(ready_entries(&t), 2, "still one entry per key");
-    mw_attr_add(&t, "cgi", "/b", 1, 0);
-    mw_attr_add(&t, "cgi2", "/b/c", 1, 0);
+    mw_attr_add(&t, "cgi", "/b", 1, 1, 0);
+    mw_attr_add(&t, "cgi2", "/b/c", 1, 1, 0);
     is_int(ready_entries(&t), 4, "keys differ by handler and by prefix");
 
     /* A handler longer than the field is cut, and still found again. */
     memset(longh, 'h', sizeof(longh) - 1);
     longh[sizeof(longh) - 1] = '\0';
-    mw_attr_add(&t, longh, "/long", 7, 0);
-    mw_attr_add(&t, longh, "/long", 7, 0);
+    mw_attr_add(&t, longh, "/long", 1, 7, 0);
+    mw_attr_add(&t, longh, "/long", 1, 7, 0);
     is_int(ready_entries(&t), 5, "a long handler makes one entry");
     for (i = 0; i < 8; i++) {
         if (t.attr[i].state == 2 && !strcmp(t.attr[i].prefix, "/long")) {
@@ -523,12 +523,17 @@ static void test_attribution(void)
             is_u64(t.attr[i].requests, 2, "both requests counted in it");
         }
     }
+    /* A request measured for attribution stands for several. */
+    mw_attr_add(&t, "cgi", "/b", 32, 32 * 4096, 3200);
+    a = find_attr(&t, "cgi", "/b");
+    ok(a && a->requests == 33 && a->growth == 1 + 32 * 4096
+       && a->pool_bytes == 3200, "one measured request counts for 32");
 
     /* Fill it: 10000 random prefixes with growth. */
     for (k = 0; k < 10000; k++) {
         apr_snprintf(prefix, sizeof(prefix), "/r/%016" APR_UINT64_T_HEX_FMT,
                      rng());
-        mw_attr_add(&t, "rnd", prefix, 3, 1);
+        mw_attr_add(&t, "rnd", prefix, 1, 3, 1);
         if (ready_entries(&t) > 8) {
             break;
         }
@@ -548,12 +553,13 @@ static void test_attribution(void)
            "the other 9997 random prefixes went to other");
     is_u64(t.hdr->attr_other.growth, (10000 - 3) * 3,
            "with their growth");
-    want_growth = 4096 + 5000 + 1 + 1 + 14 + 3 * 3;
-    is_u64(sum_req + t.hdr->attr_other.requests, 1 + 2 + 50 + 2 + 2 + 10000,
+    want_growth = 4096 + 5000 + 1 + 32 * 4096 + 1 + 14 + 3 * 3;
+    is_u64(sum_req + t.hdr->attr_other.requests,
+           1 + 2 + 50 + 2 + 32 + 2 + 10000,
            "every request is counted exactly once");
     is_u64(sum_growth, want_growth, "table growth is exact");
     a = find_attr(&t, "php", "/a");
-    mw_attr_add(&t, "php", "/a", 1, 0);
+    mw_attr_add(&t, "php", "/a", 1, 1, 0);
     ok(a && a->requests == 3, "a known key is still found in a full table");
     is_u64(t.hdr->attr_other.requests, 1 + 10000 - 3,
            "and does not go to other");
@@ -577,7 +583,7 @@ static void test_zero_lengths(void)
     smp.time = SEC(5);
     mw_history_append(&t, s, &smp);
     is_int(s->hist_count, 0, "history_len 0: nothing appended");
-    mw_attr_add(&t, "h", "/x", 10, 1);
+    mw_attr_add(&t, "h", "/x", 1, 10, 1);
     is_u64(t.hdr->attr_other.requests, 1, "attr_len 0: all goes to other");
     is_u64(t.hdr->attr_other.growth, 10, "with its growth");
     free(block);
@@ -614,7 +620,7 @@ static void *APR_THREAD_FUNC worker(apr_thread_t *thd, void *data)
         apr_snprintf(prefix, sizeof(prefix), "/k%d", key);
         /* growth key+1; the first lap with growth so every key gets an
          * entry, later laps without growth every other time */
-        mw_attr_add(w->t, key % 2 ? "odd" : "even", prefix,
+        mw_attr_add(w->t, key % 2 ? "odd" : "even", prefix, 1,
                     (i < NKEYS || i % 2) ? (apr_uint64_t)key + 1 : 0,
                     (apr_uint64_t)key);
         x ^= x << 13;
