@@ -14,7 +14,6 @@ void *mw_create_server_config(apr_pool_t *p, server_rec *s)
 {
     mw_config_t *c = apr_pcalloc(p, sizeof(*c));
 
-    (void)s;
     c->warmup = 100;
     c->check_every = 1;
     c->jitter = 0;
@@ -48,7 +47,6 @@ static const char *set_size(cmd_parms *cmd, void *dummy, const char *arg)
                                            + (apr_size_t)cmd->info);
     const char *err = global_only(cmd);
 
-    (void)dummy;
     if (err) {
         return err;
     }
@@ -122,7 +120,6 @@ static const char *set_number(cmd_parms *cmd, void *dummy, const char *arg)
     mw_config_t *c = ap_get_module_config(cmd->server->module_config,
                                           &memwatch_module);
 
-    (void)dummy;
     return parse_number(cmd, arg,
                         (apr_uint32_t *)((char *)c + spec->offset),
                         spec->min, spec->max, spec->form);
@@ -146,7 +143,6 @@ static const char *set_dry_run(cmd_parms *cmd, void *d, int on)
 {
     const char *err = global_only(cmd);
 
-    (void)d;
     if (!err) {
         CONF(cmd)->dry_run = on;
     }
@@ -158,7 +154,6 @@ static const char *set_history(cmd_parms *cmd, void *d, const char *n,
 {
     const char *err;
 
-    (void)d;
     err = parse_number(cmd, n, &CONF(cmd)->history_len, 2, 10000,
                      "MemwatchHistory samples [seconds], samples from 2 to "
                      "10000");
@@ -191,7 +186,8 @@ const command_rec mw_cmds[] = {
     AP_INIT_TAKE1("MemwatchWarmup", set_number, &warmup, RSRC_CONF,
                   "Requests a child serves before its baseline is taken"),
     AP_INIT_TAKE1("MemwatchCheckEvery", set_number, &check_every, RSRC_CONF,
-                  "Check the limits every n requests"),
+                  "Check the limits when a fresh RSS reading falls on "
+                  "every n-th request"),
     AP_INIT_TAKE1("MemwatchJitter", set_number, &jitter, RSRC_CONF,
                   "Move each child's limits by up to +/- this percentage"),
     AP_INIT_TAKE1("MemwatchMaxRetiring", set_number, &max_retiring, RSRC_CONF,
@@ -228,8 +224,6 @@ int mw_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     const mw_config_t *c = mw_config(s);
     const mw_limits_t *l = &c->limits;
 
-    (void)pconf;
-    (void)plog;
     if (l->max_rss && l->min_shared && l->min_shared >= l->max_rss) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
                      "MemwatchMinShared (%s) must be below "

@@ -45,10 +45,14 @@ struct mw_sample_conn_t {
  * long, or at the next request of a quieter child. */
 #define RSS_READ_INTERVAL apr_time_from_msec(5)
 
-/* Attribution measures one request in about this many, on its own: RSS
- * before and after it, charged with the number of requests it stands for
- * (each thread draws its gaps at random between half and one and a half
- * times this, so periodic traffic cannot alias with it). */
+/* Attribution measures requests on their own: RSS before and after.
+ * Up to EXACT_PER_SECOND a second (with bursts of EXACT_BURST) every
+ * request is measured, so a quiet server attributes exactly. Past that,
+ * one request in about ATTRIBUTE_GAP is, and is charged for the requests
+ * it stands for (each thread draws its gaps at random between half and
+ * one and a half times this, so periodic traffic cannot alias with it). */
+#define EXACT_PER_SECOND 100
+#define EXACT_BURST 20
 #define ATTRIBUTE_GAP 32
 
 /* A request measured for attribution. */
@@ -62,9 +66,14 @@ static ap_filter_rec_t *stream_filter_handle;
 static const mw_config_t *conf;
 static apr_size_t page_size;
 static volatile apr_uint64_t last_read;     /* apr_time_t, this process */
+/* When the next exactly measured request is due (a GCRA bucket). */
+static volatile apr_uint64_t exact_due;
 
-/* This thread's place between two measured requests. */
-static __thread apr_uint32_t since_measured, next_gap, prng_state;
+/* Requests not measured since the last one that was, and how many to let
+ * pass before the next; this thread's random state. */
+static volatile apr_uint32_t unmeasured;
+static apr_uint32_t next_gap;
+static __thread apr_uint32_t prng_state;
 
 static int history_due(const mw_slot_t *sl, apr_time_t now)
 {
@@ -263,6 +272,9 @@ static void request_end(request_rec *r, const measured_request_t *m)
     }
     pool_bytes = measure_pools(r, cs, me);
     fig.now = apr_time_now();
+    if (m) {
+        apr_atomic_set64(&last_read, (apr_uint64_t)fig.now);
+    }
     if ((m || rss_read_due(fig.now)
          || (apr_atomic_read32(&me->state) == MW_STATE_WARMING
              && fig.requests >= conf->warmup))
@@ -296,21 +308,35 @@ static apr_status_t measured_request_done(void *data)
     return APR_SUCCESS;
 }
 
+/* May this request, starting at `now`, be measured on its own? */
+static int exact_allowed(apr_time_t now)
+{
+    const apr_interval_time_t interval = APR_USEC_PER_SEC / EXACT_PER_SECOND;
+    apr_uint64_t due = apr_atomic_read64(&exact_due);
+    apr_time_t next = (apr_time_t)due > now ? (apr_time_t)due : now;
+
+    return next - now <= EXACT_BURST * interval
+           && apr_atomic_cas64(&exact_due, (apr_uint64_t)(next + interval),
+                               due) == due;
+}
+
 /* Is this request one to measure for attribution? Returns the number of
- * this thread's requests it stands for, or 0. */
-static apr_uint32_t pick_for_measure(void)
+ * requests it stands for (itself and those of the gap before it), or 0. */
+static apr_uint32_t pick_for_measure(apr_time_t now)
 {
     apr_uint32_t weight;
 
+    if (exact_allowed(now)) {
+        return 1;
+    }
+    if (apr_atomic_inc32(&unmeasured) + 1 < next_gap
+        || (weight = apr_atomic_xchg32(&unmeasured, 0)) == 0) {
+        return 0;   /* not yet, or another thread took this gap */
+    }
     if (!prng_state) {
-        prng_state = ((apr_uint32_t)apr_time_now()
+        prng_state = ((apr_uint32_t)now
                       ^ (apr_uint32_t)(apr_uintptr_t)&prng_state) | 1;
     }
-    if (++since_measured < next_gap) {
-        return 0;
-    }
-    weight = since_measured;
-    since_measured = 0;
     /* xorshift32: cheap, and plenty for spreading gaps. */
     prng_state ^= prng_state << 13;
     prng_state ^= prng_state >> 17;
@@ -335,7 +361,7 @@ static int sample_post_read_request(request_rec *r)
         cs->next_sample = r->request_time + MW_STREAM_SAMPLE;
         cs->stream_base = 0;
     }
-    weight = pick_for_measure();
+    weight = pick_for_measure(r->request_time);
     if (weight) {
         measured_request_t *m = apr_palloc(r->pool, sizeof(*m));
         m->r = r;

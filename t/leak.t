@@ -11,7 +11,7 @@ use Apache::TestUtil;
 use MemwatchClient qw(req child_of);
 use MemwatchServer;
 
-plan tests => 9, need_module 'memwatch_test';
+plan tests => 10, need_module 'memwatch_test';
 
 my $threaded = $ENV{MEMWATCH_MPM} ne 'prefork';
 # One child, so every request of a connection lands in it.
@@ -55,6 +55,14 @@ sub the_child { child_of($_[0]->json, $_[1]) }
     # grow (the heap grows in steps), so a few early requests are "other".
     ok t_cmp($top->{requests} >= 2000 && $top->{requests} <= 3000 ? 1 : 0, 1,
              "with most of its requests ($top->{requests} of 3000)");
+    # Requests are measured one by one up to 100 a second, then one in
+    # about 32 stands for the others (docs/design.md): the known leak of
+    # 3000 x 4 KiB must still be there.
+    my $known = 3000 * 4096;
+    t_debug(sprintf "attributed %.0f%% of the known growth",
+            100 * $top->{growth_bytes} / $known);
+    ok t_cmp($top->{growth_bytes} >= 0.9 * $known ? 1 : 0, 1,
+             'and at least 90% of the known growth');
 }
 
 # ---- A cache filled once, then flat --------------------------------------
@@ -87,8 +95,14 @@ sub the_child { child_of($_[0]->json, $_[1]) }
     }
     my $j = $srv->json;
     my $n = @{ $j->{attribution} };
-    t_debug("$n entries, other: $j->{attribution_other}{requests} requests");
+    my $other = $j->{attribution_other}{requests};
+    my $counted = $other;
+    $counted += $_->{requests} for @{ $j->{attribution} };
+    t_debug("$n entries, other: $other of $counted requests counted");
     ok t_cmp($n <= 16 ? 1 : 0, 1, "the table holds at most 16 entries ($n)");
-    ok t_cmp($j->{attribution_other}{requests} >= 400 - 16 ? 1 : 0, 1,
-             'the rest is counted as other');
+    # Every request is counted once, but for those after the last one
+    # measured (up to 48: docs/design.md), with the few ?json of the start.
+    ok t_cmp($other > 0 && $counted <= 400 + 5 && $counted >= 400 - 48 ? 1 : 0,
+             1, "the rest is counted as other ($other; $counted of 400 "
+                . 'requests counted)');
 }
