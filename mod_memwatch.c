@@ -305,6 +305,7 @@ static void sample_slot(mw_slot_t *sl, long pid, apr_time_t now,
         if (mw_smaps_read_pid(pid, &sm) == APR_SUCCESS) {
             apr_atomic_set64(&sl->private_bytes, sm.private_bytes);
             apr_atomic_set64(&sl->shared_bytes, sm.shared_bytes);
+            apr_atomic_set64(&sl->pss_bytes, sm.pss_bytes);
         }
     }
     if (history_due(sl, now)) {

@@ -169,7 +169,7 @@ sub strip { my $s = shift; $s =~ s/<[^>]*>//g; $s =~ s/^\s+|\s+$//g; $s }
 
 # ---- Traffic, then history to draw ----------------------------------------
 
-sub json { decode_json(GET('/memwatch?json')->content) }
+sub json { decode_json(GET('/memwatch?json&history')->content) }
 
 GET('/mw/hello') for 1 .. 50;
 GET('/mw/leak?kb=256') for 1 .. 5;
