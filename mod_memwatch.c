@@ -356,7 +356,41 @@ static void attribute(request_rec *r, apr_uint64_t growth,
     mw_attr_add(&mw_g.table, handler, prefix, growth, pool_bytes);
 }
 
-/* End of a request: runs as its pool is destroyed, nodes still intact. */
+/* A number in the request pool, without printf's cost. */
+static const char *log_number(apr_pool_t *p, apr_int64_t v)
+{
+    char buf[24], *end = buf + sizeof(buf), *s = end;
+    apr_uint64_t u = v < 0 ? (apr_uint64_t)0 - (apr_uint64_t)v
+                           : (apr_uint64_t)v;
+
+    do {
+        *--s = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) {
+        *--s = '-';
+    }
+    return apr_pstrmemdup(p, s, (apr_size_t)(end - s));
+}
+
+/* %{memwatch-rss}n and %{memwatch-growth}n for the access log: the
+ * child's RSS after the request and how it changed since the child's
+ * previous request ended (negative if it shrank), in bytes. On the last
+ * request of an internal redirect chain, the one mod_log_config reads. */
+static void set_log_notes(request_rec *r, apr_uint64_t rss, apr_uint64_t prev)
+{
+    while (r->next) {
+        r = r->next;
+    }
+    apr_table_setn(r->notes, "memwatch-rss", log_number(r->pool,
+                                                        (apr_int64_t)rss));
+    apr_table_setn(r->notes, "memwatch-growth", log_number(
+                       r->pool, (apr_int64_t)rss - (apr_int64_t)prev));
+}
+
+/* End of a request: from mw_log_transaction, before the access log is
+ * written, or else as its pool is destroyed; pool nodes intact either
+ * way. */
 static apr_status_t request_done(void *data)
 {
     request_rec *r = data;
@@ -389,6 +423,7 @@ static apr_status_t request_done(void *data)
     apr_atomic_set64(&me->rss, rss);
     mw_atomic_max64(&me->rss_peak, rss);
     prev = apr_atomic_xchg64(&me->last_rss, rss);
+    set_log_notes(r, rss, prev);
     growth = rss > prev ? rss - prev : 0;
 
     if (me->state == MW_STATE_WARMING) {
@@ -433,7 +468,32 @@ static int mw_post_read_request(request_rec *r)
     }
     apr_pool_cleanup_register(r->pool, r, request_done,
                               apr_pool_cleanup_null);
+    /* Non-NULL from here on: request_done is registered (the retire code
+     * may replace it with a marker of its own, non-NULL too). */
+    ap_set_module_config(r->request_config, &memwatch_module, r);
     return mw_retire_post_read(r);
+}
+
+static const char request_ended;
+
+/* mod_log_config writes the access log in the log_transaction hook, which
+ * runs from a cleanup of the request pool registered after request_done's
+ * (by the EOR bucket), so before it: notes set in request_done would come
+ * too late. First of the log_transaction hooks, end the request here
+ * (request_done, unregistered from the pool), so the access log can use
+ * the notes. A request that never reaches this hook is still ended by the
+ * pool cleanup. */
+static int mw_log_transaction(request_rec *r)
+{
+    const void *mark = ap_get_module_config(r->request_config,
+                                            &memwatch_module);
+
+    if (mark && mark != &request_ended) {
+        apr_pool_cleanup_run(r->pool, r, request_done);
+        ap_set_module_config(r->request_config, &memwatch_module,
+                             (void *)&request_ended);
+    }
+    return DECLINED;
 }
 
 static apr_status_t connection_done(void *data)
@@ -563,6 +623,8 @@ static void mw_register_hooks(apr_pool_t *p)
     ap_hook_post_read_request(mw_post_read_request, NULL, NULL,
                               APR_HOOK_REALLY_FIRST);
     ap_hook_handler(mw_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_log_transaction(mw_log_transaction, NULL, NULL,
+                            APR_HOOK_REALLY_FIRST);
     stream_filter_handle = ap_register_output_filter("MEMWATCH_STREAM",
         stream_filter, NULL, AP_FTYPE_CONNECTION);
     ap_hook_monitor(mw_monitor, NULL, NULL, APR_HOOK_MIDDLE);
