@@ -238,7 +238,8 @@ static void start_leaving(apr_time_t now)
     }
     else {
         ap_log_error(APLOG_MARK, APLOG_WARNING, errno, ap_server_conf,
-                     "cannot start the wake-up thread: on an idle server "
+                     "MW0009: cannot start the wake-up thread: on an idle "
+                     "server "
                      "this child leaves with the next connection");
     }
 }
@@ -250,7 +251,8 @@ static void log_decision(request_rec *r, const char *what, mw_reason_e reason,
     mw_slot_t *me = mw_g.me;
 
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, r->server,
-                 "%s child pid %" APR_PID_T_FMT " (slot %d): %s over limit; "
+                 "MW0010: %s child pid %" APR_PID_T_FMT " (slot %d): %s "
+                 "over limit; "
                  "rss %s, growth %s since baseline %s, private %s, "
                  "%" APR_UINT64_T_FMT " requests in %" APR_TIME_T_FMT " s",
                  what, getpid(), mw_g.slot, mw_reason_name(reason),
@@ -329,7 +331,8 @@ void mw_retire_check(request_rec *r, apr_uint64_t requests, apr_time_t now)
         if (!min_lifetime_warned) {
             min_lifetime_warned = 1;
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, r->server,
-                         "child pid %" APR_PID_T_FMT " is over its %s limit "
+                         "MW0011: child pid %" APR_PID_T_FMT " is over its "
+                         "%s limit "
                          "after %" APR_TIME_T_FMT " s but MemwatchMinLifetime "
                          "is %u s: holding it back (is the limit too low?)",
                          getpid(), mw_reason_name(reason),
@@ -403,7 +406,7 @@ void mw_retire_monitor(server_rec *s, apr_time_t now)
                 && !sl->exit_warned) {
                 sl->exit_warned = 1;
                 ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                             "child pid %u (slot %u) began to retire %"
+                             "MW0012: child pid %u (slot %u) began to retire %"
                              APR_TIME_T_FMT " s ago and is still serving: "
                              "in-flight requests are left to finish", pid,
                              i, apr_time_sec(waited));

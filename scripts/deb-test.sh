@@ -168,6 +168,26 @@ for _ in $(seq 100); do
 done
 check "the private httpd stopped" test ! -s "$WORK/srv/httpd.pid"
 
+echo "== without /proc/self/statm (not Linux): a start-up warning"
+# The same httpd in a mount namespace with an empty /proc.
+: > "$WORK/srv/error_log"
+unshare -m sh -c "mount -t tmpfs none /proc && exec /usr/sbin/apache2 \
+    -f '$HTTPD_CONF' -k start"
+for _ in $(seq 100); do
+    grep -q MW0013 "$WORK/srv/error_log" && break
+    sleep 0.1
+done
+grep MW0013 "$WORK/srv/error_log" || true
+check "MW0013 names the inactive limits" grep -q \
+    'MW0013.*MemwatchMaxGrowth, MemwatchMaxRSS, MemwatchMaxPrivate' \
+    "$WORK/srv/error_log"
+/usr/sbin/apache2 -f "$HTTPD_CONF" -k stop
+for _ in $(seq 100); do
+    [ -s "$WORK/srv/httpd.pid" ] || break
+    sleep 0.1
+done
+check "and it stopped" test ! -s "$WORK/srv/httpd.pid"
+
 echo "== a2dismod -p, dpkg --purge: as it was"
 check "a2dismod -p memwatch" a2dismod -q -p memwatch
 check "dpkg --purge" dpkg --purge "$PKG"
