@@ -242,6 +242,7 @@ void mw_render_auto(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
     auto_u64(out, "TotalRSS", v->rss_total);
     auto_u64(out, "MaxRSS", v->rss_max);
     auto_u64(out, "TotalPrivate", v->private_total);
+    auto_u64(out, "TotalPSS", v->pss_total);
     auto_u64(out, "TotalRequests", v->requests_total);
     auto_u64(out, "TotalConnections", v->connections_total);
     mw_printf(out, "Retiring: %u\n", v->retiring);

@@ -13,7 +13,7 @@ use File::Temp qw(tempfile);
 use JSON::PP;
 use MemwatchUtil qw(get_json poll_until);
 
-plan tests => 33, need_module 'memwatch_test';
+plan tests => 34, need_module 'memwatch_test';
 
 Apache::TestRequest::user_agent(reset => 1, keep_alive => 0);
 GET('/mw/hello') for 1 .. 3;
@@ -75,6 +75,9 @@ ok t_cmp($pss ? $pss->{totals}{pss_bytes} : 'no pss', $pss_sum,
 ok t_cmp($pss_sum > 0 && $pss_sum <= ($pss->{totals}{rss_bytes} // 0) ? 1 : 0, 1,
          "0 < PSS total ($pss_sum) <= RSS total ("
          . ($pss ? $pss->{totals}{rss_bytes} : '?') . ')');
+# (absent while a child's PSS is unknown: a child may just have started)
+ok t_cmp(poll_until(sub { (GET('/memwatch?auto')->content =~ /^TotalPSS: (\d+)$/m)[0] }, 10)
+         // 'missing', qr/^[1-9]\d*$/, '?auto: TotalPSS');
 
 # ---- Prometheus -------------------------------------------------------------
 $res = GET('/memwatch?prometheus');
