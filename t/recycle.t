@@ -15,11 +15,16 @@ plan tests => 8, need_module 'memwatch_test';
 
 my $limit = 8 * 1024 * 1024;
 my $leak_kb = 16;
+# The access log uses the memwatch notes: requests then end in the
+# log_transaction hook rather than in the pool cleanup (t/recycle_policy.t
+# keeps the other way), and recycling must hold the same.
 my $srv = MemwatchServer->new(name => 'recycle', conf => join "\n",
     'MemwatchMaxGrowth 8M',
     'MemwatchWarmup 20',
     'MemwatchMinLifetime 1',
-    'MemwatchMaxRetiring 3');
+    'MemwatchMaxRetiring 3',
+    'LogFormat "%P %{memwatch-rss}n %{memwatch-growth}n" memwatch',
+    'CustomLog logs/access_log memwatch');
 $srv->start;
 
 # Rounds of 10000 requests until 10 children were recycled. A child lives
