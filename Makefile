@@ -9,6 +9,7 @@
 #   make demo         install what is missing, build, start a demo httpd
 #   make demo-stop    stop it
 #   make bench        throughput with and without the module
+#   make deb          the Debian package, into build/deb/ (DEB_OUT=dir)
 #   make clean
 
 APXS     ?= apxs
@@ -43,8 +44,22 @@ demo-stop:
 bench:
 	bash scripts/bench.sh
 
+# dpkg-buildpackage in a copy of the tree, so the build litters nothing
+# here; the .deb, .changes and .buildinfo land in $(DEB_OUT).
+DEB_OUT ?= build/deb
+deb:
+	rm -rf $(DEB_OUT)/src
+	mkdir -p $(DEB_OUT)/src
+	tar --exclude=./.git --exclude=./build --exclude=./test-output \
+	    --exclude=./bench-output --exclude=./demo-run --exclude=./t/servers \
+	    -cf - . | tar -xf - -C $(DEB_OUT)/src
+	$(MAKE) -C $(DEB_OUT)/src clean >/dev/null
+	cd $(DEB_OUT)/src && dpkg-buildpackage -us -uc -b
+	rm -rf $(DEB_OUT)/src
+	@ls $(DEB_OUT)/*.deb
+
 clean:
 	rm -rf .libs *.la *.lo *.slo *.o
 	$(MAKE) -C tests clean
 
-.PHONY: all install unit test demo demo-stop bench clean
+.PHONY: all install unit test demo demo-stop bench deb clean

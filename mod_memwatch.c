@@ -122,7 +122,7 @@ static apr_status_t attach_table(server_rec *s, const mw_config_t *conf)
         }
         /* ServerLimit, MemwatchHistory or MemwatchAttributeSlots changed:
          * old children keep their own mapping of the old segment. */
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "layout changed, "
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MW0001: layout changed, "
                      "starting a new table; figures of older children are "
                      "no longer shown");
         apr_shm_destroy(ret->shm);
@@ -132,7 +132,8 @@ static apr_status_t attach_table(server_rec *s, const mw_config_t *conf)
                         s->process->pool);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                     "cannot create shared memory of %" APR_SIZE_T_FMT
+                     "MW0002: cannot create shared memory of %"
+                     APR_SIZE_T_FMT
                      " bytes", mw_shm_size(&layout));
         return rv;
     }
@@ -157,8 +158,17 @@ static int mw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
 
     if (mw_pool_init(pconf, &pools_unavailable) == MW_POOL_UNAVAILABLE) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "pool sizes will not "
-                     "be reported: %s", pools_unavailable);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MW0003: pool sizes "
+                     "will not be reported: %s", pools_unavailable);
+    }
+    if (access("/proc/self/statm", R_OK) != 0) {
+        /* RSS would read 0 on every request: nothing is measured, and no
+         * limit is ever checked. */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s, "MW0013: no "
+                     "/proc/self/statm (mod_memwatch measures on Linux "
+                     "only): RSS reads 0 and MemwatchMaxGrowth, "
+                     "MemwatchMaxRSS, MemwatchMaxPrivate, MemwatchMinShared "
+                     "and MemwatchMaxTotalPrivate are inactive");
     }
     smaps_unavailable = NULL;
     if (mw_smaps_read_pid(0, &smaps) != APR_SUCCESS) {
@@ -167,7 +177,7 @@ static int mw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         if (conf->limits.max_private || conf->limits.min_shared
             || conf->max_total_private) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                         "MemwatchMaxPrivate, MemwatchMinShared and "
+                         "MW0004: MemwatchMaxPrivate, MemwatchMinShared and "
                          "MemwatchMaxTotalPrivate are inactive: %s",
                          smaps_unavailable);
         }
@@ -199,7 +209,7 @@ static void mw_child_init(apr_pool_t *pchild, server_rec *s)
     statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     if (statm_fd < 0) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s,
-                     "cannot open /proc/self/statm: the RSS of child %"
+                     "MW0014: cannot open /proc/self/statm: the RSS of child %"
                      APR_PID_T_FMT " reads 0 and no limit applies to it",
                      getpid());
     }
@@ -210,8 +220,8 @@ static void mw_child_init(apr_pool_t *pchild, server_rec *s)
                                   (apr_uint32_t)gen, apr_time_now(),
                                   mw_own_rss());
     if (my_slot_index < 0) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "no free slot for "
-                     "child %" APR_PID_T_FMT ", it is not watched",
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MW0005: no free slot "
+                     "for child %" APR_PID_T_FMT ", it is not watched",
                      getpid());
         return;
     }

@@ -226,7 +226,7 @@ int mw_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 
     if (l->max_rss && l->min_shared && l->min_shared >= l->max_rss) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
-                     "MemwatchMinShared (%s) must be below "
+                     "MW0006: MemwatchMinShared (%s) must be below "
                      "MemwatchMaxRSS (%s): shared memory is part of RSS, so "
                      "every child would be over one of them",
                      mw_format_size(ptemp, l->min_shared),
@@ -235,7 +235,7 @@ int mw_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     }
     if (l->max_rss && l->max_private && l->max_private > l->max_rss) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
-                     "MemwatchMaxPrivate (%s) must not exceed "
+                     "MW0007: MemwatchMaxPrivate (%s) must not exceed "
                      "MemwatchMaxRSS (%s): private memory is part of RSS",
                      mw_format_size(ptemp, l->max_private),
                      mw_format_size(ptemp, l->max_rss));
@@ -244,7 +244,7 @@ int mw_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     if (c->max_total_private && l->max_private
         && c->max_total_private < l->max_private) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
-                     "MemwatchMaxTotalPrivate (%s) must not "
+                     "MW0008: MemwatchMaxTotalPrivate (%s) must not "
                      "be below MemwatchMaxPrivate (%s)",
                      mw_format_size(ptemp, c->max_total_private),
                      mw_format_size(ptemp, l->max_private));

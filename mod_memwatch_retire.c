@@ -182,7 +182,8 @@ static void log_decision(server_rec *s, apr_pool_t *p, const subject_t *who,
                          apr_time_t now)
 {
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
-                 "%s child pid %" APR_PID_T_FMT " (slot %d): %s over limit; "
+                 "MW0010: %s child pid %" APR_PID_T_FMT " (slot %d): %s "
+                 "over limit; "
                  "rss %s, growth %s since baseline %s, private %s, "
                  "%" APR_UINT64_T_FMT " requests in %" APR_TIME_T_FMT " s",
                  what, who->pid, who->index, mw_reason_name(reason),
@@ -278,7 +279,8 @@ static int decide(server_rec *s, apr_pool_t *p, const subject_t *who,
             && !min_lifetime_warned) {
             min_lifetime_warned = 1;
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                         "child pid %" APR_PID_T_FMT " is over its %s limit "
+                         "MW0011: child pid %" APR_PID_T_FMT " is over its "
+                         "%s limit "
                          "after %" APR_TIME_T_FMT " s but MemwatchMinLifetime "
                          "is %u s: holding it back (is the limit too low?)",
                          who->pid, mw_reason_name(in.reason),
@@ -411,7 +413,8 @@ void mw_retire_baseline(request_rec *r, apr_uint64_t baseline_rss)
         return;
     }
     ap_log_error(APLOG_MARK, APLOG_ERR, 0, r->server,
-                 "MemwatchMaxRSS is below what a fresh child holds: child "
+                 "MW0015: MemwatchMaxRSS is below what a fresh child "
+                 "holds: child "
                  "pid %" APR_PID_T_FMT " has %s at the end of warm-up, over "
                  "its limit of %s. A replacement would be as large, so no "
                  "child is recycled for MemwatchMaxRSS; raise it, or use "
@@ -420,14 +423,13 @@ void mw_retire_baseline(request_rec *r, apr_uint64_t baseline_rss)
                  mw_format_size(r->pool, limits.max_rss));
 }
 
+/* The end of a request: its connection may now wait idle for the next
+ * keep-alive request. */
 static apr_status_t request_done(void *data)
 {
     request_rec *r = data;
     mw_conn_t *conn = mw_conn(r->connection);
 
-    if (ap_get_module_config(r->request_config, &memwatch_module)) {
-        apr_atomic_dec32(&active_before_retiring);
-    }
     if (conn && conn->retire
         && r->connection->keepalive == AP_CONN_KEEPALIVE
         && !r->connection->aborted && !conn->retire->idle) {
@@ -437,10 +439,15 @@ static apr_status_t request_done(void *data)
     return APR_SUCCESS;
 }
 
+/* The end of a request that began before this process retired. */
+static apr_status_t request_before_done(void *data)
+{
+    apr_atomic_dec32(&active_before_retiring);
+    return request_done(data);
+}
+
 static int retire_post_read_request(request_rec *r)
 {
-    /* Marks a request that began before this process retired. */
-    static const char began_before;
     mw_conn_t *conn;
 
     if (!mw_my_slot() || r->main || r->prev) {
@@ -454,14 +461,14 @@ static int retire_post_read_request(request_rec *r)
     if (apr_atomic_read32(&retiring)) {
         /* ap_set_keepalive() then answers "Connection: close". */
         r->connection->keepalive = AP_CONN_CLOSE;
+        apr_pool_cleanup_register(r->pool, r, request_done,
+                                  apr_pool_cleanup_null);
     }
     else {
         apr_atomic_inc32(&active_before_retiring);
-        ap_set_module_config(r->request_config, &memwatch_module,
-                             (void *)&began_before);
+        apr_pool_cleanup_register(r->pool, r, request_before_done,
+                                  apr_pool_cleanup_null);
     }
-    apr_pool_cleanup_register(r->pool, r, request_done,
-                              apr_pool_cleanup_null);
     return DECLINED;
 }
 
@@ -623,7 +630,8 @@ static void start_watcher(apr_pool_t *pchild, server_rec *s)
     }
     else {
         ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
-                     "cannot start the watcher thread: an idle child over "
+                     "MW0009: cannot start the watcher thread: an idle child "
+                     "over "
                      "its limit leaves only with the next request");
     }
 }
@@ -738,7 +746,8 @@ static void end_stuck_exit(server_rec *s, int i, mw_slot_t *sl, pid_t pid,
         return;
     }
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                 "child pid %" APR_PID_T_FMT " (slot %d) stopped serving %"
+                 "MW0016: child pid %" APR_PID_T_FMT " (slot %d) stopped "
+                 "serving %"
                  APR_TIME_T_FMT " s ago and has not exited (a module's "
                  "cleanup does not return?): killing it "
                  "(MemwatchExitTimeout %u)", pid, i, apr_time_sec(exiting),
@@ -783,7 +792,8 @@ static int retire_monitor(apr_pool_t *pconf, server_rec *s)
             if (waited > slow && apr_atomic_cas32(&sl->exit_warned, 1, 0)
                                  == 0) {
                 ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                             "child pid %" APR_PID_T_FMT " (slot %u) began "
+                             "MW0012: child pid %" APR_PID_T_FMT " (slot %u) "
+                             "began "
                              "to retire %" APR_TIME_T_FMT " s ago and is "
                              "still serving: in-flight requests are left to "
                              "finish", pid, i, apr_time_sec(waited));

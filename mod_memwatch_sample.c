@@ -55,17 +55,22 @@ struct mw_sample_conn_t {
 #define EXACT_BURST 20
 #define ATTRIBUTE_GAP 32
 
-/* A request measured for attribution. */
-typedef struct measured_request_t {
+/* A request, from post_read_request to its end (in r->request_config
+ * until it ended). */
+typedef struct request_state_t {
     request_rec *r;
-    apr_uint64_t rss_before;
-    apr_uint32_t weight;            /* requests it stands for */
-} measured_request_t;
+    apr_uint64_t rss_before;        /* measured for attribution */
+    apr_uint32_t weight;            /* requests it stands for; 0: not */
+} request_state_t;
 
 static ap_filter_rec_t *stream_filter_handle;
 static const mw_config_t *conf;
 static apr_size_t page_size;
 static volatile apr_uint64_t last_read;     /* apr_time_t, this process */
+/* The configuration logs %{memwatch-rss}n or %{memwatch-growth}n: every
+ * request then reads RSS, and ends before the access log is written. */
+static int log_notes_wanted;
+static volatile apr_uint64_t last_logged_rss;
 /* When the next exactly measured request is due (a GCRA bucket). */
 static volatile apr_uint64_t exact_due;
 
@@ -105,6 +110,7 @@ static void sample_slot(const mw_table_t *t, mw_slot_t *sl, long pid,
         if (mw_smaps_read_pid(pid, &sm) == APR_SUCCESS) {
             apr_atomic_set64(&sl->private_bytes, sm.private_bytes);
             apr_atomic_set64(&sl->shared_bytes, sm.shared_bytes);
+            apr_atomic_set64(&sl->pss_bytes, sm.pss_bytes);
         }
     }
     if (history_due(sl, now)) {
@@ -256,33 +262,76 @@ static void attribute(request_rec *r, apr_uint32_t weight,
                 pool_bytes * weight);
 }
 
-/* The end of a request, m its measurement if it was picked for one: the
- * request's pool is being destroyed, its nodes still intact. */
-static void request_end(request_rec *r, const measured_request_t *m)
+/* A number in the request pool, without printf's cost. */
+static const char *log_number(apr_pool_t *p, apr_int64_t v)
 {
+    char *end = (char *)apr_palloc(p, 24) + 23, *s = end;
+    apr_uint64_t u = v < 0 ? (apr_uint64_t)0 - (apr_uint64_t)v
+                           : (apr_uint64_t)v;
+
+    *end = '\0';
+    do {
+        *--s = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) {
+        *--s = '-';
+    }
+    return s;
+}
+
+/* %{memwatch-rss}n and %{memwatch-growth}n for the access log: the
+ * child's RSS after the request and how it changed since the child's
+ * previous request ended (negative if it shrank), in bytes. On the last
+ * request of an internal redirect chain, the one mod_log_config reads. */
+static void set_log_notes(request_rec *r, apr_uint64_t rss)
+{
+    apr_uint64_t prev = apr_atomic_xchg64(&last_logged_rss, rss);
+
+    while (r->next) {
+        r = r->next;
+    }
+    /* addn: nothing else sets these names, no need to search. */
+    apr_table_addn(r->notes, "memwatch-rss",
+                   log_number(r->pool, (apr_int64_t)rss));
+    apr_table_addn(r->notes, "memwatch-growth",
+                   log_number(r->pool, (apr_int64_t)rss - (apr_int64_t)prev));
+}
+
+/* The end of a request: after the response, as its pool is destroyed
+ * (nodes still intact) or, when the access log wants the notes, from the
+ * first log_transaction hook. */
+static apr_status_t request_done(void *data)
+{
+    request_state_t *st = data;
+    request_rec *r = st->r;
     mw_slot_t *me = mw_my_slot();
     mw_conn_t *conn = mw_conn(r->connection);
     struct mw_sample_conn_t *cs = conn ? conn->sample : NULL;
     mw_request_figures_t fig;
     apr_uint64_t pool_bytes, rss;
 
+    ap_set_module_config(r->request_config, &memwatch_module, NULL);
     fig.requests = apr_atomic_inc64(&me->requests) + 1;
     if (cs) {
         cs->current = NULL;
     }
     pool_bytes = measure_pools(r, cs, me);
     fig.now = apr_time_now();
-    if (m) {
+    if (st->weight) {
         apr_atomic_set64(&last_read, (apr_uint64_t)fig.now);
     }
-    if ((m || rss_read_due(fig.now)
+    if ((st->weight || log_notes_wanted || rss_read_due(fig.now)
          || (apr_atomic_read32(&me->state) == MW_STATE_WARMING
              && fig.requests >= conf->warmup))
         && (rss = mw_own_rss()) != 0) {
         record_rss(r, me, fig.requests, rss);
-        if (m && apr_atomic_read32(&me->state) != MW_STATE_WARMING) {
-            attribute(r, m->weight,
-                      rss > m->rss_before ? rss - m->rss_before : 0,
+        if (log_notes_wanted) {
+            set_log_notes(r, rss);
+        }
+        if (st->weight && apr_atomic_read32(&me->state) != MW_STATE_WARMING) {
+            attribute(r, st->weight,
+                      rss > st->rss_before ? rss - st->rss_before : 0,
                       pool_bytes);
         }
         fig.memory.rss = rss;
@@ -292,20 +341,35 @@ static void request_end(request_rec *r, const measured_request_t *m)
         mw_retire_check_request(r, &fig);
     }
     record_history(me, fig.requests, fig.now);
-}
-
-static apr_status_t request_done(void *data)
-{
-    request_end(data, NULL);
     return APR_SUCCESS;
 }
 
-static apr_status_t measured_request_done(void *data)
+/* mod_log_config writes the access log from the log_transaction hook,
+ * which runs from a cleanup of the request pool registered after ours
+ * (the EOR bucket's), so before it: notes set as the pool is destroyed
+ * would come too late. When they are logged, the request ends here,
+ * first of the log_transaction hooks. */
+static int sample_log_transaction(request_rec *r)
 {
-    const measured_request_t *m = data;
+    request_state_t *st;
 
-    request_end(m->r, m);
-    return APR_SUCCESS;
+    if (log_notes_wanted
+        && (st = ap_get_module_config(r->request_config,
+                                      &memwatch_module)) != NULL) {
+        apr_pool_cleanup_run(r->pool, st, request_done);
+    }
+    return DECLINED;
+}
+
+static int mentions_log_notes(const ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        if ((d->args && ap_strstr_c(d->args, "{memwatch-"))
+            || mentions_log_notes(d->first_child)) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* May this request, starting at `now`, be measured on its own? */
@@ -348,7 +412,7 @@ static apr_uint32_t pick_for_measure(apr_time_t now)
 static int sample_post_read_request(request_rec *r)
 {
     mw_conn_t *conn;
-    apr_uint32_t weight;
+    request_state_t *st;
 
     if (!mw_my_slot() || r->main || r->prev) {
         return DECLINED;
@@ -361,19 +425,13 @@ static int sample_post_read_request(request_rec *r)
         cs->next_sample = r->request_time + MW_STREAM_SAMPLE;
         cs->stream_base = 0;
     }
-    weight = pick_for_measure(r->request_time);
-    if (weight) {
-        measured_request_t *m = apr_palloc(r->pool, sizeof(*m));
-        m->r = r;
-        m->weight = weight;
-        m->rss_before = mw_own_rss();
-        apr_pool_cleanup_register(r->pool, m, measured_request_done,
-                                  apr_pool_cleanup_null);
-    }
-    else {
-        apr_pool_cleanup_register(r->pool, r, request_done,
-                                  apr_pool_cleanup_null);
-    }
+    st = apr_palloc(r->pool, sizeof(*st));
+    st->r = r;
+    st->weight = pick_for_measure(r->request_time);
+    st->rss_before = st->weight ? mw_own_rss() : 0;
+    ap_set_module_config(r->request_config, &memwatch_module, st);
+    apr_pool_cleanup_register(r->pool, st, request_done,
+                              apr_pool_cleanup_null);
     return DECLINED;
 }
 
@@ -451,6 +509,7 @@ static int sample_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     conf = mw_config(s);
     page_size = (apr_size_t)sysconf(_SC_PAGESIZE);
+    log_notes_wanted = mentions_log_notes(ap_conftree);
     return OK;
 }
 
@@ -503,5 +562,7 @@ void mw_sample_register_hooks(void)
                               APR_HOOK_REALLY_FIRST);
     stream_filter_handle = ap_register_output_filter("MEMWATCH_STREAM",
         stream_filter, NULL, AP_FTYPE_CONNECTION);
+    ap_hook_log_transaction(sample_log_transaction, NULL, NULL,
+                            APR_HOOK_REALLY_FIRST);
     ap_hook_monitor(sample_monitor, NULL, NULL, APR_HOOK_MIDDLE);
 }

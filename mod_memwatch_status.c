@@ -26,6 +26,7 @@ typedef struct query_t {
     format_e format;
     int refresh;
     int child;
+    int history;        /* JSON: each child's history too */
 } query_t;
 
 static apr_status_t write_response(void *baton, const char *data,
@@ -50,7 +51,11 @@ static int small_number(const char *s, int max)
     return (int)v;
 }
 
-/* Options as mod_status takes them: "?json", "?refresh=5&child=3".
+/* Options as mod_status takes them: "?json", "?refresh=5&child=3". Every
+ * option takes "key", "key=" or "key=value" (Prometheus sends
+ * "?prometheus=" from params: {prometheus: [""]}); a format ignores its
+ * value. Unknown keys are ignored, as mod_status does. A value that is not
+ * a number where one is needed, or an over-long query, is refused.
  * Returns NULL or a message for a 400. */
 static const char *parse_query(apr_pool_t *p, const char *args, query_t *q)
 {
@@ -59,6 +64,7 @@ static const char *parse_query(apr_pool_t *p, const char *args, query_t *q)
     q->format = FMT_HTML;
     q->refresh = 0;
     q->child = -1;
+    q->history = 0;
     if (!args || !*args) {
         return NULL;
     }
@@ -72,31 +78,32 @@ static const char *parse_query(apr_pool_t *p, const char *args, query_t *q)
         if (val) {
             *val++ = '\0';
         }
-        if (!strcmp(tok, "json") && !val) {
+        if (!strcmp(tok, "json")) {
             q->format = FMT_JSON;
         }
-        else if (!strcmp(tok, "auto") && !val) {
+        else if (!strcmp(tok, "auto")) {
             q->format = FMT_AUTO;
         }
-        else if (!strcmp(tok, "prometheus") && !val) {
+        else if (!strcmp(tok, "prometheus")) {
             q->format = FMT_PROMETHEUS;
         }
+        else if (!strcmp(tok, "history")) {
+            q->history = 1;
+        }
         else if (!strcmp(tok, "refresh")) {
-            /* mod_status: a bare ?refresh means one second. */
-            q->refresh = val ? small_number(val, 86400) : 1;
-            if (q->refresh < 0) {
+            /* mod_status: a bare ?refresh, or under 1, means 10 s. */
+            int t = val && *val ? small_number(val, 86400) : 0;
+            if (t < 0) {
                 return "refresh takes a number of seconds";
             }
+            q->refresh = t < 1 ? 10 : t;
         }
         else if (!strcmp(tok, "child")) {
-            q->child = small_number(val, 1000000);
-            if (q->child < 0) {
+            /* "child" or "child=" alone: the overview. */
+            q->child = val && *val ? small_number(val, 1000000) : -1;
+            if (val && *val && q->child < 0) {
                 return "child takes a slot number";
             }
-        }
-        else {
-            return "unknown option; use json, auto, prometheus, "
-                   "refresh=N or child=SLOT";
         }
     }
     return NULL;
@@ -177,7 +184,8 @@ static int status_handler(request_rec *r)
     if (r->header_only) {
         return OK;
     }
-    fill_view(&view, r, q.format == FMT_JSON || q.format == FMT_HTML);
+    fill_view(&view, r, (q.format == FMT_JSON && q.history)
+                        || q.format == FMT_HTML);
     out.write = write_response;
     out.baton = r;
     switch (q.format) {

@@ -13,7 +13,7 @@
 
 static const char *const colours[] = {
     "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b",
-    "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"
+    "#e377c2", "#17becf", "#bcbd22"
 };
 #define NCOLOURS (sizeof(colours) / sizeof(colours[0]))
 
@@ -48,6 +48,7 @@ static void head(mw_out_t *out, const mw_view_t *v,
         "dl.sum{display:grid;grid-template-columns:max-content auto;"
         "gap:2px 16px}dl.sum dt{font-weight:bold}dl.sum dd{margin:0}"
         "svg text{font:11px sans-serif;fill:#444}"
+        ".age{color:#777;font-size:.85em}"
         ".sw{display:inline-block;width:.8em;height:.8em;"
         "vertical-align:middle}"
         "</style></head><body>\n");
@@ -71,11 +72,49 @@ typedef struct {
     const char *colour;
 } series_t;
 
-/* A child keeps its colour by pid, so a replacement in the same slot
- * does not look like the child it replaced. */
-static const char *child_colour(apr_uint32_t pid)
+/* The i-th child on the page: a colour of its own, from the palette and
+ * past it hues a golden angle apart (by pid, two children could share one:
+ * slots 0 and 1 were once drawn in the same grey). */
+static const char *child_colour(apr_pool_t *p, int i)
 {
-    return colours[pid % NCOLOURS];
+    if (i < (int)NCOLOURS) {
+        return colours[i];
+    }
+    return apr_psprintf(p, "hsl(%d,70%%,40%%)", (i * 137 + 20) % 360);
+}
+
+/* A child's history with its current figures appended as the newest
+ * point, so a chart is never empty and always reaches "now". */
+static const mw_sample_t *with_now(apr_pool_t *p, const mw_view_t *v,
+                                   const mw_child_view_t *c, int *n)
+{
+    mw_sample_t *s = apr_palloc(p, sizeof(*s) * (apr_size_t)(c->nhistory + 1));
+
+    if (c->nhistory) {
+        memcpy(s, c->history, sizeof(*s) * (apr_size_t)c->nhistory);
+    }
+    memset(&s[c->nhistory], 0, sizeof(*s));
+    s[c->nhistory].time = v->now;
+    s[c->nhistory].rss = c->rss;
+    s[c->nhistory].private_bytes = c->private_bytes;
+    s[c->nhistory].shared_bytes = c->shared_bytes;
+    s[c->nhistory].requests = c->requests;
+    *n = c->nhistory + 1;
+    return s;
+}
+
+/* "696 KiB (12 s old)": private/shared come from smaps_rollup every
+ * MemwatchSmapsInterval, RSS from every request. */
+static const char *size_with_age(apr_pool_t *p, const mw_view_t *v,
+                                 apr_uint64_t val, apr_time_t when)
+{
+    if (val == MW_UNKNOWN || !when) {
+        return size_or_dash(p, val);
+    }
+    return apr_psprintf(p, "%s <span class=\"age\">(%s old)</span>",
+                        mw_format_size(p, val), mw_format_duration(
+                            p, apr_time_sec(v->now > when ? v->now - when
+                                                          : 0)));
 }
 
 static apr_uint64_t sample_value(const mw_sample_t *s, int field)
@@ -120,6 +159,21 @@ static int total_series(apr_pool_t *p, const series_t *series, int nseries,
     }
     *out = tot;
     return nb;
+}
+
+/* A dot on a series' newest point: a line of one point is not drawn. */
+static void chart_now(mw_out_t *out, const series_t *sr, apr_time_t t0,
+                      double xs, double ys, int ph)
+{
+    const mw_sample_t *s = sr->n ? &sr->s[sr->n - 1] : NULL;
+    apr_uint64_t val = s ? sample_value(s, sr->field) : MW_UNKNOWN;
+
+    if (val != MW_UNKNOWN) {
+        mw_printf(out, "<circle class=\"now\" r=\"3\" fill=\"%s\" "
+                  "cx=\"%.1f\" cy=\"%.1f\"/>", sr->colour,
+                  CHART_L + (double)(s->time - t0) * xs,
+                  10 + ph - (double)val * ys);
+    }
 }
 
 /* One SVG line chart; `total` adds a summed line over the series. */
@@ -217,6 +271,7 @@ static void chart(mw_out_t *out, apr_pool_t *p, const series_t *series,
             }
         }
         mw_puts(out, "\"/>");
+        chart_now(out, &series[i], t0, xs, ys, ph);
     }
     if (ntot) {
         mw_puts(out, "<polyline class=\"series total\" fill=\"none\" "
@@ -245,11 +300,14 @@ static void summary(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
               "<dt>Children</dt><dd>%d of ServerLimit %u</dd>"
               "<dt>Total RSS</dt><dd>%s</dd><dt>Largest child</dt><dd>%s</dd>"
               "<dt>Total private</dt><dd>%s</dd>"
+              "<dt title=\"proportional set size: shared pages divided "
+              "among the processes sharing them\">Total PSS</dt><dd>%s</dd>"
               "<dt>Recycled</dt><dd>%" APR_UINT64_T_FMT
               " (%u retiring now, at most %u at once)</dd>",
               v->generation, v->children->nelts, v->server_limit,
               mw_format_size(p, v->rss_total), mw_format_size(p, v->rss_max),
-              size_or_dash(p, v->private_total), recycles, v->retiring,
+              size_or_dash(p, v->private_total),
+              size_or_dash(p, v->pss_total), recycles, v->retiring,
               v->max_retiring);
     mw_puts(out, "<dt>Limits</dt><dd>");
     if (!mw_policy_active(&v->limits)) {
@@ -326,7 +384,7 @@ static void children_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
         const char *verdict = mw_verdict_name(c->trend.verdict);
 
         mw_printf(out, "<tr><td><span class=\"sw\" style=\"background:%s\">"
-                  "</span> <a href=\"", child_colour(c->pid));
+                  "</span> <a href=\"", child_colour(p, i));
         mw_put_html(out, o->self);
         mw_printf(out, "?child=%u\">%u</a></td><td>%u</td><td>%s</td>"
                   "<td>%" APR_UINT64_T_FMT "</td><td>%" APR_UINT64_T_FMT
@@ -338,7 +396,7 @@ static void children_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
                   mw_format_size(p, c->rss_peak),
                   mw_format_size(p, c->baseline_rss),
                   mw_format_ssize(p, c->growth),
-                  size_or_dash(p, c->private_bytes),
+                  size_with_age(p, v, c->private_bytes, c->private_time),
                   size_or_dash(p, c->shared_bytes),
                   size_or_dash(p, c->request_pool_peak),
                   size_or_dash(p, c->request_pool_mean),
@@ -484,9 +542,8 @@ static void overview(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
     for (i = 0; i < v->children->nelts; i++) {
         const mw_child_view_t *c =
             &APR_ARRAY_IDX(v->children, i, mw_child_view_t);
-        series[i].s = c->history;
-        series[i].n = c->nhistory;
-        series[i].colour = child_colour(c->pid);
+        series[i].s = with_now(p, v, c, &series[i].n);
+        series[i].colour = child_colour(p, i);
     }
     mw_printf(out, "<h2>RSS over time</h2><p class=\"note\">One line per "
               "child, in the colour by its slot below%s; dashed red for "
@@ -521,6 +578,7 @@ static void detail(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
               "<dt>Age</dt><dd>%s, %" APR_UINT64_T_FMT " requests</dd>"
               "<dt>RSS</dt><dd>%s now, %s peak, %s baseline (%s growth)</dd>"
               "<dt>Private / shared</dt><dd>%s / %s</dd>"
+              "<dt>PSS</dt><dd>%s</dd>"
               "<dt>State</dt><dd class=\"%s\">%s</dd></dl>\n",
               mw_verdict_name(c->trend.verdict),
               mw_verdict_name(c->trend.verdict),
@@ -535,8 +593,9 @@ static void detail(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
               mw_format_size(p, c->rss_peak),
               mw_format_size(p, c->baseline_rss),
               mw_format_ssize(p, c->growth),
-              size_or_dash(p, c->private_bytes),
-              size_or_dash(p, c->shared_bytes), state_class(c->state),
+              size_with_age(p, v, c->private_bytes, c->private_time),
+              size_or_dash(p, c->shared_bytes),
+              size_or_dash(p, c->pss_bytes), state_class(c->state),
               mw_state_name(c->state));
     mw_printf(out, "<dl class=\"sum\"><dt>Request pool</dt><dd>%s peak, "
               "%s mean</dd><dt>Connection pool</dt><dd>%s peak, grew by up "
@@ -548,8 +607,8 @@ static void detail(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
               size_or_dash(p, c->connection_pool_peak),
               size_or_dash(p, c->connection_pool_growth_peak),
               size_or_dash(p, c->stream_pool_growth_peak));
-    series[0].s = series[1].s = c->history;
-    series[0].n = series[1].n = c->nhistory;
+    series[0].s = series[1].s = with_now(p, v, c, &series[0].n);
+    series[1].n = series[0].n;
     series[0].field = 0;
     series[1].field = 1;
     series[0].colour = colours[0];

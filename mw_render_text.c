@@ -33,6 +33,17 @@ static void json_limit(mw_out_t *out, const char *name, apr_uint64_t v)
     json_u64(out, name, v ? v : MW_UNKNOWN, 1);
 }
 
+/* Figures added for alerting: PSS, the age of private/shared, and
+ * whether the child is exiting. */
+static void json_child_extra(mw_out_t *out, const mw_child_view_t *c)
+{
+    mw_puts(out, ",");
+    json_u64(out, "pss_bytes", c->pss_bytes, 1);
+    mw_printf(out, "\"private_time\":%" APR_INT64_T_FMT ",\"exiting\":%s",
+              c->private_time ? apr_time_sec(c->private_time) : 0,
+              c->exiting ? "true" : "false");
+}
+
 static void json_child(mw_out_t *out, const mw_view_t *v,
                        const mw_child_view_t *c)
 {
@@ -85,8 +96,13 @@ static void json_child(mw_out_t *out, const mw_view_t *v,
                   c->trend.per_request, c->trend.per_minute);
     }
     mw_printf(out, ",\"trend_points\":%u,\"trend_window_requests\":%"
-              APR_UINT64_T_FMT ",\"history\":[",
-              c->trend.points, c->trend.window_requests);
+              APR_UINT64_T_FMT, c->trend.points, c->trend.window_requests);
+    json_child_extra(out, c);
+    if (!c->history) {          /* asked for with ?json&history only */
+        mw_puts(out, "}");
+        return;
+    }
+    mw_puts(out, ",\"history\":[");
     for (k = 0; k < c->nhistory; k++) {
         const mw_sample_t *s = &c->history[k];
         mw_printf(out, "%s{\"time\":%" APR_INT64_T_FMT ",", k ? "," : "",
@@ -147,6 +163,7 @@ void mw_render_json(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
     json_u64(out, "rss_bytes", v->rss_total, 1);
     json_u64(out, "rss_max_bytes", v->rss_max, 1);
     json_u64(out, "private_bytes", v->private_total, 1);
+    json_u64(out, "pss_bytes", v->pss_total, 1);
     json_u64(out, "requests", v->requests_total, 1);
     json_u64(out, "connections", v->connections_total, 1);
     mw_printf(out, "\"retiring\":%u},\"children\":[", v->retiring);
@@ -233,6 +250,7 @@ void mw_render_auto(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
     auto_u64(out, "TotalRSS", v->rss_total);
     auto_u64(out, "MaxRSS", v->rss_max);
     auto_u64(out, "TotalPrivate", v->private_total);
+    auto_u64(out, "TotalPSS", v->pss_total);
     auto_u64(out, "TotalRequests", v->requests_total);
     auto_u64(out, "TotalConnections", v->connections_total);
     mw_printf(out, "Retiring: %u\n", v->retiring);
@@ -299,6 +317,9 @@ static const prom_child_metric_t child_metrics[] = {
       "Private (unshared) memory of the child.", CV(private_bytes) },
     { "memwatch_child_shared_bytes", "gauge",
       "Shared memory of the child.", CV(shared_bytes) },
+    { "memwatch_child_pss_bytes", "gauge",
+      "Proportional set size of the child (smaps_rollup): shared pages "
+      "divided among the processes sharing them.", CV(pss_bytes) },
     { "memwatch_child_request_pool_peak_bytes", "gauge",
       "Largest request pool seen in the child.", CV(request_pool_peak) },
     { "memwatch_child_connection_pool_peak_bytes", "gauge",
@@ -329,6 +350,131 @@ static void prom_attr(mw_out_t *out, const mw_view_t *v, const char *name,
         mw_printf(out, "\"} %" APR_UINT64_T_FMT "\n",
                   *(const apr_uint64_t *)((const char *)a + offset));
     }
+}
+
+/* One gauge per child, skipping the children for which get() says no. */
+static void prom_per_child(mw_out_t *out, const mw_view_t *v,
+                           const char *name, const char *help,
+                           int (*get)(const mw_child_view_t *, const mw_view_t *,
+                                      apr_uint64_t *))
+{
+    int i;
+
+    prom_head(out, name, "gauge", help);
+    for (i = 0; i < v->children->nelts; i++) {
+        const mw_child_view_t *c =
+            &APR_ARRAY_IDX(v->children, i, mw_child_view_t);
+        apr_uint64_t val;
+        if (get(c, v, &val)) {
+            mw_printf(out, "%s{slot=\"%u\"} %" APR_UINT64_T_FMT "\n", name,
+                      c->slot, val);
+        }
+    }
+}
+
+static int get_start(const mw_child_view_t *c, const mw_view_t *v,
+                     apr_uint64_t *val)
+{
+    (void)v;
+    *val = (apr_uint64_t)apr_time_sec(c->started);
+    return 1;
+}
+
+#define LIMIT_GETTER(fn, field)                                           \
+    static int fn(const mw_child_view_t *c, const mw_view_t *v,          \
+                  apr_uint64_t *val)                                      \
+    {                                                                     \
+        (void)v;                                                          \
+        *val = c->limits.field;                                           \
+        return *val != 0;                                                 \
+    }
+LIMIT_GETTER(get_max_growth, max_growth)
+LIMIT_GETTER(get_max_rss, max_rss)
+LIMIT_GETTER(get_max_private, max_private)
+LIMIT_GETTER(get_min_shared, min_shared)
+
+static int get_private_age(const mw_child_view_t *c, const mw_view_t *v,
+                           apr_uint64_t *val)
+{
+    *val = c->private_time && v->now > c->private_time
+           ? (apr_uint64_t)apr_time_sec(v->now - c->private_time) : 0;
+    return c->private_time != 0;
+}
+
+static int get_waiting(const mw_child_view_t *c, const mw_view_t *v,
+                       apr_uint64_t *val)
+{
+    (void)v;
+    *val = c->state == MW_STATE_WAITING;
+    return 1;
+}
+
+static int get_retiring_seconds(const mw_child_view_t *c, const mw_view_t *v,
+                                apr_uint64_t *val)
+{
+    *val = c->retire_time && v->now > c->retire_time
+           ? (apr_uint64_t)apr_time_sec(v->now - c->retire_time) : 0;
+    return c->state == MW_STATE_RETIRING;
+}
+
+static int get_exiting(const mw_child_view_t *c, const mw_view_t *v,
+                       apr_uint64_t *val)
+{
+    (void)v;
+    *val = c->exiting != 0;
+    return 1;
+}
+
+/* What alerts need beyond the figures: build, start times, each child's
+ * own limits (after MemwatchJitter), totals, and where recycling stands. */
+static void prom_alerting(mw_out_t *out, const mw_view_t *v)
+{
+    prom_head(out, "memwatch_build_info", "gauge",
+              "mod_memwatch version and MPM; always 1.");
+    mw_puts(out, "memwatch_build_info{version=\"");
+    mw_put_prom_label(out, v->version);
+    mw_puts(out, "\",mpm=\"");
+    mw_put_prom_label(out, v->mpm);
+    mw_puts(out, "\"} 1\n");
+    if (v->private_total != MW_UNKNOWN) {
+        prom_head(out, "memwatch_private_bytes", "gauge",
+                  "Private memory of all children together.");
+        mw_printf(out, "memwatch_private_bytes %" APR_UINT64_T_FMT "\n",
+                  v->private_total);
+    }
+    if (v->pss_total != MW_UNKNOWN) {
+        prom_head(out, "memwatch_pss_bytes", "gauge",
+                  "Proportional set size of all children together: what "
+                  "they cost, shared pages counted once.");
+        mw_printf(out, "memwatch_pss_bytes %" APR_UINT64_T_FMT "\n",
+                  v->pss_total);
+    }
+    prom_per_child(out, v, "memwatch_child_start_time_seconds",
+                   "When the child started, seconds since the epoch.",
+                   get_start);
+    prom_per_child(out, v, "memwatch_child_max_growth_bytes",
+                   "The child's MemwatchMaxGrowth after jitter.",
+                   get_max_growth);
+    prom_per_child(out, v, "memwatch_child_max_rss_bytes",
+                   "The child's MemwatchMaxRSS after jitter.", get_max_rss);
+    prom_per_child(out, v, "memwatch_child_max_private_bytes",
+                   "The child's MemwatchMaxPrivate after jitter.",
+                   get_max_private);
+    prom_per_child(out, v, "memwatch_child_min_shared_bytes",
+                   "The child's MemwatchMinShared after jitter.",
+                   get_min_shared);
+    prom_per_child(out, v, "memwatch_child_private_age_seconds",
+                   "Age of the child's private, shared and PSS figures.",
+                   get_private_age);
+    prom_per_child(out, v, "memwatch_child_waiting",
+                   "1 if the child is over a limit and waits for its turn "
+                   "to retire (MemwatchMaxRetiring).", get_waiting);
+    prom_per_child(out, v, "memwatch_child_retiring_seconds",
+                   "How long the retiring child has been retiring.",
+                   get_retiring_seconds);
+    prom_per_child(out, v, "memwatch_child_exiting",
+                   "1 if the child stopped serving and has not exited yet.",
+                   get_exiting);
 }
 
 void mw_render_prometheus(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
@@ -411,4 +557,5 @@ void mw_render_prometheus(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
     prom_attr(out, v, "memwatch_attribution_growth_bytes_total",
               "Resident set growth that followed requests, by handler and "
               "URL prefix.", offsetof(mw_attr_view_t, growth));
+    prom_alerting(out, v);
 }

@@ -92,6 +92,7 @@ static void slot_reset(const mw_table_t *t, mw_slot_t *s,
     s->started = now;
     s->rss = s->rss_peak = s->baseline_rss = s->last_rss = rss;
     s->private_bytes = s->shared_bytes = MW_UNKNOWN;
+    s->pss_bytes = MW_UNKNOWN;
     s->state = MW_STATE_WARMING;
 }
 

@@ -77,6 +77,7 @@ typedef struct mw_slot_t {
     volatile apr_uint64_t baseline_rss;
     volatile apr_uint64_t private_bytes;    /* parent, from smaps_rollup */
     volatile apr_uint64_t shared_bytes;
+    volatile apr_uint64_t pss_bytes;        /* parent or child, smaps_rollup */
     volatile apr_uint64_t request_pool_peak;
     volatile apr_uint64_t request_pool_sum;
     volatile apr_uint64_t request_pool_count;

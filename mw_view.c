@@ -27,6 +27,8 @@ static void collect_child(mw_child_view_t *c, apr_pool_t *p,
     c->growth = (apr_int64_t)c->rss - (apr_int64_t)c->baseline_rss;
     c->private_bytes = apr_atomic_read64(&s->private_bytes);
     c->shared_bytes = apr_atomic_read64(&s->shared_bytes);
+    c->pss_bytes = apr_atomic_read64(&s->pss_bytes);
+    c->private_time = c->private_bytes == MW_UNKNOWN ? 0 : s->smaps_last;
     count = apr_atomic_read64(&s->request_pool_count);
     c->request_pool_peak = count ? apr_atomic_read64(&s->request_pool_peak)
                                  : MW_UNKNOWN;
@@ -50,6 +52,7 @@ static void collect_child(mw_child_view_t *c, apr_pool_t *p,
     c->limits.min_shared = s->limit_shared;
     c->retire_time = s->retire_time;
     c->exiting_since = s->exiting_since;
+    c->exiting = c->state == MW_STATE_EXITING;
     memcpy(&trend, &s->trend, sizeof(trend));
     mw_trend_analyse(&trend, &c->trend);
     if (c->state == MW_STATE_WARMING) {
@@ -126,11 +129,11 @@ void mw_view_collect(mw_view_t *v, apr_pool_t *p, const mw_table_t *t,
 {
     mw_shm_header_t *h = t->hdr;
     apr_uint32_t i, n;
-    int private_known = 1;
+    int private_known = 1, pss_known = 1;
 
     v->now = now;
     v->children = apr_array_make(p, 16, sizeof(mw_child_view_t));
-    v->rss_total = v->rss_max = v->private_total = 0;
+    v->rss_total = v->rss_max = v->private_total = v->pss_total = 0;
     v->requests_total = v->connections_total = 0;
     for (i = 0; i < h->nslots; i++) {
         mw_slot_t *s = mw_table_slot(t, i);
@@ -152,9 +155,18 @@ void mw_view_collect(mw_view_t *v, apr_pool_t *p, const mw_table_t *t,
         else {
             v->private_total += c->private_bytes;
         }
+        if (c->pss_bytes == MW_UNKNOWN) {
+            pss_known = 0;
+        }
+        else {
+            v->pss_total += c->pss_bytes;
+        }
     }
     if (!private_known || v->children->nelts == 0) {
         v->private_total = MW_UNKNOWN;
+    }
+    if (!pss_known || v->children->nelts == 0) {
+        v->pss_total = MW_UNKNOWN;
     }
 
     /* Rings, newest first. */

@@ -39,6 +39,9 @@ typedef struct mw_child_view_t {
     mw_trend_result_t trend;
     int nhistory;
     mw_sample_t *history;               /* oldest first */
+    apr_uint64_t pss_bytes;             /* MW_UNKNOWN: not known */
+    apr_time_t private_time;            /* private/shared/pss read; 0 never */
+    int exiting;                        /* stopped serving, still alive */
 } mw_child_view_t;
 
 typedef struct mw_attr_view_t {
@@ -79,6 +82,7 @@ typedef struct mw_view_t {
     apr_uint64_t rss_total;
     apr_uint64_t rss_max;
     apr_uint64_t private_total;         /* MW_UNKNOWN if any unknown */
+    apr_uint64_t pss_total;             /* MW_UNKNOWN if any unknown */
     apr_uint64_t requests_total;
     apr_uint64_t connections_total;
 } mw_view_t;

@@ -12,6 +12,7 @@ PACKAGES=(
     apache2-utils wrk            # ab, wrk: load tests and benchmarks
     prometheus                   # promtool, to check ?prometheus
     chromium                     # the browser test of /memwatch
+    dpkg-dev debhelper           # make deb (dh_apache2 is in apache2-dev)
 )
 
 missing=()

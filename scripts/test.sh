@@ -8,6 +8,7 @@
 #   MPMS="event" make test        only some MPMs
 #   TEST_FILES="t/basic.t" make test   only some Apache::Test files (no C tests)
 #   TEST_VERBOSE=1 make test           show every assertion
+#   TEST_DEB=1 TEST_FILES=... make test   the Debian package test too
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -17,8 +18,24 @@ OUT=$TOP/test-output
 
 bash scripts/deps.sh
 
+# As root, first the Debian package test (it installs and purges a
+# package), then the rest as an unprivileged user; either failing fails.
+# Skipped for a run of some test files only, unless TEST_DEB=1.
 source scripts/unprivileged.sh
-rerun_unprivileged test-output scripts/test.sh "$@"
+if [ "$(id -u)" -eq 0 ]; then
+    deb_rc=0
+    if [ -z "${TEST_FILES:-}" ] || [ -n "${TEST_DEB:-}" ]; then
+        echo "== Debian package: build, install, enable, serve, purge"
+        bash scripts/deb-test.sh || deb_rc=1
+    fi
+    rc=0
+    (rerun_unprivileged test-output scripts/test.sh "$@") || rc=$?
+    if [ $deb_rc -ne 0 ]; then
+        echo "FAILED: the Debian package test (scripts/deb-test.sh)" >&2
+        exit 1
+    fi
+    exit $rc
+fi
 
 rm -rf "$OUT"
 mkdir -p "$OUT"

@@ -11,6 +11,8 @@
 use strict;
 use warnings FATAL => 'all';
 
+use lib 't/lib';
+
 use Apache::Test;
 use Apache::TestRequest qw(GET);
 use Apache::TestUtil;
@@ -18,12 +20,13 @@ use File::Temp qw(tempdir);
 use JSON::PP;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(time sleep);
+use MemwatchServer;
 
 my $CHROMIUM = $ENV{MEMWATCH_CHROMIUM} || '/usr/bin/chromium';
 my $TIMEOUT  = 60;          # seconds, for one Chromium run
 my $MIN_PNG  = 10 * 1024;   # a blank or error page is smaller than this
 
-plan tests => 18;
+plan tests => 25;
 
 my $mpm = $ENV{MEMWATCH_MPM} || die "MEMWATCH_MPM not set";
 my $out = $ENV{MEMWATCH_OUT}
@@ -169,7 +172,7 @@ sub strip { my $s = shift; $s =~ s/<[^>]*>//g; $s =~ s/^\s+|\s+$//g; $s }
 
 # ---- Traffic, then history to draw ----------------------------------------
 
-sub json { decode_json(GET('/memwatch?json')->content) }
+sub json { decode_json(GET('/memwatch?json&history')->content) }
 
 GET('/mw/hello') for 1 .. 50;
 GET('/mw/leak?kb=256') for 1 .. 5;
@@ -226,6 +229,29 @@ ok t_cmp((@{ $j->{children} }
              . scalar(@$rows) . ' rows, page says ' . ($count // '?')
              . ', missing: ' . join(' ', map { $_->{pid} } @missing) . ')')
         or dom_debug($dom);
+    # Each child a colour of its own: its swatch in the table, its line
+    # and its "now" dot in the chart (slots 0 and 1 were once both grey).
+    my @sw = map { $_->[0] =~ /class="sw" style="background:\s*([^";]+)/ ? $1 : '?' }
+             @$rows;
+    my %seen;
+    my @dup = grep { $seen{$_}++ } @sw;
+    ok t_cmp(scalar(@sw) >= 1 && !@dup && !grep({ $_ eq '?' } @sw) ? 1 : 0, 1,
+             'overview: each child has a colour of its own (' . join(' ', @sw) . ')')
+        or dom_debug($dom);
+    my ($svg) = $dom =~ m{(<svg[^>]*\bclass="chart"[^>]*>.*?</svg>)}s;
+    my @dots = ($svg // '') =~ m{<circle class="now"[^>]*fill="([^"]+)"}g;
+    ok t_cmp(join(' ', sort @dots), join(' ', sort @sw),
+             'overview: the chart ends each child\'s line at its current figure, '
+             . 'a dot in its colour');
+    # "Private" comes from smaps_rollup every MemwatchSmapsInterval: its age
+    # is shown next to it (column 10), and is no older than the child.
+    my @aged = grep { strip($_->[9]) =~ /^[\d.]+ [KMG]?i?B \((\d+)s old\)$/ } @$rows;
+    ok t_cmp(scalar(@aged), scalar(@$rows),
+             'overview: each child\'s private memory shows its age ("... (Ns old)"): '
+             . join(' | ', map { strip($_->[9]) } @$rows))
+        or dom_debug($dom);
+    my ($pss) = $dom =~ m{Total PSS</dt><dd>([^<]*)</dd>};
+    ok t_cmp($pss // 'missing', qr/^[\d.]+ [KMG]?i?B$/, 'overview: the total PSS');
     my @bad_links = grep { $_->[0] !~ m{<a href="[^"]*\?child=(\d+)">\1</a>} } @$rows;
     ok t_cmp(scalar @bad_links, 0,
              "overview: each child's slot links to its detail view");
@@ -268,4 +294,32 @@ ok t_cmp((@{ $j->{children} }
     no_console_errors($r, 'detail');
 
     screenshot($url, "$out/memwatch-$mpm-child.png", 'detail');
+}
+
+# ---- Before the first history interval --------------------------------------
+# A fresh server sampling every 300 s: children have at most one sample
+# (taken at a first request), none from the parent yet. The chart must
+# still draw every child, at its current figures.
+{
+    my $srv = MemwatchServer->new(name => 'browser', conf => "MemwatchHistory 60 300\n")
+                            ->start;
+    my ($status, $body) = $srv->get('/memwatch?json&history');
+    my $fresh = eval { decode_json($body) } || { children => [] };
+    my @few = grep { @{ $_->{history} } < 2 } @{ $fresh->{children} };
+    ok t_cmp(scalar(@few) . ' of ' . scalar(@{ $fresh->{children} }),
+             scalar(@{ $fresh->{children} }) . ' of ' . scalar(@{ $fresh->{children} }),
+             'fresh server: no child has two samples yet: '
+             . join(', ', map { "slot $_->{slot}: " . scalar(@{ $_->{history} }) }
+                    @{ $fresh->{children} }));
+    my $r = chromium($srv->url('/memwatch'), '--dump-dom');
+    my $dom = $r->{stdout};
+    ran_ok($r, 'fresh overview');
+    my ($svg) = $dom =~ m{(<svg[^>]*\bclass="chart"[^>]*>.*?</svg>)}s;
+    my $dots = () = ($svg // '') =~ m{<circle class="now"}g;
+    my $rows = table_rows($dom, 'children') || [];
+    ok t_cmp(($svg // '') !~ /No samples yet/ && @$rows && $dots == @$rows ? 1 : 0, 1,
+             "fresh overview: the chart is drawn, a dot for each of the "
+             . scalar(@$rows) . " children ($dots dots)")
+        or dom_debug($dom);
+    $srv->stop;
 }

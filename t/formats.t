@@ -13,7 +13,7 @@ use File::Temp qw(tempfile);
 use JSON::PP;
 use MemwatchUtil qw(get_json poll_until);
 
-plan tests => 27, need_module 'memwatch_test';
+plan tests => 34, need_module 'memwatch_test';
 
 Apache::TestRequest::user_agent(reset => 1, keep_alive => 0);
 GET('/mw/hello') for 1 .. 3;
@@ -42,7 +42,7 @@ my @ckeys = qw(slot pid generation started requests connections rss_bytes
                shared_bytes request_pool_peak_bytes request_pool_mean_bytes
                connection_pool_peak_bytes connection_pool_growth_bytes state
                reason limits verdict growth_per_request_bytes
-               growth_per_minute_bytes history);
+               growth_per_minute_bytes pss_bytes private_time exiting);
 my @missing;
 for my $c (@kids) {
     push @missing, map { "$c->{slot}:$_" } grep { !exists $c->{$_} } @ckeys;
@@ -51,6 +51,33 @@ ok t_cmp("@missing", '', 'every child has every documented key');
 my $sum = 0;
 $sum += $_->{rss_bytes} for @kids;
 ok t_cmp($j->{totals}{rss_bytes}, $sum, 'totals.rss_bytes is the sum over children');
+# History only on request (?json&history): scrapes stay small.
+my @with = grep { exists $_->{history} } @kids;
+ok t_cmp(scalar(@with), 0, '?json: no child carries a history');
+my $jh = get_json('history');
+@with = grep { ref $_->{history} eq 'ARRAY' } @{ $jh->{children} };
+ok t_cmp(scalar(@with) . ' of ' . scalar(@{ $jh->{children} }),
+         scalar(@{ $jh->{children} }) . ' of ' . scalar(@{ $jh->{children} }),
+         '?json&history: every child carries its history');
+ok t_cmp(length(GET('/memwatch?json=&history=')->content) > 0
+         && GET('/memwatch?json=&history=')->code == 200 ? 1 : 0, 1,
+         '?json=&history= (key= forms) answers too');
+# PSS: per child from smaps_rollup (MemwatchSmapsInterval 1), summed.
+my $pss = poll_until(sub {
+    my $x = get_json();
+    my @k = @{ $x->{children} };
+    return (@k && !grep { !defined $_->{pss_bytes} } @k) ? $x : 0;
+}, 10);
+my $pss_sum = 0;
+$pss_sum += $_->{pss_bytes} for @{ $pss ? $pss->{children} : [] };
+ok t_cmp($pss ? $pss->{totals}{pss_bytes} : 'no pss', $pss_sum,
+         'totals.pss_bytes is the sum of the children\'s pss_bytes');
+ok t_cmp($pss_sum > 0 && $pss_sum <= ($pss->{totals}{rss_bytes} // 0) ? 1 : 0, 1,
+         "0 < PSS total ($pss_sum) <= RSS total ("
+         . ($pss ? $pss->{totals}{rss_bytes} : '?') . ')');
+# (absent while a child's PSS is unknown: a child may just have started)
+ok t_cmp(poll_until(sub { (GET('/memwatch?auto')->content =~ /^TotalPSS: (\d+)$/m)[0] }, 10)
+         // 'missing', qr/^[1-9]\d*$/, '?auto: TotalPSS');
 
 # ---- Prometheus -------------------------------------------------------------
 $res = GET('/memwatch?prometheus');
@@ -125,6 +152,9 @@ my $detail = poll_until(sub {
 }, 10);
 ok t_cmp($detail ? 1 : 0, 1, "?child=$slot shows the child in slot $slot with pid $pid");
 
+ok t_cmp((GET('/memwatch?refresh')->content =~ m{(<meta http-equiv="refresh"[^>]*>)})[0]
+         // 'none', '<meta http-equiv="refresh" content="10">',
+         'a bare ?refresh reloads every 10 s, as in mod_status');
 my $refresh = GET('/memwatch?refresh=5')->content;
 ok t_cmp(($refresh =~ m{(<meta http-equiv="refresh"[^>]*>)})[0] // 'none',
          '<meta http-equiv="refresh" content="5">', '?refresh=5 adds a meta refresh');

@@ -17,7 +17,7 @@ Apache::TestRequest::user_agent(reset => 1, keep_alive => 0);
 # Each ?json is a request: the child answering it samples when due.
 my $j;
 my $c = poll_until(sub {
-    $j = get_json();
+    $j = get_json('history');
     my ($h) = sort { @{ $b->{history} } <=> @{ $a->{history} } }
               grep { @{ $_->{history} } >= 3 } @{ $j->{children} };
     return $h;

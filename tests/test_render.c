@@ -121,6 +121,8 @@ static void build_table(mw_table_t *t, void *block, apr_size_t size,
     s->rss_peak = 60 * MIB;
     s->private_bytes = 30 * MIB;
     s->shared_bytes = 20 * MIB;
+    s->pss_bytes = 25 * MIB;
+    s->smaps_last = NOW - SEC(7);
     s->request_pool_count = 10;
     s->request_pool_sum = 80000;
     s->request_pool_peak = 16384;
@@ -622,6 +624,76 @@ static void test_duplicate_key(apr_pool_t *p)
     free(block);
 }
 
+/* What alerts and dashboards need: build info, start times, each child's
+ * own limits, PSS, the age of private, waiting/retiring/exiting. */
+static void test_alerting(apr_pool_t *p, const mw_view_t *v,
+                          const mw_table_t *t)
+{
+    test_buf_t b;
+    mw_out_t *out = test_buf_init(&b);
+    mw_view_t nohist;
+
+    mw_render_prometheus(out, v, p);
+    ok(strstr(b.data, "memwatch_build_info{version=\"mod_memwatch/0.1\","
+                      "mpm=\"event\"} 1\n") != NULL, "build info");
+    ok(strstr(b.data, "memwatch_child_start_time_seconds{slot=\"0\"} "
+                      "1699996400\n") != NULL, "slot 0 start time");
+    ok(strstr(b.data, apr_psprintf(p, "memwatch_child_max_growth_bytes"
+                                   "{slot=\"0\"} %" APR_UINT64_T_FMT "\n",
+                                   (apr_uint64_t)(250 * MIB))) != NULL,
+       "slot 0's own growth limit (250 MiB, not the server's 256)");
+    ok(!strstr(b.data, "memwatch_child_max_rss_bytes{"),
+       "no series for a limit that is not set");
+    ok(strstr(b.data, apr_psprintf(p, "memwatch_child_pss_bytes{slot=\"0\"} "
+                                   "%" APR_UINT64_T_FMT "\n",
+                                   (apr_uint64_t)(25 * MIB))) != NULL,
+       "slot 0 PSS");
+    ok(!strstr(b.data, "memwatch_pss_bytes ") && !strstr(b.data,
+       "memwatch_private_bytes "), "no PSS or private total while a "
+       "child's is unknown");
+    ok(strstr(b.data, "memwatch_child_private_age_seconds{slot=\"0\"} 7\n")
+       != NULL, "slot 0's private is 7 s old");
+    ok(strstr(b.data, "memwatch_child_retiring_seconds{slot=\"3\"} ") != NULL
+       && !strstr(b.data, "memwatch_child_retiring_seconds{slot=\"0\"}"),
+       "retiring seconds for the retiring child only");
+    is_int(count(b.data, "memwatch_child_exiting{slot="), 3,
+           "memwatch_child_exiting for each of the 3 children");
+    is_int(count(b.data, "memwatch_child_waiting{slot="), 3,
+           "memwatch_child_waiting for each of the 3 children");
+    test_buf_free(&b);
+
+    /* JSON: history only when collected with it. */
+    out = test_buf_init(&b);
+    mw_render_json(out, v, p);
+    is_int(count(b.data, "\"history\":["), 3, "with history: 3 children");
+    ok(strstr(b.data, apr_psprintf(p, "\"pss_bytes\":%" APR_UINT64_T_FMT ",",
+                                   (apr_uint64_t)(25 * MIB))) != NULL,
+       "JSON pss_bytes");
+    test_buf_free(&b);
+    fill_caller_fields(&nohist);
+    mw_view_collect(&nohist, p, t, NOW, 0);
+    out = test_buf_init(&b);
+    mw_render_json(out, &nohist, p);
+    ok(b.len > 0 && !strstr(b.data, "\"history\""),
+       "without history: no history key");
+    test_buf_free(&b);
+
+    /* HTML: a dot per child, each in a colour of its own. */
+    {
+        mw_html_opts_t o = { "/memwatch", 0, -1 };
+        out = test_buf_init(&b);
+        mw_render_html(out, v, p, &o);
+        is_int(count(b.data, "<circle class=\"now\""), 3,
+               "a dot per child at its current figures");
+        ok(strstr(b.data, "background:#1f77b4") && strstr(b.data,
+           "background:#ff7f0e") && strstr(b.data, "background:#2ca02c"),
+           "three children, three colours");
+        ok(strstr(b.data, "(7s old)") != NULL, "the age of private");
+        ok(strstr(b.data, "Total PSS</dt>") != NULL, "the PSS total");
+        test_buf_free(&b);
+    }
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -648,6 +720,7 @@ int main(void)
     test_json(p, &v);
     test_auto(p, &v);
     test_prometheus(p, &v);
+    test_alerting(p, &v, &t);
     test_html(p, &v);
     test_empty(p);
     test_duplicate_key(p);

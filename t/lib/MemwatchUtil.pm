@@ -39,8 +39,10 @@ use constant KiB => 1024;
 use constant MiB => 1024 * 1024;
 
 sub get_json {
-    my $res = Apache::TestRequest::GET('/memwatch?json');
-    die "GET /memwatch?json: " . $res->status_line . "\n" unless $res->code == 200;
+    my ($more) = @_;        # e.g. 'history': /memwatch?json&history
+    my $url = '/memwatch?json' . (defined $more ? "&$more" : '');
+    my $res = Apache::TestRequest::GET($url);
+    die "GET $url: " . $res->status_line . "\n" unless $res->code == 200;
     return JSON::PP::decode_json($res->content);
 }
 

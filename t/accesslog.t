@@ -1,0 +1,66 @@
+# The access-log figures: with
+#   LogFormat "... %{memwatch-rss}n %{memwatch-growth}n"
+# each line carries the child's RSS after the request and how much it
+# changed since the child's previous request, in bytes. The notes are set
+# before mod_log_config writes (mw_log_transaction), so a real access log
+# of a private httpd must have them on every request:
+#   - every line has a positive RSS and an integer growth;
+#   - on one connection (one child, no other traffic) each growth is the
+#     difference between two consecutive RSS figures;
+#   - leaking 4 MiB shows as a growth of megabytes on that request;
+#   - the last RSS logged for the child is the RSS /memwatch shows for it.
+use strict;
+use warnings FATAL => 'all';
+use lib 't/lib';
+
+use Apache::Test;
+use Apache::TestUtil;
+use MemwatchClient qw(conn req poll child_of);
+use MemwatchServer;
+
+plan tests => 6, need_module 'memwatch_test';
+
+my $MiB = 1024 * 1024;
+my $srv = MemwatchServer->new(name => 'accesslog', conf => <<'EOF')->start;
+MemwatchWarmup 5
+LogFormat "%P %>s %U %{memwatch-rss}n %{memwatch-growth}n" memwatch
+CustomLog logs/access_log memwatch
+EOF
+my $log = "$srv->{root}/logs/access_log";
+
+my $sock = conn('127.0.0.1', $srv->port);
+my ($pid) = req($sock, '/mw/info')->{body} =~ /pid=(\d+)/;
+req($sock, '/mw/hello') for 1 .. 8;
+my $leaks = 0;
+for (1 .. 4) {
+    my $r = req($sock, '/mw/leak?kb=4096');
+    $leaks++ if $r->{status} == 200;
+}
+req($sock, '/mw/hello') for 1 .. 3;
+close $sock;
+my $n = 1 + 8 + 4 + 3;
+
+# Written as each request ends: poll for all of them.
+my @mine;
+poll(10, sub {
+    open my $fh, '<', $log or return;
+    @mine = map { [split / /] } grep { /^$pid 200 \/mw\// } <$fh>;
+    chomp $_->[-1] for @mine;
+    return @mine >= $n;
+});
+ok t_cmp(scalar(@mine), $n, "$n lines of child $pid in the access log");
+my @bad = grep { $_->[3] !~ /^[1-9]\d*$/ || $_->[4] !~ /^-?\d+$/ } @mine;
+ok t_cmp(scalar(@bad), 0, 'each has an RSS > 0 and an integer growth'
+         . (@bad ? ": @{$bad[0]}" : ''));
+my @off = grep { $mine[$_][4] != $mine[$_][3] - $mine[$_ - 1][3] } 1 .. $#mine;
+ok t_cmp(scalar(@off), 0, 'each growth is the change from the previous RSS'
+         . (@off ? ": line $off[0]: @{$mine[$off[0]]}" : ''));
+my @leak = map { $_->[4] } grep { $_->[2] eq '/mw/leak' } @mine;
+my ($max) = sort { $b <=> $a } @leak;
+ok t_cmp(scalar(@leak) . ' leaks', "$leaks leaks", 'the four leaks are logged');
+ok t_cmp(($max // 0) >= 3 * $MiB ? 1 : 0, 1,
+         'a leak of 4 MiB shows as a growth of at least 3 MiB (logged: @leak)');
+my $c = child_of($srv->json, $pid);
+ok t_cmp($c ? $c->{rss_bytes} : 'gone', $mine[-1][3],
+         'the last RSS logged is what /memwatch shows for the child');
+$srv->stop;
