@@ -92,6 +92,9 @@ static apr_interval_time_t keepalive_max;
 
 /* This child. */
 static int checking;                /* some limit can trigger a recycle */
+/* worker with several listeners calls accept_func holding the accept
+ * mutex, which a retiring child must not keep while it declines. */
+static int accepts_under_mutex;
 static int generation;
 static mw_limits_t ceiling;         /* its limits, moved by MemwatchCeiling */
 static apr_time_t exit_deadline;
@@ -332,6 +335,11 @@ static apr_status_t threaded_retiring_accept(void **csd, ap_listen_rec *lr,
         /* The listener closes, in-flight requests finish, the parent
          * starts a replacement. */
         return APR_EGENERAL;
+    }
+    if (accepts_under_mutex) {
+        /* Declining would keep the accept mutex from the other children:
+         * take the connection; it gets one response, with "close". */
+        return ap_unixd_accept(csd, lr, ptrans);
     }
     /* The socket stays readable until another child accepts: do not
      * spin on it. */
@@ -667,6 +675,8 @@ static void retire_child_init(apr_pool_t *pchild, server_rec *s)
     draw_limits(me);
     checking = (mw_policy_active(&conf->limits) || conf->max_total_private)
                && !one_process;
+    accepts_under_mutex = !strcmp(ap_show_mpm(), "worker")
+                          && ap_listeners && ap_listeners->next;
     if (threaded) {
         start_watcher(pchild, s);
     }
