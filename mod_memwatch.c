@@ -27,10 +27,11 @@
 #include "mpm_common.h"
 
 #include "mod_memwatch.h"
+#include "mw_key.h"
 #include "mw_pool.h"
 #include "mw_proc.h"
 
-mw_globals_t mw_g = { NULL, { NULL, NULL, NULL }, 0, NULL, NULL, NULL, 0, 0,
+mw_globals_t mw_g = { NULL, { NULL, NULL, NULL, { 0, 0, 0 }, 0, 0 }, 0, NULL, NULL, NULL, 0, 0,
                       0, -1, 0, NULL, -1, 0, 0, 0 };
 
 /* Kept across graceful restarts so the table (and children's figures)
@@ -235,45 +236,6 @@ static void mw_child_init(apr_pool_t *pchild, server_rec *s)
     mw_retire_init(pchild, s);
 }
 
-/* Printable ASCII only, so nothing odd reaches any output format. */
-static void copy_clean(char *dst, apr_size_t size, const char *src,
-                       apr_size_t len)
-{
-    apr_size_t i;
-
-    for (i = 0; i + 1 < size && i < len && src[i]; i++) {
-        unsigned char ch = (unsigned char)src[i];
-        dst[i] = (ch > 0x20 && ch < 0x7f) ? (char)ch : '?';
-    }
-    dst[i] = '\0';
-}
-
-/* The first `depth` segments of the path, e.g. "/app/api" for depth 2. */
-static void url_prefix(char *dst, apr_size_t size, const char *path,
-                       apr_uint32_t depth)
-{
-    const char *end = path ? path : "/";
-    apr_uint32_t seg = 0;
-
-    if (*end == '/') {
-        end++;
-    }
-    while (*end && seg < depth) {
-        while (*end && *end != '/') {
-            end++;
-        }
-        if (++seg < depth && *end == '/') {
-            end++;
-        }
-    }
-    if (!path || end == path) {
-        copy_clean(dst, size, "/", 1);
-    }
-    else {
-        copy_clean(dst, size, path, (apr_size_t)(end - path));
-    }
-}
-
 static int history_due(const mw_slot_t *sl, apr_time_t now)
 {
     return now - sl->hist_last
@@ -344,15 +306,15 @@ static void note_connection_pool(mw_conn_t *cs, conn_rec *c, mw_slot_t *me)
 
 /* Add a request's growth to its handler and URL prefix. */
 static void attribute(request_rec *r, apr_uint64_t growth,
-                      apr_uint64_t pool_bytes)
+                      apr_uint64_t pool_bytes, apr_time_t now)
 {
     char handler[MW_HANDLER_LEN], prefix[MW_PREFIX_LEN];
     const char *h = r->handler ? r->handler : "(none)";
 
-    copy_clean(handler, sizeof(handler), h, strlen(h));
-    url_prefix(prefix, sizeof(prefix), r->parsed_uri.path,
-               mw_g.conf->attribute_depth);
-    mw_attr_add(&mw_g.table, handler, prefix, growth, pool_bytes);
+    mw_key_clean(handler, sizeof(handler), h, strlen(h));
+    mw_key_url_prefix(prefix, sizeof(prefix), r->parsed_uri.path,
+                      mw_g.conf->attribute_depth, 1);
+    mw_attr_add(&mw_g.table, handler, prefix, growth, pool_bytes, now);
 }
 
 /* End of a request: runs as its pool is destroyed, nodes still intact. */
@@ -407,7 +369,7 @@ static apr_status_t request_done(void *data)
         sample_slot(me, 0, now, rss);
     }
 
-    attribute(r, growth, pool_bytes);
+    attribute(r, growth, pool_bytes, now);
     if (mw_g.checking && n % conf->check_every == 0) {
         mw_retire_check(r, n, now);
     }
@@ -517,7 +479,7 @@ static int mw_monitor(apr_pool_t *p, server_rec *s)
     if (!mw_g.have_table) {
         return DECLINED;
     }
-    for (i = 0; i < mw_g.table.hdr->nslots; i++) {
+    for (i = 0; i < mw_table_nslots(&mw_g.table); i++) {
         mw_slot_t *sl = mw_table_slot(&mw_g.table, i);
         apr_uint32_t pid = apr_atomic_read32(&sl->pid);
         mw_statm_t st;

@@ -118,7 +118,10 @@ static void fill_view(mw_view_t *v, request_rec *r, int with_history)
     v->pools_unavailable = mw_g.pools_unavailable;
     v->smaps_unavailable = mw_g.smaps_unavailable;
     v->dry_run = conf->dry_run;
-    v->limits = conf->limits;
+    v->limits.max_growth = conf->limits.max_growth;
+    v->limits.max_rss = conf->limits.max_rss;
+    v->limits.max_private = conf->limits.max_private;
+    v->limits.min_shared = conf->limits.min_shared;
     v->jitter = conf->jitter;
     v->max_retiring = conf->max_retiring;
     v->history_interval = conf->history_interval;

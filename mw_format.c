@@ -189,17 +189,6 @@ static const char *json_repl(unsigned char c, char *tmp)
     }
 }
 
-static const char *prom_repl(unsigned char c, char *tmp)
-{
-    (void)tmp;
-    switch (c) {
-    case '"': return "\\\"";
-    case '\\': return "\\\\";
-    case '\n': return "\\n";
-    default: return NULL;
-    }
-}
-
 void mw_put_html(mw_out_t *out, const char *s)
 {
     put_escaped(out, s ? s : "", html_repl);
@@ -216,7 +205,65 @@ void mw_put_json_string(mw_out_t *out, const char *s)
     mw_puts(out, "\"");
 }
 
-void mw_put_prom_label(mw_out_t *out, const char *s)
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 if the bytes there
+ * are not one: no overlong forms, no surrogates, nothing past U+10FFFF. */
+static int utf8_len(const unsigned char *s)
 {
-    put_escaped(out, s ? s : "", prom_repl);
+    unsigned char c = s[0];
+
+    if (c < 0x80) {
+        return 1;
+    }
+    if (c >= 0xc2 && c <= 0xdf) {
+        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+    }
+    if (c >= 0xe0 && c <= 0xef) {
+        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80
+            || (c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f)) {
+            return 0;
+        }
+        return 3;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80
+            || (s[3] & 0xc0) != 0x80 || (c == 0xf0 && s[1] < 0x90)
+            || (c == 0xf4 && s[1] > 0x8f)) {
+            return 0;
+        }
+        return 4;
+    }
+    return 0;
+}
+
+/* Prometheus label values are UTF-8: escape backslash, " and newline,
+ * keep valid sequences, and write U+FFFD for each byte that starts none. */
+void mw_put_prom_label(mw_out_t *out, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)(str ? str : "");
+    const unsigned char *run = s;
+
+    while (*s) {
+        const char *r = NULL;
+        int n = utf8_len(s);
+
+        switch (n ? *s : 0x80) {
+        case '"': r = "\\\""; break;
+        case '\\': r = "\\\\"; break;
+        case '\n': r = "\\n"; break;
+        case 0x80: r = "\xef\xbf\xbd"; n = 1; break;
+        default: break;
+        }
+        if (r) {
+            if (s > run) {
+                out->write(out->baton, (const char *)run,
+                           (apr_size_t)(s - run));
+            }
+            mw_puts(out, r);
+            run = s + n;
+        }
+        s += n;
+    }
+    if (s > run) {
+        out->write(out->baton, (const char *)run, (apr_size_t)(s - run));
+    }
 }

@@ -14,6 +14,7 @@
 #include "tap.h"
 #include "buf.h"
 #include "mw_render.h"
+#include "mw_shm.h"
 
 #define MIB (1024ULL * 1024)
 #define SEC(s) apr_time_from_sec(s)
@@ -191,12 +192,12 @@ static void build_table(mw_table_t *t, void *block, apr_size_t size,
     mw_recycle_add(t, &ev);
 
     /* Attribution, hostile values included. */
-    mw_attr_add(t, "php-script", HOSTILE_PREFIX, 1 * MIB, 4000);
-    mw_attr_add(t, QUOTY_HANDLER, QUOTY_PREFIX, 2 * MIB, 4000);
+    mw_attr_add(t, "php-script", HOSTILE_PREFIX, 1 * MIB, 4000, NOW);
+    mw_attr_add(t, QUOTY_HANDLER, QUOTY_PREFIX, 2 * MIB, 4000, NOW);
     for (i = 0; i < 3; i++) {
-        mw_attr_add(t, "default-handler", "/static", 4096, 1000);
+        mw_attr_add(t, "default-handler", "/static", 4096, 1000, NOW);
     }
-    mw_attr_add(t, "none", "/nogrowth", 0, 500);     /* to "other" */
+    mw_attr_add(t, "none", "/nogrowth", 0, 500, NOW);     /* to "other" */
 }
 
 static void fill_caller_fields(mw_view_t *v)
@@ -252,10 +253,10 @@ static void test_view(const mw_view_t *v)
            "private total unknown while a child's is unknown");
     is_u64(v->requests_total, 1234 + 3 + 5000, "requests total");
     is_int(v->exited->nelts, 1, "one exited child");
-    is_int(APR_ARRAY_IDX(v->exited, 0, mw_exited_t).pid, 1005,
+    is_int(APR_ARRAY_IDX(v->exited, 0, mw_exit_view_t).pid, 1005,
            "pid 1005 exited");
     is_int(v->recycles->nelts, 2, "two recycle events");
-    is_int(APR_ARRAY_IDX(v->recycles, 0, mw_recycle_t).pid, 1001,
+    is_int(APR_ARRAY_IDX(v->recycles, 0, mw_recycle_view_t).pid, 1001,
            "newest first");
     is_u64(v->recycles_total[MW_REASON_GROWTH], 1, "one growth recycle");
     is_u64(v->would_recycle_total, 1, "one dry run");
@@ -585,20 +586,20 @@ static void test_duplicate_key(apr_pool_t *p)
     apr_uint32_t home = 0, i;
 
     mw_table_open(&t, block, size, &l, 1);
-    mw_attr_add(&t, "h", "/dup", 100, 0);
+    mw_attr_add(&t, "h", "/dup", 100, 0, NOW);
     for (i = 0; i < 8; i++) {
-        if (t.attr[i].state == 2) {
+        if (t.attr[i].state == MW_ATTR_READY) {
             home = i;
         }
     }
     /* Start again with the key's home entry "being filled". */
     mw_table_open(&t, block, size, &l, 1);
-    t.attr[home].state = 1;
-    mw_attr_add(&t, "h", "/dup", 100, 0);           /* the loser */
+    t.attr[home].state = MW_ATTR_FILLING;
+    mw_attr_add(&t, "h", "/dup", 100, 0, NOW);           /* the loser */
     t.attr[home] = t.attr[(home + 1) % 8];          /* the winner done */
     t.attr[home].requests = 1;
     t.attr[home].growth = 50;
-    mw_attr_add(&t, "h", "/dup", 0, 0);             /* later request */
+    mw_attr_add(&t, "h", "/dup", 0, 0, NOW);             /* later request */
 
     fill_caller_fields(&v);
     mw_view_collect(&v, p, &t, NOW, 0);

@@ -50,7 +50,7 @@ static int ready_entries(const mw_table_t *t)
     int n = 0;
 
     for (i = 0; i < t->hdr->attr_len; i++) {
-        n += t->attr[i].state == 2;
+        n += t->attr[i].state == MW_ATTR_READY;
     }
     return n;
 }
@@ -62,7 +62,7 @@ static mw_attr_t *find_attr(const mw_table_t *t, const char *handler,
 
     for (i = 0; i < t->hdr->attr_len; i++) {
         mw_attr_t *a = &t->attr[i];
-        if (a->state == 2 && !strcmp(a->handler, handler)
+        if (a->state == MW_ATTR_READY && !strcmp(a->handler, handler)
             && !strcmp(a->prefix, prefix)) {
             return a;
         }
@@ -96,10 +96,10 @@ static void test_open(void)
     for (i = 0; i < 4; i++) {
         mw_slot_t *s = mw_table_slot(&t, i);
         zeroed &= s->pid == 0 && s->state == MW_STATE_FREE
-                  && s->requests == 0 && s->hist_count == 0;
+                  && s->requests == 0 && s->hist_seq == 0;
         inside &= (char *)s >= block
                   && (char *)s + t.hdr->slot_size <= (char *)t.attr
-                  && (char *)(mw_slot_history(&t, s) + 16)
+                  && (char *)((mw_sample_t *)(s + 1) + 16)
                      <= (char *)s + t.hdr->slot_size;
     }
     ok(zeroed, "every slot is zeroed");
@@ -172,10 +172,10 @@ static void test_slots(void)
        "private and shared start unknown");
 
     s->requests = 77;
-    s->hist_count = 5;
+    s->hist_seq = 5;
     is_int(mw_slot_claim(&t, 102, 4, SEC(2000), 555), 1,
            "the same pid claiming again gets the same slot");
-    ok(s->requests == 0 && s->hist_count == 0 && s->rss == 555
+    ok(s->requests == 0 && s->hist_seq == 0 && s->rss == 555
        && s->generation == 4, "and its figures are reset");
     n = 0;
     for (i = 0; i < 4; i++) {
@@ -423,7 +423,7 @@ static void test_history_lock_max(void)
     char *block;
     mw_table_t t;
     mw_slot_t *s, *s1;
-    mw_sample_t smp, *ring;
+    mw_sample_t smp, *ring, out[64];
     volatile apr_uint64_t v = 10;
     apr_uint32_t k;
     int good = 1;
@@ -438,17 +438,36 @@ static void test_history_lock_max(void)
         smp.requests = k;
         mw_history_append(&t, s, &smp);
     }
-    is_int(s->hist_count, 16, "history count stops at history_len");
-    is_int(s->hist_next, 20 % 16, "hist_next wraps");
+    is_u64(s->hist_seq, 20, "hist_seq counts every sample appended");
     ok(s->hist_last == SEC(190), "hist_last is the newest sample's time");
-    ring = mw_slot_history(&t, s);
+    is_int(mw_history_copy(&t, 0, out, 64), 16,
+           "a copy holds history_len samples at most");
     for (k = 0; k < 16; k++) {
-        /* oldest kept is sample 4, at ring[(next + k) % 16] */
-        good &= ring[(s->hist_next + k) % 16].rss == 1000 + 4 + k;
+        good &= out[k].rss == 1000 + 4 + k && out[k].time == SEC(40 + 10 * k);
     }
-    ok(good, "the ring holds samples 4..19 in order from hist_next");
-    is_int(s1->hist_count, 0, "the next slot's history is untouched");
-    ok(mw_slot_history(&t, s1)[0].rss == 0, "its ring is still zero");
+    ok(good, "samples 4..19, oldest first");
+    is_int(mw_history_copy(&t, 0, out, 3), 3, "a copy of at most 3");
+    ok(out[0].rss == 1017 && out[2].rss == 1019, "is the newest 3");
+    is_int(mw_history_copy(&t, 1, out, 64), 0,
+           "the next slot's history is untouched");
+    ring = (mw_sample_t *)(s1 + 1);
+    ok(ring[0].rss == 0, "its ring is still zero");
+    is_int(mw_history_copy(&t, 2, out, 64), 0, "slot out of range: none");
+    /* A damaged sequence word cannot take the copy out of the ring. */
+    s->hist_seq = s->hist_writing = APR_UINT64_MAX - 3;
+    is_int(mw_history_copy(&t, 0, out, 64), 16,
+           "a huge hist_seq still copies history_len samples");
+    s->hist_writing = 5;
+    is_int(mw_history_copy(&t, 0, out, 64), 0,
+           "hist_writing behind hist_seq: nothing is trusted");
+    /* A writer that went on by 3 samples while the copy ran: 3 of the
+     * oldest copied may be torn (simulated by hist_writing ahead). */
+    s->hist_seq = 20;
+    s->hist_writing = 23;
+    is_int(mw_history_copy(&t, 0, out, 64), 13,
+           "samples overwritten during the copy are left out");
+    ok(out[0].rss == 1000 + 7 && out[12].rss == 1019,
+       "the newest 13 are kept, oldest first");
 
     is_int(mw_slot_trylock(s), 1, "trylock a free lock");
     is_int(mw_slot_trylock(s), 0, "trylock a held lock fails");
@@ -466,10 +485,13 @@ static void test_history_lock_max(void)
     is_u64(v, APR_UINT64_MAX - 1, "max64 raises to a large value");
 
     is_str(mw_state_name(MW_STATE_RETIRING), "retiring", "state name");
-    is_str(mw_state_name((mw_state_e)99), "free", "unknown state name");
+    is_str(mw_state_name((mw_state_e)99), "unknown", "unknown state name");
+    is_str(mw_state_token(MW_STATE_WAITING), "over_limit_waiting",
+           "the ?auto token of a state is its name as one word");
     is_str(mw_reason_name(MW_REASON_TOTAL_PRIVATE), "total_private",
            "reason name");
-    is_str(mw_reason_name((mw_reason_e)99), "none", "unknown reason name");
+    is_str(mw_reason_name((mw_reason_e)99), "unknown",
+           "unknown reason name");
     free(block);
 }
 
@@ -486,37 +508,38 @@ static void test_attribution(void)
 
     block = new_table(&t, &l);
 
-    mw_attr_add(&t, "php", "/a", 0, 100);
+    mw_attr_add(&t, "php", "/a", 0, 100, SEC(1000));
     is_int(ready_entries(&t), 0, "no growth: no entry is created");
     is_u64(t.hdr->attr_other.requests, 1, "it is counted in other");
     is_u64(t.hdr->attr_other.pool_bytes, 100, "with its pool bytes");
 
-    mw_attr_add(&t, "php", "/a", 4096, 100);
+    mw_attr_add(&t, "php", "/a", 4096, 100, SEC(1000));
     is_int(ready_entries(&t), 1, "growth: an entry is created");
     a = find_attr(&t, "php", "/a");
     ok(a != NULL, "for (php, /a)");
-    mw_attr_add(&t, "php", "/a", 0, 200);
+    mw_attr_add(&t, "php", "/a", 0, 200, SEC(1000));
     ok(a && a->requests == 2 && a->growth == 4096 && a->pool_bytes == 300,
        "an existing key also takes requests without growth");
     for (k = 0; k < 50; k++) {
-        mw_attr_add(&t, "cgi", "/b/c", 100, 10);
+        mw_attr_add(&t, "cgi", "/b/c", 100, 10, SEC(1000));
     }
     a = find_attr(&t, "cgi", "/b/c");
     ok(a && a->requests == 50 && a->growth == 5000 && a->pool_bytes == 500,
        "a key seen 50 times accumulates requests, growth and pool bytes");
     is_int(ready_entries(&t), 2, "still one entry per key");
-    mw_attr_add(&t, "cgi", "/b", 1, 0);
-    mw_attr_add(&t, "cgi2", "/b/c", 1, 0);
+    mw_attr_add(&t, "cgi", "/b", 1, 0, SEC(1000));
+    mw_attr_add(&t, "cgi2", "/b/c", 1, 0, SEC(1000));
     is_int(ready_entries(&t), 4, "keys differ by handler and by prefix");
 
     /* A handler longer than the field is cut, and still found again. */
     memset(longh, 'h', sizeof(longh) - 1);
     longh[sizeof(longh) - 1] = '\0';
-    mw_attr_add(&t, longh, "/long", 7, 0);
-    mw_attr_add(&t, longh, "/long", 7, 0);
+    mw_attr_add(&t, longh, "/long", 7, 0, SEC(1000));
+    mw_attr_add(&t, longh, "/long", 7, 0, SEC(1000));
     is_int(ready_entries(&t), 5, "a long handler makes one entry");
     for (i = 0; i < 8; i++) {
-        if (t.attr[i].state == 2 && !strcmp(t.attr[i].prefix, "/long")) {
+        if (t.attr[i].state == MW_ATTR_READY
+            && !strcmp(t.attr[i].prefix, "/long")) {
             is_int(strlen(t.attr[i].handler), MW_HANDLER_LEN - 1,
                    "cut to MW_HANDLER_LEN - 1");
             is_u64(t.attr[i].requests, 2, "both requests counted in it");
@@ -527,7 +550,7 @@ static void test_attribution(void)
     for (k = 0; k < 10000; k++) {
         apr_snprintf(prefix, sizeof(prefix), "/r/%016" APR_UINT64_T_HEX_FMT,
                      rng());
-        mw_attr_add(&t, "rnd", prefix, 3, 1);
+        mw_attr_add(&t, "rnd", prefix, 3, 1, SEC(1000));
         if (ready_entries(&t) > 8) {
             break;
         }
@@ -552,7 +575,7 @@ static void test_attribution(void)
            "every request is counted exactly once");
     is_u64(sum_growth, want_growth, "table growth is exact");
     a = find_attr(&t, "php", "/a");
-    mw_attr_add(&t, "php", "/a", 1, 0);
+    mw_attr_add(&t, "php", "/a", 1, 0, SEC(1000));
     ok(a && a->requests == 3, "a known key is still found in a full table");
     is_u64(t.hdr->attr_other.requests, 1 + 10000 - 3,
            "and does not go to other");
@@ -575,8 +598,8 @@ static void test_zero_lengths(void)
     memset(&smp, 0, sizeof(smp));
     smp.time = SEC(5);
     mw_history_append(&t, s, &smp);
-    is_int(s->hist_count, 0, "history_len 0: nothing appended");
-    mw_attr_add(&t, "h", "/x", 10, 1);
+    is_u64(s->hist_seq, 0, "history_len 0: nothing appended");
+    mw_attr_add(&t, "h", "/x", 10, 1, SEC(1000));
     is_u64(t.hdr->attr_other.requests, 1, "attr_len 0: all goes to other");
     is_u64(t.hdr->attr_other.growth, 10, "with its growth");
     free(block);
@@ -615,7 +638,7 @@ static void *APR_THREAD_FUNC worker(apr_thread_t *thd, void *data)
          * entry, later laps without growth every other time */
         mw_attr_add(w->t, key % 2 ? "odd" : "even", prefix,
                     (i < NKEYS || i % 2) ? (apr_uint64_t)key + 1 : 0,
-                    (apr_uint64_t)key);
+                    (apr_uint64_t)key, SEC(1000));
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
@@ -669,7 +692,7 @@ static void test_threads(apr_pool_t *p)
     }
     for (i = 0; i < 64; i++) {
         const mw_attr_t *a = &t.attr[i];
-        if (a->state != 2) {
+        if (a->state != MW_ATTR_READY) {
             continue;
         }
         req += a->requests;
