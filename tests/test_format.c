@@ -170,6 +170,21 @@ static void test_escaping(void)
     test_buf_reset(&b);
     mw_put_prom_label(out, NULL);
     is_str(b.data, "", "Prometheus label of NULL is empty");
+    /* Issue 11, finding 5: label values must be valid UTF-8. */
+    test_buf_reset(&b);
+    mw_put_prom_label(out, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    is_str(b.data, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+           "valid 2-, 3- and 4-byte UTF-8 is kept");
+    test_buf_reset(&b);
+    mw_put_prom_label(out, "a\xff" "b\x80" "c\xc3");
+    is_str(b.data, "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd",
+           "stray bytes and a cut sequence become U+FFFD");
+    test_buf_reset(&b);
+    mw_put_prom_label(out, "\xc0\xaf|\xed\xa0\x80|\xf4\x90\x80\x80");
+    is_str(b.data, "\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd"
+           "\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+           "\xef\xbf\xbd",
+           "overlong forms, surrogates and code points past U+10FFFF too");
 
     test_buf_reset(&b);
     mw_puts(out, "abc");

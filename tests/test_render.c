@@ -622,6 +622,129 @@ static void test_duplicate_key(apr_pool_t *p)
     free(block);
 }
 
+/* Render v in every format; check JSON decodes and promtool accepts. */
+static void render_all_checked(apr_pool_t *p, const mw_view_t *v,
+                               const char *what, test_buf_t *html)
+{
+    test_buf_t b;
+    mw_out_t *out = test_buf_init(&b);
+    mw_html_opts_t o = { "/memwatch", 0, -1 };
+    const char *file;
+
+    mw_render_json(out, v, p);
+    file = write_file(p, "damaged.json", b.data, b.len);
+    is_int(run(apr_psprintf(p, "perl -MJSON::PP -0777 -ne 'decode_json($_)' "
+                            "%s", file)), 0, "%s: JSON decodes", what);
+    test_buf_reset(&b);
+    mw_render_prometheus(out, v, p);
+    if (have_promtool()) {
+        file = write_file(p, "damaged.txt", b.data, b.len);
+        is_int(run(apr_pstrcat(p, PROMTOOL " check metrics < ", file, NULL)),
+               0, "%s: promtool accepts the metrics", what);
+    }
+    else {
+        ok(1, "# SKIP no " PROMTOOL);
+    }
+    test_buf_reset(&b);
+    mw_render_auto(out, v, p);
+    mw_render_status_section(out, v, p, 1);
+    mw_render_status_section(out, v, p, 0);
+    ok(b.len > 0, "%s: ?auto and the mod_status section render", what);
+    test_buf_free(&b);
+    out = test_buf_init(html);
+    mw_render_html(out, v, p, &o);
+    o.child = 0;
+    mw_render_html(out, v, p, &o);
+    ok(html->len > 0, "%s: HTML overview and detail render", what);
+}
+
+/* Issue 11, findings 1, 3, 4, 5: a table written over by a stray
+ * process. Under make asan any out-of-bounds access, signed overflow or
+ * out-of-range cast here fails the run. */
+static void test_damaged(apr_pool_t *p)
+{
+    mw_layout_t l = { 4, 8, 16 };
+    apr_size_t size = mw_shm_size(&l);
+    void *block = malloc(size);
+    mw_table_t t;
+    mw_view_t v;
+    mw_slot_t *s;
+    test_buf_t html;
+    apr_uint32_t i;
+    const char *poly;
+    int commas = 0;
+
+    build_table(&t, block, size, &l);
+
+    /* Figures beyond any sense in every live slot. */
+    for (i = 0; i < 4; i++) {
+        s = mw_table_slot(&t, i);
+        if (!s->pid) {
+            continue;
+        }
+        s->state = 99;
+        s->reason = 77;
+        s->started = APR_INT64_MIN;
+        s->rss = 0;
+        s->baseline_rss = APR_UINT64_MAX;
+        s->hist_seq = s->hist_writing = APR_UINT64_MAX;
+        s->trend.n = 0xffffffffu;
+        memset(s->trend.pts, 0xff, sizeof(s->trend.pts));
+        s->trend.pts[0].rss = 0;
+        ((mw_sample_t *)(s + 1))[i].time = i % 2 ? APR_INT64_MAX
+                                                 : APR_INT64_MIN;
+    }
+    /* A first sample at time 0 and the rest now: 2^31..2^32 sampling
+     * intervals apart (finding 3: total_series asked for ~2^64 bytes). */
+    ((mw_sample_t *)(mw_table_slot(&t, 0) + 1))[0].time = 0;
+    t.hdr->recycles[0].time = APR_INT64_MIN;
+    t.hdr->recycles[0].started = APR_INT64_MAX;
+    t.hdr->exited[0].started = APR_INT64_MAX;
+    t.hdr->exited[0].exited = APR_INT64_MIN;
+    t.hdr->exited[0].baseline_rss = APR_UINT64_MAX;
+    /* Bytes >= 0x80 in a key (finding 5: raw in Prometheus labels). */
+    for (i = 0; i < 16; i++) {
+        if (t.attr[i].state == MW_ATTR_READY) {
+            t.attr[i].handler[0] = (char)0xff;
+            t.attr[i].prefix[1] = (char)0xc3;
+            memset(t.attr[i].prefix + 2, 0x80, 3);
+        }
+    }
+
+    fill_caller_fields(&v);
+    mw_view_collect(&v, p, &t, NOW, 1);
+    ok(v.damaged == NULL, "a damaged slot is not a damaged header");
+    is_int(v.children->nelts, 4, "every slot with a pid and a non-free "
+           "state is listed");
+    ok(mw_view_child(&v, 0)->nhistory <= 8, "history within its length");
+    render_all_checked(p, &v, "garbage figures", &html);
+    ok(strstr(html.data, "unknown") != NULL,
+       "out-of-range states and reasons are named unknown");
+    poly = strstr(html.data, "class=\"series total\"");
+    ok(poly != NULL, "the total line is drawn");
+    for (; poly && *poly && *poly != '/'; poly++) {
+        commas += *poly == ',';
+    }
+    ok(commas > 0 && commas <= 4096,
+       "with at most 4096 points (%d) over a huge time span", commas);
+    test_buf_free(&html);
+
+    /* The header itself: nothing more is read from such a table. */
+    t.hdr->nslots = 0x7fffffff;
+    t.hdr->attr_len = 0x7fffffff;
+    fill_caller_fields(&v);
+    mw_view_collect(&v, p, &t, NOW, 1);
+    ok(v.damaged != NULL, "a damaged header is reported: %s",
+       v.damaged ? v.damaged : "(none)");
+    is_int(v.children->nelts + v.attribution->nelts + v.exited->nelts, 0,
+           "and nothing is read from it");
+    render_all_checked(p, &v, "damaged header", &html);
+    ok(strstr(html.data, "shared memory table is damaged") != NULL,
+       "the page says the table is damaged");
+    test_buf_free(&html);
+    free(block);
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -651,6 +774,7 @@ int main(void)
     test_html(p, &v);
     test_empty(p);
     test_duplicate_key(p);
+    test_damaged(p);
 
     free(block);
     if (getenv("MW_TEST_KEEP")) {

@@ -605,6 +605,156 @@ static void test_zero_lengths(void)
     free(block);
 }
 
+/* Issue 11, finding 1: the layout stored in shared memory is not trusted. */
+static void test_validation(void)
+{
+    mw_layout_t l = { 4, 16, 8 }, huge = { 65536, 100000, 8 };
+    mw_layout_t wrap = { APR_UINT32_MAX, APR_UINT32_MAX, APR_UINT32_MAX };
+    apr_size_t size = mw_shm_size(&l), got = 0;
+    char *block = new_block(size);
+    mw_table_t t, t2;
+
+    is_int(mw_table_open(&t, block, size, &l, 1), APR_SUCCESS, "create");
+    t.hdr->slot_size = 1ULL << 40;
+    is_int(mw_table_open(&t2, block, size, &l, 0), APR_EMISMATCH,
+           "reopen with a damaged slot_size: APR_EMISMATCH");
+    ok(mw_table_check(&t) != NULL, "and mw_table_check reports it");
+    ok(mw_table_slot(&t, 3) == (mw_slot_t *)(t.slots + 3 * t.slot_size),
+       "mw_table_slot indexes with the validated size");
+    ok(mw_table_slot(&t, 4) == NULL, "and not past the last slot");
+    t.hdr->slot_size = t.slot_size;
+    is_int(mw_table_check(&t) == NULL, 1, "restored: the check passes");
+    t.hdr->nslots = 1000000;
+    ok(mw_table_check(&t) != NULL, "a damaged nslots fails the check");
+    is_int(mw_table_nslots(&t), 4, "while the table keeps its own count");
+    is_int(mw_slot_claim(&t, 7, 1, SEC(1), 1), 0,
+           "and claims within it");
+    t.hdr->nslots = 4;
+    t.hdr->magic = 0;
+    ok(mw_table_check(&t) != NULL, "a damaged magic fails the check");
+
+    /* Finding 2: writers do not size their writes from shared memory. */
+    mw_table_open(&t, block, size, &l, 1);
+    t.hdr->slot_size = APR_SIZE_MAX / 2;
+    t.hdr->history_len = APR_UINT32_MAX;
+    is_int(mw_slot_claim(&t, 8, 1, SEC(1), 1), 0,
+           "a claim with a damaged slot_size resets only the real slot");
+    ok(mw_table_slot(&t, 1)->pid == 0 && mw_table_slot(&t, 1)->state == 0,
+       "and leaves the next slot alone");
+
+    /* Issue 9 / finding 7: the size is computed without overflow. */
+    is_int(mw_shm_size_check(&l, MW_SHM_MAX_SIZE, &got), APR_SUCCESS,
+           "a small layout fits the 64 MiB cap");
+    is_u64(got, size, "with mw_shm_size's figure");
+    is_int(mw_shm_size_check(&huge, MW_SHM_MAX_SIZE, &got), APR_ENOMEM,
+           "ServerLimit 65536 x MemwatchHistory 100000 does not");
+    is_int(mw_shm_size_check(&wrap, APR_SIZE_MAX, &got), APR_ENOMEM,
+           "a layout whose size overflows is refused even without a cap");
+    is_u64(mw_shm_size(&wrap), 0, "mw_shm_size says 0 for it");
+    is_int(mw_table_open(&t2, block, size, &wrap, 1), APR_EINVAL,
+           "and mw_table_open refuses it");
+    free(block);
+}
+
+/* Finding 2: mw_trend_add with a damaged point count. */
+static void test_trend_bound(void)
+{
+    mw_trend_t tr;
+
+    memset(&tr, 0, sizeof(tr));
+    mw_trend_start(&tr, 0);
+    tr.n = 100000;
+    mw_trend_add(&tr, 1, 2, 3);
+    ok(tr.n >= 1 && tr.n <= MW_TREND_POINTS,
+       "a damaged n is bounded before the write (n now %u)", tr.n);
+}
+
+/* Rings: an entry whose seq is not the one expected is not copied. */
+static void test_ring_copies(void)
+{
+    mw_layout_t l = { 2, 0, 4 };
+    char *block;
+    mw_table_t t;
+    mw_recycle_t ev, rc[MW_RECYCLES_LEN];
+    mw_exited_t ex[MW_EXITED_LEN];
+    apr_uint32_t k;
+
+    block = new_table(&t, &l);
+    memset(&ev, 0, sizeof(ev));
+    for (k = 0; k < 3; k++) {
+        ev.pid = 10 + k;
+        mw_recycle_add(&t, &ev);
+    }
+    is_int(mw_recycles_copy(&t, rc, MW_RECYCLES_LEN), 3, "3 recycles");
+    ok(rc[0].pid == 12 && rc[2].pid == 10, "newest first");
+    t.hdr->recycles[1].seq = 0;             /* being written */
+    is_int(mw_recycles_copy(&t, rc, MW_RECYCLES_LEN), 2,
+           "an entry being written is skipped");
+    t.hdr->recycles_next = APR_UINT32_MAX;  /* damaged */
+    is_int(mw_recycles_copy(&t, rc, MW_RECYCLES_LEN), 0,
+           "a damaged index finds no entry with the expected seq");
+    is_int(mw_recycles_copy(&t, rc, 1), 0, "nor with a smaller max");
+
+    for (k = 0; k < 3; k++) {
+        mw_slot_claim(&t, 20 + k, 1, SEC(1), 1);
+        mw_slot_reap(&t, 20 + k, 1, SEC(2));
+    }
+    is_int(mw_exited_copy(&t, ex, MW_EXITED_LEN), 3, "3 exits");
+    ok(ex[0].pid == 22 && ex[2].pid == 20, "newest first");
+    is_int(mw_exited_copy(&t, ex, 2), 2, "at most max");
+    t.hdr->exited_next = 77777;
+    is_int(mw_exited_copy(&t, ex, MW_EXITED_LEN), 0,
+           "a damaged exited_next copies nothing");
+    free(block);
+}
+
+/* Finding 6: a table full of old keys makes room for new growth. */
+static void test_attr_aging(void)
+{
+    mw_layout_t l = { 1, 0, 8 };
+    char *block, prefix[32];
+    mw_table_t t;
+    mw_attr_copy_t a;
+    apr_uint64_t req = 0, growth = 0;
+    apr_uint32_t i;
+    int k, found = 0;
+
+    block = new_table(&t, &l);
+    for (k = 0; k < 8; k++) {
+        apr_snprintf(prefix, sizeof(prefix), "/old%d", k);
+        mw_attr_add(&t, "h", prefix, 100, 0, SEC(1000));
+    }
+    is_int(ready_entries(&t), 8, "the table is full of keys from t=1000");
+    mw_attr_add(&t, "h", "/new", 100, 0, SEC(1000) + MW_ATTR_IDLE / 2);
+    ok(!find_attr(&t, "h", "/new"),
+       "a new key while the old ones are recent goes to other");
+    mw_attr_add(&t, "h", "/old3", 100, 0, SEC(1000) + MW_ATTR_IDLE / 2);
+    mw_attr_add(&t, "h", "/new", 0, 0, SEC(1000) + 2 * MW_ATTR_IDLE);
+    ok(!find_attr(&t, "h", "/new"),
+       "a new key without growth never takes an old one's place");
+    mw_attr_add(&t, "h", "/new", 100, 0, SEC(1000) + 2 * MW_ATTR_IDLE);
+    ok(find_attr(&t, "h", "/new") != NULL,
+       "a new key with growth replaces an idle one");
+    ok(find_attr(&t, "h", "/old3") != NULL,
+       "the key that grew more recently is kept");
+    is_int(ready_entries(&t), 8, "still 8 entries");
+    for (i = 0; i < 8; i++) {
+        if (mw_attr_copy(&t, i, &a)) {
+            req += a.requests;
+            growth += a.growth;
+            found += !strcmp(a.prefix, "/new") && a.requests == 1;
+        }
+    }
+    mw_attr_other_copy(&t, &a);
+    is_u64(req + a.requests, 12, "every request counted once");
+    is_u64(growth + a.growth, 1100, "and all growth");
+    is_int(found, 1, "the new key starts with its own request only");
+    mw_attr_add(&t, "h", "/new", 100, 0, SEC(1000) + 2 * MW_ATTR_IDLE);
+    ok(find_attr(&t, "h", "/new")->requests == 2,
+       "and is found again in its new place");
+    free(block);
+}
+
 /* ---- threads ---- */
 
 #define NTHREADS    4
@@ -744,6 +894,10 @@ int main(void)
     test_history_lock_max();
     test_attribution();
     test_zero_lengths();
+    test_validation();
+    test_trend_bound();
+    test_ring_copies();
+    test_attr_aging();
     test_threads(p);
 
     apr_pool_destroy(p);
