@@ -450,7 +450,7 @@ apr_uint32_t mw_exited_copy(const mw_table_t *t, mw_exited_t *dst,
     return n;
 }
 
-apr_uint32_t mw_recycles_copy(const mw_table_t *t, mw_recycle_t *dst,
+apr_uint32_t mw_recycle_copy(const mw_table_t *t, mw_recycle_t *dst,
                               apr_uint32_t max)
 {
     mw_shm_header_t *h = t->hdr;
@@ -488,7 +488,7 @@ void mw_attr_other_copy(const mw_table_t *t, mw_attr_copy_t *out)
     attr_copy(&t->hdr->attr_other, out);
 }
 
-void mw_totals_copy(const mw_table_t *t, mw_totals_copy_t *out)
+void mw_table_totals(const mw_table_t *t, mw_table_totals_t *out)
 {
     mw_shm_header_t *h = t->hdr;
     int i;

@@ -224,13 +224,13 @@ typedef struct mw_attr_copy_t {
     apr_uint64_t pool_bytes;
 } mw_attr_copy_t;
 
-/* The table-wide counters (mw_totals_copy). */
-typedef struct mw_totals_copy_t {
+/* The table-wide counters (mw_table_totals). */
+typedef struct mw_table_totals_t {
     apr_uint64_t recycles_total[MW_REASON_COUNT];
     apr_uint64_t would_recycle_total;
     apr_uint64_t exited_total;
     apr_uint32_t retiring;
-} mw_totals_copy_t;
+} mw_table_totals_t;
 
 /* Bytes needed for a layout, or 0 if that does not fit in apr_size_t. */
 apr_size_t mw_shm_size(const mw_layout_t *layout);
@@ -274,7 +274,7 @@ apr_uint32_t mw_exited_copy(const mw_table_t *t, mw_exited_t *dst,
 
 /* The recent recycle events, newest first, complete ones only; at most
  * max (MW_RECYCLES_LEN). Returns how many. */
-apr_uint32_t mw_recycles_copy(const mw_table_t *t, mw_recycle_t *dst,
+apr_uint32_t mw_recycle_copy(const mw_table_t *t, mw_recycle_t *dst,
                               apr_uint32_t max);
 
 /* Copy attribution entry i if it holds a key: returns 1, else 0. */
@@ -286,7 +286,7 @@ void mw_attr_other_copy(const mw_table_t *t, mw_attr_copy_t *out);
 /* Entries in the attribution table (the validated count). */
 apr_uint32_t mw_attr_len(const mw_table_t *t);
 
-void mw_totals_copy(const mw_table_t *t, mw_totals_copy_t *out);
+void mw_table_totals(const mw_table_t *t, mw_table_totals_t *out);
 
 /* Claim a free slot for pid; returns its index or -1 if all are taken.
  * A stale slot of the same pid (pid reuse after kill -9) is taken over. */

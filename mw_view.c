@@ -215,7 +215,7 @@ static void collect_rings(mw_view_t *v, const mw_table_t *t)
         e->rss_peak = ex[i].rss_peak;
         e->growth = mw_view_diff(ex[i].rss, ex[i].baseline_rss);
     }
-    n = mw_recycles_copy(t, rc, MW_RECYCLES_LEN);
+    n = mw_recycle_copy(t, rc, MW_RECYCLES_LEN);
     for (i = 0; i < n; i++) {
         mw_recycle_view_t *e = apr_array_push(v->recycles);
         e->pid = rc[i].pid;
@@ -235,7 +235,7 @@ static void collect_rings(mw_view_t *v, const mw_table_t *t)
 void mw_view_collect(mw_view_t *v, apr_pool_t *p, const mw_table_t *t,
                      apr_time_t now, int with_history)
 {
-    mw_totals_copy_t tot;
+    mw_table_totals_t tot;
     mw_attr_copy_t a;
     apr_uint32_t i;
 
@@ -260,7 +260,7 @@ void mw_view_collect(mw_view_t *v, apr_pool_t *p, const mw_table_t *t,
 
     collect_children(v, p, t, with_history);
     collect_rings(v, t);
-    mw_totals_copy(t, &tot);
+    mw_table_totals(t, &tot);
     for (i = 0; i < MW_REASON_COUNT; i++) {
         v->recycles_total[i] = tot.recycles_total[i];
     }

@@ -685,15 +685,15 @@ static void test_ring_copies(void)
         ev.pid = 10 + k;
         mw_recycle_add(&t, &ev);
     }
-    is_int(mw_recycles_copy(&t, rc, MW_RECYCLES_LEN), 3, "3 recycles");
+    is_int(mw_recycle_copy(&t, rc, MW_RECYCLES_LEN), 3, "3 recycles");
     ok(rc[0].pid == 12 && rc[2].pid == 10, "newest first");
     t.hdr->recycles[1].seq = 0;             /* being written */
-    is_int(mw_recycles_copy(&t, rc, MW_RECYCLES_LEN), 2,
+    is_int(mw_recycle_copy(&t, rc, MW_RECYCLES_LEN), 2,
            "an entry being written is skipped");
     t.hdr->recycles_next = APR_UINT32_MAX;  /* damaged */
-    is_int(mw_recycles_copy(&t, rc, MW_RECYCLES_LEN), 0,
+    is_int(mw_recycle_copy(&t, rc, MW_RECYCLES_LEN), 0,
            "a damaged index finds no entry with the expected seq");
-    is_int(mw_recycles_copy(&t, rc, 1), 0, "nor with a smaller max");
+    is_int(mw_recycle_copy(&t, rc, 1), 0, "nor with a smaller max");
 
     for (k = 0; k < 3; k++) {
         mw_slot_claim(&t, 20 + k, 1, SEC(1), 1);
