@@ -22,6 +22,18 @@ static const char *const reason_names[MW_REASON_COUNT] = {
     [MW_REASON_TOTAL_PRIVATE] = "total_private",
 };
 
+static const char *const verdict_names[MW_VERDICT_COUNT] = {
+    [MW_VERDICT_WARMING] = "warming",
+    [MW_VERDICT_PLATEAU] = "plateau",
+    [MW_VERDICT_LEAKING] = "leaking",
+};
+
+const char *mw_verdict_name(mw_verdict_e verdict)
+{
+    return (unsigned)verdict < MW_VERDICT_COUNT ? verdict_names[verdict]
+                                                : "unknown";
+}
+
 const char *mw_state_name(mw_state_e state)
 {
     return (unsigned)state < MW_STATE_COUNT ? state_names[state][0]

@@ -1,7 +1,7 @@
 /* Licensed under the Apache License, Version 2.0. */
 
-/* mw_names: the states, reasons and exits of a child, and the one place
- * that names them. Every format (HTML, JSON, ?auto, Prometheus, logs)
+/* mw_names: the states, reasons, verdicts and exits of a child, and the
+ * one place that names them. Every format (HTML, JSON, ?auto, Prometheus, logs)
  * takes its words from here. APR only; included by mw_shm.h for the
  * layout and by mw_view.h for the renderers, which never see mw_shm.h. */
 
@@ -33,6 +33,14 @@ typedef enum {
     MW_REASON_COUNT
 } mw_reason_e;
 
+/* Is a child leaking (mw_trend)? */
+typedef enum {
+    MW_VERDICT_WARMING = 0,         /* too few points since warm-up */
+    MW_VERDICT_PLATEAU,             /* grew, then levelled off */
+    MW_VERDICT_LEAKING,             /* keeps climbing with requests */
+    MW_VERDICT_COUNT
+} mw_verdict_e;
+
 /* Why a child is gone: recycled (see its reason), left with an older
  * generation (restart), or anything else (idle reduction,
  * MaxConnectionsPerChild, a crash). */
@@ -46,6 +54,7 @@ typedef enum {
  * table) is named "unknown", never read past a table. */
 const char *mw_state_name(mw_state_e state);
 const char *mw_reason_name(mw_reason_e reason);
+const char *mw_verdict_name(mw_verdict_e verdict);
 
 /* The same state name as one token for line formats (?auto): spaces
  * become '_' and parentheses go, e.g. "over_limit_waiting". */

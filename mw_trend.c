@@ -94,12 +94,3 @@ void mw_trend_analyse(const mw_trend_t *t, mw_trend_result_t *out)
     out->verdict = out->recent_rise >= MW_LEAK_MIN_RISE
                    ? MW_VERDICT_LEAKING : MW_VERDICT_PLATEAU;
 }
-
-const char *mw_verdict_name(mw_verdict_e v)
-{
-    switch (v) {
-    case MW_VERDICT_PLATEAU: return "plateau";
-    case MW_VERDICT_LEAKING: return "leaking";
-    default: return "warming";
-    }
-}
