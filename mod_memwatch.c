@@ -31,8 +31,8 @@
 #include "mw_pool.h"
 #include "mw_proc.h"
 
-mw_globals_t mw_g = { NULL, { NULL, NULL, NULL, { 0, 0, 0 }, 0, 0 }, 0, NULL, NULL, NULL, 0, 0,
-                      0, -1, 0, NULL, -1, 0, 0, 0 };
+mw_globals_t mw_g = { NULL, { NULL, NULL, NULL, { 0, 0, 0 }, 0, 0 }, 0,
+                      NULL, NULL, NULL, 0, 0, 0, -1, 0, NULL, -1, 0, 0, 0 };
 
 /* Kept across graceful restarts so the table (and children's figures)
  * survive them and no segment is leaked per restart. */
