@@ -622,6 +622,26 @@ static void test_duplicate_key(apr_pool_t *p)
     free(block);
 }
 
+/* Finding 4: the view's arithmetic saturates instead of overflowing. */
+static void test_view_arithmetic(void)
+{
+    is_int(mw_view_diff(5, 3), 2, "diff 5 - 3");
+    is_int(mw_view_diff(3, 5), -2, "diff 3 - 5");
+    ok(mw_view_diff(APR_UINT64_MAX, 0) == APR_INT64_MAX,
+       "a difference above INT64_MAX saturates");
+    ok(mw_view_diff(0, APR_UINT64_MAX) == -APR_INT64_MAX,
+       "and below -INT64_MAX too");
+    is_int(mw_view_seconds(SEC(100), SEC(40)), 60, "60 seconds");
+    ok(mw_view_seconds(APR_INT64_MAX, APR_INT64_MIN)
+       == apr_time_sec(APR_INT64_MAX), "times at both ends saturate");
+    ok(mw_view_seconds(APR_INT64_MIN, APR_INT64_MAX)
+       == apr_time_sec(-APR_INT64_MAX), "the other way round too");
+    is_int(mw_view_double_i64(1e30), APR_INT64_MAX, "1e30 clamps");
+    is_int(mw_view_double_i64(-1e30), -APR_INT64_MAX, "-1e30 clamps");
+    is_int(mw_view_double_i64(0.0 / 0.0), 0, "NaN is 0");
+    is_int(mw_view_double_i64(-12.7), -12, "in range: truncated");
+}
+
 /* Render v in every format; check JSON decodes and promtool accepts. */
 static void render_all_checked(apr_pool_t *p, const mw_view_t *v,
                                const char *what, test_buf_t *html)
@@ -775,6 +795,7 @@ int main(void)
     test_empty(p);
     test_duplicate_key(p);
     test_damaged(p);
+    test_view_arithmetic();
 
     free(block);
     if (getenv("MW_TEST_KEEP")) {
