@@ -162,10 +162,11 @@ void mw_atomic_max64(volatile apr_uint64_t *target, apr_uint64_t v)
     }
 }
 
-/* Reset a slot just claimed. The pid word (the claim) and the lock (which
- * the parent may hold while sampling) are left alone: zeroing the pid,
- * even for a moment, would let another child claim the same slot. The
- * size is the validated one, never hdr->slot_size. */
+/* Reset a slot just claimed. The pid word (the claim) is left alone:
+ * zeroing it, even for a moment, would let another child claim the same
+ * slot. The lock is freed (a child killed while holding it must not keep
+ * its successor from sampling). The size is the validated one, never
+ * hdr->slot_size. */
 static void slot_reset(const mw_table_t *t, mw_slot_t *s,
                        apr_uint32_t generation, apr_time_t now,
                        apr_uint64_t rss)
@@ -180,6 +181,7 @@ static void slot_reset(const mw_table_t *t, mw_slot_t *s,
     s->rss = s->rss_peak = s->baseline_rss = s->last_rss = rss;
     s->private_bytes = s->shared_bytes = MW_UNKNOWN;
     MW_RELEASE();
+    apr_atomic_set32(&s->lock, 0);
     apr_atomic_set32(&s->state, MW_STATE_WARMING);
 }
 

@@ -173,10 +173,12 @@ static void test_slots(void)
 
     s->requests = 77;
     s->hist_seq = 5;
+    s->lock = 1;                        /* held by a killed child */
     is_int(mw_slot_claim(&t, 102, 4, SEC(2000), 555), 1,
            "the same pid claiming again gets the same slot");
     ok(s->requests == 0 && s->hist_seq == 0 && s->rss == 555
        && s->generation == 4, "and its figures are reset");
+    is_int(s->lock, 0, "and a lock left held is free again");
     n = 0;
     for (i = 0; i < 4; i++) {
         n += mw_table_slot(&t, i)->pid == 102;
