@@ -121,16 +121,38 @@ void mw_puts(mw_out_t *out, const char *s)
     out->write(out->baton, s, strlen(s));
 }
 
+/* mw_printf's formatter state: a buffer flushed to the output whenever
+ * it fills, so output of any length is written whole. */
+typedef struct printf_buf_t {
+    apr_vformatter_buff_t vbuff;    /* first: the flush gets its address */
+    mw_out_t *out;
+    char data[1024];
+} printf_buf_t;
+
+static int printf_flush(apr_vformatter_buff_t *vbuff)
+{
+    printf_buf_t *b = (printf_buf_t *)vbuff;
+
+    b->out->write(b->out->baton, b->data, (apr_size_t)(vbuff->curpos
+                                                       - b->data));
+    vbuff->curpos = b->data;
+    return 0;
+}
+
 void mw_printf(mw_out_t *out, const char *fmt, ...)
 {
-    char buf[1024];
+    printf_buf_t b;
     va_list ap;
-    apr_size_t n;
 
+    b.out = out;
+    b.vbuff.curpos = b.data;
+    b.vbuff.endpos = b.data + sizeof(b.data);
     va_start(ap, fmt);
-    n = (apr_size_t)apr_vsnprintf(buf, sizeof(buf), fmt, ap);
+    apr_vformatter(printf_flush, &b.vbuff, fmt, ap);
     va_end(ap);
-    out->write(out->baton, buf, n);
+    if (b.vbuff.curpos > b.data) {
+        printf_flush(&b.vbuff);
+    }
 }
 
 /* Write s, replacing each byte for which repl() returns a string. */
