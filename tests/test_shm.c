@@ -6,6 +6,7 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
+#include <sched.h>
 
 #include "tap.h"
 #include "mw_shm.h"
@@ -757,6 +758,97 @@ static void test_attr_aging(void)
     free(block);
 }
 
+/* ---- history read while it is written ---- */
+
+#define HIST_LEN        64
+#define HIST_MAX_WRITES 5000000
+#define HIST_COPIES     1000
+
+typedef struct {
+    const mw_table_t *t;
+    mw_slot_t *slot;
+    volatile apr_uint32_t stop;
+    apr_uint64_t written;
+} hist_writer_t;
+
+static void *APR_THREAD_FUNC hist_writer(apr_thread_t *thd, void *data)
+{
+    hist_writer_t *w = data;
+    mw_sample_t smp;
+    apr_uint64_t k;
+
+    memset(&smp, 0, sizeof(smp));
+    for (k = 1; k <= HIST_MAX_WRITES && !apr_atomic_read32(&w->stop); k++) {
+        smp.time = (apr_int64_t)k;
+        smp.rss = 3 * k;
+        smp.private_bytes = 5 * k;
+        smp.shared_bytes = 7 * k;
+        smp.requests = k;
+        smp.request_pool_peak = 11 * k;
+        smp.connection_pool_peak = 13 * k;
+        mw_history_append(w->t, w->slot, &smp);
+        if (k % 16 == 0) {
+            sched_yield();      /* let the reader in between */
+        }
+    }
+    w->written = k - 1;
+    (void)thd;
+    return NULL;
+}
+
+/* Issue 11, finding 8: a reader never pairs a new count with an old index
+ * or copies a sample half written: every copy is a run of whole,
+ * consecutive samples. */
+static void test_history_concurrent(apr_pool_t *p)
+{
+    mw_layout_t l = { 1, HIST_LEN, 4 };
+    char *block;
+    mw_table_t t;
+    mw_sample_t out[HIST_LEN];
+    apr_thread_t *thr;
+    hist_writer_t w;
+    apr_status_t rv;
+    apr_uint64_t copies = 0, samples = 0, bad = 0, newest = 0;
+
+    block = new_table(&t, &l);
+    w.t = &t;
+    w.slot = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 1, 1,
+                                                           SEC(1), 1));
+    w.stop = 0;
+    if (apr_thread_create(&thr, NULL, hist_writer, &w, p) != APR_SUCCESS) {
+        bail_out("cannot start a thread");
+    }
+    while (copies < HIST_COPIES && apr_atomic_read64(&w.slot->hist_seq)
+                                   < HIST_MAX_WRITES) {
+        apr_uint32_t n = mw_history_copy(&t, 0, out, HIST_LEN), k;
+        for (k = 0; k < n; k++) {
+            apr_uint64_t v = (apr_uint64_t)out[k].time;
+            bad += out[k].rss != 3 * v || out[k].private_bytes != 5 * v
+                   || out[k].shared_bytes != 7 * v || out[k].requests != v
+                   || out[k].request_pool_peak != 11 * v
+                   || out[k].connection_pool_peak != 13 * v
+                   || (k && v != (apr_uint64_t)out[k - 1].time + 1);
+        }
+        /* count copies that saw the writer move on since the last one */
+        if (n && (apr_uint64_t)out[n - 1].time != newest) {
+            newest = (apr_uint64_t)out[n - 1].time;
+            copies++;
+        }
+        samples += n;
+    }
+    apr_atomic_set32(&w.stop, 1);
+    apr_thread_join(&rv, thr);
+    ok(copies >= 100, "%lu copies of a changed ring (%lu samples) taken "
+       "while %lu samples were written", (unsigned long)copies,
+       (unsigned long)samples, (unsigned long)w.written);
+    is_u64(bad, 0, "every sample copied is whole and in sequence");
+    is_int(mw_history_copy(&t, 0, out, HIST_LEN), HIST_LEN,
+           "afterwards: a full ring");
+    is_u64((apr_uint64_t)out[HIST_LEN - 1].time, w.written,
+           "the newest last");
+    free(block);
+}
+
 /* ---- threads ---- */
 
 #define NTHREADS    4
@@ -901,6 +993,7 @@ int main(void)
     test_ring_copies();
     test_attr_aging();
     test_threads(p);
+    test_history_concurrent(p);
 
     apr_pool_destroy(p);
     apr_terminate();
