@@ -1,8 +1,8 @@
 /* Licensed under the Apache License, Version 2.0. */
 
 /* mw_names: the states, reasons, verdicts and exits of a child, and the
- * one place that names them. Every format (HTML, JSON, ?auto, Prometheus, logs)
- * takes its words from here. APR only; included by mw_shm.h for the
+ * one place that names them. Every format (HTML, JSON, ?auto, Prometheus,
+ * logs) takes its words from here. APR only; included by mw_shm.h for the
  * layout and by mw_view.h for the renderers, which never see mw_shm.h. */
 
 #ifndef MW_NAMES_H

@@ -567,7 +567,8 @@ static void detail(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
               warming ? "&ndash; (not enough requests since warm-up yet)"
                       : apr_psprintf(p, "%.1f B", c->trend.per_request),
               warming ? "&ndash;"
-                      : mw_format_ssize(p, mw_view_double_i64(c->trend.per_minute)),
+                      : mw_format_ssize(p, mw_view_double_i64(
+                                               c->trend.per_minute)),
               c->trend.points, c->trend.window_requests,
               mw_format_ssize(p, mw_view_double_i64(c->trend.recent_rise)),
               mw_format_duration(p, mw_view_seconds(v->now, c->started)),

@@ -40,7 +40,8 @@ typedef struct fuzz_buf_t {
 
 #define FUZZ_OUT_MAX (64 * 1024 * 1024)
 
-static APR_INLINE apr_status_t fuzz_write(void *baton, const char *data, apr_size_t len)
+static APR_INLINE apr_status_t fuzz_write(void *baton, const char *data,
+                                          apr_size_t len)
 {
     fuzz_buf_t *b = baton;
 
