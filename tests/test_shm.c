@@ -849,6 +849,83 @@ static void test_history_concurrent(apr_pool_t *p)
     free(block);
 }
 
+/* The recycle ring read while another thread adds to it. */
+typedef struct {
+    const mw_table_t *t;
+    volatile apr_uint32_t stop;
+} recycle_writer_t;
+
+static void *APR_THREAD_FUNC recycle_writer(apr_thread_t *thd, void *data)
+{
+    recycle_writer_t *w = data;
+    mw_recycle_t ev;
+    apr_uint32_t k;
+
+    memset(&ev, 0, sizeof(ev));
+    for (k = 1; k <= 2000000 && !apr_atomic_read32(&w->stop); k++) {
+        ev.pid = k;
+        ev.slot = k * 3;
+        ev.time = (apr_int64_t)k * 5;
+        ev.started = (apr_int64_t)k * 7;
+        ev.rss = (apr_uint64_t)k * 11;
+        ev.growth = (apr_uint64_t)k * 13;
+        ev.requests = (apr_uint64_t)k * 17;
+        ev.reason = MW_REASON_GROWTH;
+        mw_recycle_add(w->t, &ev);
+        if (k % 16 == 0) {
+            sched_yield();
+        }
+    }
+    (void)thd;
+    return NULL;
+}
+
+static void test_recycles_concurrent(apr_pool_t *p)
+{
+    mw_layout_t l = { 1, 0, 4 };
+    char *block;
+    mw_table_t t;
+    mw_recycle_t rc[MW_RECYCLES_LEN];
+    apr_thread_t *thr;
+    recycle_writer_t w;
+    apr_status_t rv;
+    apr_uint64_t copies = 0, events = 0, bad = 0;
+    apr_uint32_t newest = 0;
+
+    block = new_table(&t, &l);
+    w.t = &t;
+    w.stop = 0;
+    if (apr_thread_create(&thr, NULL, recycle_writer, &w, p)
+        != APR_SUCCESS) {
+        bail_out("cannot start a thread");
+    }
+    while (copies < 1000 && apr_atomic_read32(&t.hdr->recycles_next)
+                            < 2000000) {
+        apr_uint32_t n = mw_recycle_copy(&t, rc, MW_RECYCLES_LEN), k;
+        for (k = 0; k < n; k++) {
+            apr_uint32_t v = rc[k].pid;
+            bad += rc[k].seq != v || rc[k].slot != v * 3
+                   || rc[k].time != (apr_int64_t)v * 5
+                   || rc[k].started != (apr_int64_t)v * 7
+                   || rc[k].rss != (apr_uint64_t)v * 11
+                   || rc[k].growth != (apr_uint64_t)v * 13
+                   || rc[k].requests != (apr_uint64_t)v * 17
+                   || (k && v >= rc[k - 1].pid);
+        }
+        if (n && rc[0].pid != newest) {
+            newest = rc[0].pid;
+            copies++;
+        }
+        events += n;
+    }
+    apr_atomic_set32(&w.stop, 1);
+    apr_thread_join(&rv, thr);
+    ok(copies >= 100, "%lu copies of a changed ring (%lu events)",
+       (unsigned long)copies, (unsigned long)events);
+    is_u64(bad, 0, "every event copied is whole, newest first");
+    free(block);
+}
+
 /* ---- threads ---- */
 
 #define NTHREADS    4
@@ -994,6 +1071,7 @@ int main(void)
     test_attr_aging();
     test_threads(p);
     test_history_concurrent(p);
+    test_recycles_concurrent(p);
 
     apr_pool_destroy(p);
     apr_terminate();
