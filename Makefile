@@ -6,6 +6,7 @@
 #   make install      install it with apxs -i
 #   make test         unit tests, then the Apache::Test suite on all MPMs
 #   make unit         C unit tests only
+#   make fuzz         every libFuzzer harness for FUZZ_SECONDS (default 60)
 #   make demo         install what is missing, build, start a demo httpd
 #   make demo-stop    stop it
 #   make bench        throughput with and without the module
@@ -31,6 +32,13 @@ install: all
 
 unit:
 	$(MAKE) -C tests run
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(MAKE) -C tests/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS)
+
+fuzz-smoke:
+	$(MAKE) -C tests/fuzz smoke
 
 test:
 	bash scripts/test.sh
@@ -61,5 +69,6 @@ deb:
 clean:
 	rm -rf .libs *.la *.lo *.slo *.o
 	$(MAKE) -C tests clean
+	$(MAKE) -C tests/fuzz clean
 
-.PHONY: all install unit test demo demo-stop bench deb clean
+.PHONY: all install unit fuzz fuzz-smoke test demo demo-stop bench deb clean

@@ -25,6 +25,7 @@ void *mw_create_server_config(apr_pool_t *p, server_rec *s)
     c->history_interval = 30;
     c->attribute_depth = 2;
     c->attribute_slots = 256;
+    c->attribute_group_ids = 1;
     c->smaps_interval = 5;
     return c;
 }
@@ -149,6 +150,16 @@ static const char *set_dry_run(cmd_parms *cmd, void *d, int on)
     return err;
 }
 
+static const char *set_group_ids(cmd_parms *cmd, void *d, int on)
+{
+    const char *err = global_only(cmd);
+
+    if (!err) {
+        CONF(cmd)->attribute_group_ids = on;
+    }
+    return err;
+}
+
 static const char *set_history(cmd_parms *cmd, void *d, const char *n,
                                const char *interval)
 {
@@ -211,6 +222,9 @@ const command_rec mw_cmds[] = {
     AP_INIT_TAKE1("MemwatchAttributeSlots", set_number, &attribute_slots,
                   RSRC_CONF,
                   "Entries in the attribution table"),
+    AP_INIT_FLAG("MemwatchAttributeGroupIds", set_group_ids, NULL, RSRC_CONF,
+                 "On: path segments that look like identifiers (digits, "
+                 "long hex, UUIDs) are grouped as :id in attribution"),
     AP_INIT_TAKE1("MemwatchSmapsInterval", set_number, &smaps_interval,
                   RSRC_CONF, "Seconds between reads of the private/shared "
                   "split (smaps_rollup)"),

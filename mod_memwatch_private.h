@@ -38,6 +38,7 @@ typedef struct mw_config_t {
     apr_uint32_t history_interval;  /* seconds between samples */
     apr_uint32_t attribute_depth;   /* URL path segments */
     apr_uint32_t attribute_slots;   /* attribution table entries */
+    int attribute_group_ids;        /* path segments like ids as ":id" */
     apr_uint32_t smaps_interval;    /* seconds between smaps_rollup reads */
 } mw_config_t;
 

@@ -784,7 +784,7 @@ static int retire_monitor(apr_pool_t *pconf, server_rec *s)
     prefork_checks = !threaded && !one_process
                      && (mw_policy_active(&conf->limits)
                          || conf->max_total_private);
-    for (i = 0; i < t->hdr->nslots; i++) {
+    for (i = 0; i < mw_table_nslots(t); i++) {
         mw_slot_t *sl = mw_table_slot(t, i);
         pid_t pid = (pid_t)apr_atomic_read32(&sl->pid);
         apr_uint32_t state = apr_atomic_read32(&sl->state);

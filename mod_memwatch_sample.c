@@ -21,6 +21,7 @@
 
 #include "mod_memwatch_private.h"
 #include "mod_memwatch_sample.h"
+#include "mw_key.h"
 #include "mw_pool.h"
 #include "mw_proc.h"
 
@@ -208,58 +209,20 @@ static void record_history(mw_slot_t *me, apr_uint64_t n, apr_time_t now)
     }
 }
 
-/* Printable ASCII only, so nothing odd reaches any output format. */
-static void copy_clean(char *dst, apr_size_t size, const char *src,
-                       apr_size_t len)
-{
-    apr_size_t i;
-
-    for (i = 0; i + 1 < size && i < len && src[i]; i++) {
-        unsigned char ch = (unsigned char)src[i];
-        dst[i] = (ch > 0x20 && ch < 0x7f) ? (char)ch : '?';
-    }
-    dst[i] = '\0';
-}
-
-/* The first `depth` segments of the path, e.g. "/app/api" for depth 2. */
-static void url_prefix(char *dst, apr_size_t size, const char *path,
-                       apr_uint32_t depth)
-{
-    const char *end = path ? path : "/";
-    apr_uint32_t seg = 0;
-
-    if (*end == '/') {
-        end++;
-    }
-    while (*end && seg < depth) {
-        while (*end && *end != '/') {
-            end++;
-        }
-        if (++seg < depth && *end == '/') {
-            end++;
-        }
-    }
-    if (!path || end == path) {
-        copy_clean(dst, size, "/", 1);
-    }
-    else {
-        copy_clean(dst, size, path, (apr_size_t)(end - path));
-    }
-}
-
 /* Step 4: a measured request's growth, for all the requests it stands
  * for, to its handler and URL prefix. */
 static void attribute(request_rec *r, apr_uint32_t weight,
-                      apr_uint64_t growth, apr_uint64_t pool_bytes)
+                      apr_uint64_t growth, apr_uint64_t pool_bytes,
+                      apr_time_t now)
 {
     char handler[MW_HANDLER_LEN], prefix[MW_PREFIX_LEN];
     const char *h = r->handler ? r->handler : "(none)";
 
-    copy_clean(handler, sizeof(handler), h, strlen(h));
-    url_prefix(prefix, sizeof(prefix), r->parsed_uri.path,
-               conf->attribute_depth);
+    mw_key_clean(handler, sizeof(handler), h, strlen(h));
+    mw_key_url_prefix(prefix, sizeof(prefix), r->parsed_uri.path,
+                      conf->attribute_depth, conf->attribute_group_ids);
     mw_attr_add(mw_table(), handler, prefix, weight, growth * weight,
-                pool_bytes * weight);
+                pool_bytes * weight, now);
 }
 
 /* A number in the request pool, without printf's cost. */
@@ -332,7 +295,7 @@ static apr_status_t request_done(void *data)
         if (st->weight && apr_atomic_read32(&me->state) != MW_STATE_WARMING) {
             attribute(r, st->weight,
                       rss > st->rss_before ? rss - st->rss_before : 0,
-                      pool_bytes);
+                      pool_bytes, fig.now);
         }
         fig.memory.rss = rss;
         fig.memory.baseline_rss = apr_atomic_read64(&me->baseline_rss);
@@ -535,7 +498,7 @@ static int sample_monitor(apr_pool_t *p, server_rec *s)
     if (!t) {
         return DECLINED;
     }
-    for (i = 0; i < t->hdr->nslots; i++) {
+    for (i = 0; i < mw_table_nslots(t); i++) {
         mw_slot_t *sl = mw_table_slot(t, i);
         apr_uint32_t pid = apr_atomic_read32(&sl->pid);
         mw_statm_t st;

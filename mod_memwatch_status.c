@@ -132,11 +132,14 @@ static void fill_view(mw_view_t *v, request_rec *r, int with_history)
     v->mpm = mpm_name();
     v->server_name = ap_get_server_name(r);
     v->generation = (apr_uint32_t)gen;
-    v->server_limit = t->hdr->nslots;
+    v->server_limit = mw_table_nslots(t);
     v->pools_unavailable = mw_pools_unavailable();
     v->smaps_unavailable = mw_smaps_unavailable();
     v->dry_run = conf->dry_run;
-    v->limits = conf->limits;
+    v->limits.max_growth = conf->limits.max_growth;
+    v->limits.max_rss = conf->limits.max_rss;
+    v->limits.max_private = conf->limits.max_private;
+    v->limits.min_shared = conf->limits.min_shared;
     v->jitter = conf->jitter;
     v->max_retiring = conf->max_retiring;
     v->history_interval = conf->history_interval;

@@ -121,16 +121,38 @@ void mw_puts(mw_out_t *out, const char *s)
     out->write(out->baton, s, strlen(s));
 }
 
+/* mw_printf's formatter state: a buffer flushed to the output whenever
+ * it fills, so output of any length is written whole. */
+typedef struct printf_buf_t {
+    apr_vformatter_buff_t vbuff;    /* first: the flush gets its address */
+    mw_out_t *out;
+    char data[1024];
+} printf_buf_t;
+
+static int printf_flush(apr_vformatter_buff_t *vbuff)
+{
+    printf_buf_t *b = (printf_buf_t *)vbuff;
+
+    b->out->write(b->out->baton, b->data, (apr_size_t)(vbuff->curpos
+                                                       - b->data));
+    vbuff->curpos = b->data;
+    return 0;
+}
+
 void mw_printf(mw_out_t *out, const char *fmt, ...)
 {
-    char buf[1024];
+    printf_buf_t b;
     va_list ap;
-    apr_size_t n;
 
+    b.out = out;
+    b.vbuff.curpos = b.data;
+    b.vbuff.endpos = b.data + sizeof(b.data);
     va_start(ap, fmt);
-    n = (apr_size_t)apr_vsnprintf(buf, sizeof(buf), fmt, ap);
+    apr_vformatter(printf_flush, &b.vbuff, fmt, ap);
     va_end(ap);
-    out->write(out->baton, buf, n);
+    if (b.vbuff.curpos > b.data) {
+        printf_flush(&b.vbuff);
+    }
 }
 
 /* Write s, replacing each byte for which repl() returns a string. */
@@ -189,17 +211,6 @@ static const char *json_repl(unsigned char c, char *tmp)
     }
 }
 
-static const char *prom_repl(unsigned char c, char *tmp)
-{
-    (void)tmp;
-    switch (c) {
-    case '"': return "\\\"";
-    case '\\': return "\\\\";
-    case '\n': return "\\n";
-    default: return NULL;
-    }
-}
-
 void mw_put_html(mw_out_t *out, const char *s)
 {
     put_escaped(out, s ? s : "", html_repl);
@@ -216,7 +227,65 @@ void mw_put_json_string(mw_out_t *out, const char *s)
     mw_puts(out, "\"");
 }
 
-void mw_put_prom_label(mw_out_t *out, const char *s)
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 if the bytes there
+ * are not one: no overlong forms, no surrogates, nothing past U+10FFFF. */
+static int utf8_len(const unsigned char *s)
 {
-    put_escaped(out, s ? s : "", prom_repl);
+    unsigned char c = s[0];
+
+    if (c < 0x80) {
+        return 1;
+    }
+    if (c >= 0xc2 && c <= 0xdf) {
+        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+    }
+    if (c >= 0xe0 && c <= 0xef) {
+        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80
+            || (c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f)) {
+            return 0;
+        }
+        return 3;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80
+            || (s[3] & 0xc0) != 0x80 || (c == 0xf0 && s[1] < 0x90)
+            || (c == 0xf4 && s[1] > 0x8f)) {
+            return 0;
+        }
+        return 4;
+    }
+    return 0;
+}
+
+/* Prometheus label values are UTF-8: escape backslash, " and newline,
+ * keep valid sequences, and write U+FFFD for each byte that starts none. */
+void mw_put_prom_label(mw_out_t *out, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)(str ? str : "");
+    const unsigned char *run = s;
+
+    while (*s) {
+        const char *r = NULL;
+        int n = utf8_len(s);
+
+        switch (n ? *s : 0x80) {
+        case '"': r = "\\\""; break;
+        case '\\': r = "\\\\"; break;
+        case '\n': r = "\\n"; break;
+        case 0x80: r = "\xef\xbf\xbd"; n = 1; break;
+        default: break;
+        }
+        if (r) {
+            if (s > run) {
+                out->write(out->baton, (const char *)run,
+                           (apr_size_t)(s - run));
+            }
+            mw_puts(out, r);
+            run = s + n;
+        }
+        s += n;
+    }
+    if (s > run) {
+        out->write(out->baton, (const char *)run, (apr_size_t)(s - run));
+    }
 }

@@ -32,6 +32,9 @@ const char *mw_format_ssize(apr_pool_t *p, apr_int64_t bytes);
 const char *mw_format_duration(apr_pool_t *p, apr_int64_t seconds);
 
 void mw_puts(mw_out_t *out, const char *s);
+
+/* Formatted output (apr_snprintf's formats), written whole however long:
+ * in pieces of at most 1 KiB. */
 void mw_printf(mw_out_t *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -8,7 +8,7 @@
 
 #include <apr.h>
 
-#include "mw_shm.h"
+#include "mw_names.h"
 
 /* A limit of 0 is not set. */
 typedef struct mw_limits_t {

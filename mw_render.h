@@ -2,7 +2,8 @@
 
 /* mw_render: one small renderer per output format, each taking a collected
  * mw_view_t. No httpd types: the handler passes an mw_out_t that writes to
- * the response. */
+ * the response. Renderers see mw_view's records only, never the
+ * shared-memory layout. */
 
 #ifndef MW_RENDER_H
 #define MW_RENDER_H
@@ -25,8 +26,5 @@ void mw_render_html(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
 /* A few lines for mod_status's /server-status (HTML or ?auto). */
 void mw_render_status_section(mw_out_t *out, const mw_view_t *v,
                               apr_pool_t *p, int short_report);
-
-/* Names shared by the renderers. */
-const char *mw_exit_name(const mw_exited_t *e);
 
 #endif /* MW_RENDER_H */

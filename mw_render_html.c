@@ -6,6 +6,10 @@
 
 #include "mw_render.h"
 
+#ifdef MW_SHM_H
+#error "renderers read mw_view only, never the shared-memory layout"
+#endif
+
 #define CHART_W 760
 #define CHART_H 220
 #define CHART_L 70      /* room for the value axis labels */
@@ -66,7 +70,7 @@ static void foot(mw_out_t *out, const mw_html_opts_t *o)
 }
 
 typedef struct {
-    const mw_sample_t *s;
+    const mw_view_sample_t *s;
     int n;
     int field;          /* 0 rss, 1 private */
     const char *colour;
@@ -85,10 +89,10 @@ static const char *child_colour(apr_pool_t *p, int i)
 
 /* A child's history with its current figures appended as the newest
  * point, so a chart is never empty and always reaches "now". */
-static const mw_sample_t *with_now(apr_pool_t *p, const mw_view_t *v,
+static const mw_view_sample_t *with_now(apr_pool_t *p, const mw_view_t *v,
                                    const mw_child_view_t *c, int *n)
 {
-    mw_sample_t *s = apr_palloc(p, sizeof(*s) * (apr_size_t)(c->nhistory + 1));
+    mw_view_sample_t *s = apr_palloc(p, sizeof(*s) * (apr_size_t)(c->nhistory + 1));
 
     if (c->nhistory) {
         memcpy(s, c->history, sizeof(*s) * (apr_size_t)c->nhistory);
@@ -117,55 +121,82 @@ static const char *size_with_age(apr_pool_t *p, const mw_view_t *v,
                                                           : 0)));
 }
 
-static apr_uint64_t sample_value(const mw_sample_t *s, int field)
+static apr_uint64_t sample_value(const mw_view_sample_t *s, int field)
 {
     return field ? s->private_bytes : s->rss;
 }
 
+/* Offset of t from t0 in microseconds, t >= t0: exact in unsigned
+ * arithmetic whatever the two times are. */
+static apr_uint64_t offset_from(apr_time_t t, apr_time_t t0)
+{
+    return (apr_uint64_t)t - (apr_uint64_t)t0;
+}
+
 /* The total of all series over time, in buckets of one sampling interval:
  * children sample at their own times (an idle one only every ten seconds,
- * by the parent), so each live child contributes its last value so far. */
-static int total_series(apr_pool_t *p, const series_t *series, int nseries,
-                        apr_time_t t0, apr_time_t t1, apr_interval_time_t step,
-                        mw_sample_t **out)
-{
-    int nb = (int)((t1 - t0) / step) + 1, b, i;
-    mw_sample_t *tot;
+ * by the parent), so each live child contributes its last value so far.
+ * Bucket b spans offsets [b * step, (b + 1) * step) from t0 and is
+ * plotted at its end (at most t1); at most 4096 buckets, however far
+ * apart t0 and t1 are. Times in the result are offsets from t0. */
+#define MAX_BUCKETS 4096
 
-    if (nb > 4096) {
-        nb = 4096;
-        step = (t1 - t0) / 4095 + 1;
+static int total_series(apr_pool_t *p, const series_t *series, int nseries,
+                        apr_time_t t0, apr_time_t t1, apr_uint64_t step,
+                        apr_uint64_t **offsets, apr_uint64_t **totals)
+{
+    apr_uint64_t span = offset_from(t1, t0), nb = span / step + 1;
+    apr_uint64_t *off, *tot;
+    int b, i;
+
+    if (nb > MAX_BUCKETS) {
+        nb = MAX_BUCKETS;
+        step = span / (MAX_BUCKETS - 1) + 1;
     }
+    off = apr_palloc(p, sizeof(*off) * (apr_size_t)nb);
     tot = apr_pcalloc(p, sizeof(*tot) * (apr_size_t)nb);
-    for (b = 0; b < nb; b++) {
-        tot[b].time = t0 + (apr_time_t)b * step;
-    }
     for (i = 0; i < nseries; i++) {
-        const mw_sample_t *s = series[i].s;
+        const mw_view_sample_t *s = series[i].s;
         int k = 0;
-        for (b = 0; b < nb && series[i].n; b++) {
-            apr_time_t end = tot[b].time + step;
-            while (k < series[i].n && s[k].time < end) {
+        for (b = 0; b < (int)nb && series[i].n; b++) {
+            /* "before the end of bucket b", without computing an end
+             * that may not fit */
+            apr_uint64_t start = (apr_uint64_t)b * step;
+            while (k < series[i].n
+                   && (offset_from(s[k].time, t0) < start
+                       || offset_from(s[k].time, t0) - start < step)) {
                 k++;
             }
             if (k > 0) {
-                tot[b].rss += s[k - 1].rss;
+                tot[b] += s[k - 1].rss;
             }
         }
     }
-    /* Plot each bucket at its end, where its values were taken. */
-    for (b = 0; b < nb; b++) {
-        tot[b].time = tot[b].time + step > t1 ? t1 : tot[b].time + step;
+    for (b = 0; b < (int)nb; b++) {
+        apr_uint64_t start = (apr_uint64_t)b * step;
+        off[b] = span - start < step ? span : start + step;
     }
-    *out = tot;
-    return nb;
+    *offsets = off;
+    *totals = tot;
+    return (int)nb;
+}
+
+/* x of a time and y of a value on the chart. */
+static double chart_x(apr_time_t t, apr_time_t t0, double xs)
+{
+    return CHART_L + (double)offset_from(t, t0) * xs;
+}
+
+static double chart_y(apr_uint64_t val, double ys, int ph)
+{
+    return 10 + ph - (double)val * ys;
 }
 
 /* A dot on a series' newest point: a line of one point is not drawn. */
 static void chart_now(mw_out_t *out, const series_t *sr, apr_time_t t0,
                       double xs, double ys, int ph)
 {
-    const mw_sample_t *s = sr->n ? &sr->s[sr->n - 1] : NULL;
+    const mw_view_sample_t *s = sr->n ? &sr->s[sr->n - 1] : NULL;
     apr_uint64_t val = s ? sample_value(s, sr->field) : MW_UNKNOWN;
 
     if (val != MW_UNKNOWN) {
@@ -182,15 +213,14 @@ static void chart(mw_out_t *out, apr_pool_t *p, const series_t *series,
                   const char *label)
 {
     apr_time_t t0 = 0, t1 = 0;
-    apr_uint64_t vmax = 0;
-    mw_sample_t *tot = NULL;
+    apr_uint64_t vmax = 0, *tot = NULL, *tot_off = NULL, span;
     int i, k, j, ntot = 0, first = 1;
     double xs, ys;
     const int pw = CHART_W - CHART_L - 10, ph = CHART_H - CHART_B - 10;
 
     for (i = 0; i < nseries; i++) {
         for (k = 0; k < series[i].n; k++) {
-            const mw_sample_t *s = &series[i].s[k];
+            const mw_view_sample_t *s = &series[i].s[k];
             apr_uint64_t val = sample_value(s, series[i].field);
             if (val == MW_UNKNOWN) {
                 continue;
@@ -203,11 +233,12 @@ static void chart(mw_out_t *out, apr_pool_t *p, const series_t *series,
     }
     if (total && !first && nseries > 1) {
         ntot = total_series(p, series, nseries, t0, t1,
-                            apr_time_from_sec(v->history_interval
-                                              ? v->history_interval : 1),
-                            &tot);
+                            (apr_uint64_t)apr_time_from_sec(
+                                v->history_interval ? v->history_interval
+                                                    : 1),
+                            &tot_off, &tot);
         for (j = 0; j < ntot; j++) {
-            vmax = tot[j].rss > vmax ? tot[j].rss : vmax;
+            vmax = tot[j] > vmax ? tot[j] : vmax;
         }
     }
     mw_printf(out, "<svg class=\"chart\" role=\"img\" width=\"%d\" "
@@ -224,37 +255,41 @@ static void chart(mw_out_t *out, apr_pool_t *p, const series_t *series,
                   CHART_H / 2, v->history_interval);
         return;
     }
-    if (t1 == t0) {
-        t1 = t0 + apr_time_from_sec(1);
+    span = offset_from(t1, t0);
+    if (!span) {
+        span = (apr_uint64_t)apr_time_from_sec(1);
     }
-    vmax = vmax + vmax / 10 + 1;
-    xs = (double)pw / (double)(t1 - t0);
+    /* 10% headroom, saturated for values near the top of the range. */
+    vmax = vmax > (APR_UINT64_MAX - 1) / 11 * 10 ? APR_UINT64_MAX
+                                                 : vmax + vmax / 10 + 1;
+    xs = (double)pw / (double)span;
     ys = (double)ph / (double)vmax;
     for (j = 0; j <= 4; j++) {
-        apr_uint64_t val = vmax * (apr_uint64_t)j / 4;
-        double y = 10 + ph - (double)val * ys;
+        apr_uint64_t val = vmax / 4 * (apr_uint64_t)j;
+        double y = chart_y(val, ys, ph);
         mw_printf(out, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" "
                   "stroke=\"#e4e4e4\"/><text x=\"%d\" y=\"%.1f\" "
                   "text-anchor=\"end\">%s</text>", CHART_L, CHART_L + pw, y,
                   y, CHART_L - 4, y + 4, mw_format_size(p, val));
     }
     mw_printf(out, "<text x=\"%d\" y=\"%d\">-%s</text>", CHART_L,
-              CHART_H - 6, mw_format_duration(p, apr_time_sec(v->now - t0)));
+              CHART_H - 6, mw_format_duration(p, mw_view_seconds(v->now, t0)));
     mw_printf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>",
               CHART_L + pw, CHART_H - 6,
-              v->now - t1 < apr_time_from_sec(2) ? "now"
+              mw_view_seconds(v->now, t1) < 2 ? "now"
               : apr_pstrcat(p, "-", mw_format_duration(
-                    p, apr_time_sec(v->now - t1)), NULL));
+                    p, mw_view_seconds(v->now, t1)), NULL));
     /* Recycles in the time range, as red ticks. */
     for (j = 0; j < v->recycles->nelts; j++) {
-        const mw_recycle_t *e = &APR_ARRAY_IDX(v->recycles, j, mw_recycle_t);
+        const mw_recycle_view_t *e =
+            &APR_ARRAY_IDX(v->recycles, j, mw_recycle_view_t);
         if (e->time >= t0 && e->time <= t1) {
-            double x = CHART_L + (double)(e->time - t0) * xs;
+            double x = chart_x(e->time, t0, xs);
             mw_printf(out, "<line class=\"recycle\" x1=\"%.1f\" x2=\"%.1f\" "
                       "y1=\"10\" y2=\"%d\" stroke=\"#d62728\" "
                       "stroke-dasharray=\"3,3\"><title>recycled pid %u "
                       "(%s)</title></line>", x, x, 10 + ph, e->pid,
-                      mw_reason_name((mw_reason_e)e->reason));
+                      mw_reason_name(e->reason));
         }
     }
     for (i = 0; i < nseries; i++) {
@@ -262,12 +297,11 @@ static void chart(mw_out_t *out, apr_pool_t *p, const series_t *series,
                   "stroke-width=\"1.5\" stroke=\"%s\" points=\"",
                   series[i].colour);
         for (k = 0; k < series[i].n; k++) {
-            const mw_sample_t *s = &series[i].s[k];
+            const mw_view_sample_t *s = &series[i].s[k];
             apr_uint64_t val = sample_value(s, series[i].field);
             if (val != MW_UNKNOWN) {
-                mw_printf(out, "%.1f,%.1f ",
-                          CHART_L + (double)(s->time - t0) * xs,
-                          10 + ph - (double)val * ys);
+                mw_printf(out, "%.1f,%.1f ", chart_x(s->time, t0, xs),
+                          chart_y(val, ys, ph));
             }
         }
         mw_puts(out, "\"/>");
@@ -277,9 +311,8 @@ static void chart(mw_out_t *out, apr_pool_t *p, const series_t *series,
         mw_puts(out, "<polyline class=\"series total\" fill=\"none\" "
                      "stroke-width=\"2.5\" stroke=\"#000\" points=\"");
         for (j = 0; j < ntot; j++) {
-            mw_printf(out, "%.1f,%.1f ",
-                      CHART_L + (double)(tot[j].time - t0) * xs,
-                      10 + ph - (double)tot[j].rss * ys);
+            mw_printf(out, "%.1f,%.1f ", CHART_L + (double)tot_off[j] * xs,
+                      chart_y(tot[j], ys, ph));
         }
         mw_puts(out, "\"/>");
     }
@@ -310,7 +343,7 @@ static void summary(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
               size_or_dash(p, v->pss_total), recycles, v->retiring,
               v->max_retiring);
     mw_puts(out, "<dt>Limits</dt><dd>");
-    if (!mw_policy_active(&v->limits)) {
+    if (!mw_view_limits_active(&v->limits)) {
         mw_puts(out, "none set: watching only");
     }
     else {
@@ -342,6 +375,13 @@ static void summary(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
         }
     }
     mw_puts(out, "</dd></dl>\n");
+    if (v->damaged) {
+        mw_puts(out, "<p class=\"damaged\"><strong>The shared memory table "
+                     "is damaged (");
+        mw_put_html(out, v->damaged);
+        mw_puts(out, "): nothing in it is shown. It is rebuilt at the next "
+                     "restart.</strong></p>\n");
+    }
     if (v->pools_unavailable) {
         mw_puts(out, "<p class=\"note\">Pool sizes are not available: ");
         mw_put_html(out, v->pools_unavailable);
@@ -391,7 +431,7 @@ static void children_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
                   "</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
                   "<td>%s</td><td>%s</td><td>%s / %s</td><td>%s / %s</td>",
                   c->slot, c->slot, c->pid,
-                  mw_format_duration(p, apr_time_sec(v->now - c->started)),
+                  mw_format_duration(p, mw_view_seconds(v->now, c->started)),
                   c->requests, c->connections, mw_format_size(p, c->rss),
                   mw_format_size(p, c->rss_peak),
                   mw_format_size(p, c->baseline_rss),
@@ -407,7 +447,7 @@ static void children_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
         }
         else {
             mw_printf(out, "<td>%s</td>", mw_format_ssize(
-                          p, (apr_int64_t)c->trend.per_request));
+                          p, mw_view_double_i64(c->trend.per_request)));
         }
         mw_printf(out, "<td class=\"l %s\">%s</td><td class=\"l %s\">%s",
                   verdict, verdict, state_class(c->state),
@@ -484,16 +524,18 @@ static void recycles_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
                  "<th>Growth</th><th>Private</th><th>Requests</th>"
                  "<th>Lifetime</th></tr>\n");
     for (i = 0; i < v->recycles->nelts; i++) {
-        const mw_recycle_t *e = &APR_ARRAY_IDX(v->recycles, i, mw_recycle_t);
+        const mw_recycle_view_t *e =
+            &APR_ARRAY_IDX(v->recycles, i, mw_recycle_view_t);
         mw_printf(out, "<tr><td>%s ago</td><td>%u</td><td>%u</td>"
                   "<td class=\"l\">%s%s</td><td>%s</td><td>%s</td><td>%s</td>"
                   "<td>%" APR_UINT64_T_FMT "</td><td>%s</td></tr>\n",
-                  mw_format_duration(p, apr_time_sec(v->now - e->time)),
-                  e->pid, e->slot, mw_reason_name((mw_reason_e)e->reason),
+                  mw_format_duration(p, mw_view_seconds(v->now, e->time)),
+                  e->pid, e->slot, mw_reason_name(e->reason),
                   e->dry_run ? " (would recycle)" : "",
                   mw_format_size(p, e->rss), mw_format_size(p, e->growth),
                   size_or_dash(p, e->private_bytes), e->requests,
-                  mw_format_duration(p, apr_time_sec(e->time - e->started)));
+                  mw_format_duration(p, mw_view_seconds(e->time,
+                                                        e->started)));
     }
     mw_puts(out, "</table>\n");
 }
@@ -512,14 +554,17 @@ static void exited_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
                  "<th>Last RSS</th><th>Peak</th><th class=\"l\">Why</th>"
                  "</tr>\n");
     for (i = 0; i < v->exited->nelts; i++) {
-        const mw_exited_t *e = &APR_ARRAY_IDX(v->exited, i, mw_exited_t);
+        const mw_exit_view_t *e =
+            &APR_ARRAY_IDX(v->exited, i, mw_exit_view_t);
         mw_printf(out, "<tr><td>%u</td><td>%u</td><td>%s ago</td><td>%s</td>"
                   "<td>%" APR_UINT64_T_FMT "</td><td>%s</td><td>%s</td>"
                   "<td class=\"l\">%s</td></tr>\n", e->pid, e->slot,
-                  mw_format_duration(p, apr_time_sec(v->now - e->exited)),
-                  mw_format_duration(p, apr_time_sec(e->exited - e->started)),
+                  mw_format_duration(p, mw_view_seconds(v->now, e->exited)),
+                  mw_format_duration(p, mw_view_seconds(e->exited,
+                                                        e->started)),
                   e->requests, mw_format_size(p, e->rss),
-                  mw_format_size(p, e->rss_peak), mw_exit_name(e));
+                  mw_format_size(p, e->rss_peak),
+                  mw_exit_name(e->exit, e->reason));
     }
     mw_puts(out, "</table>\n");
 }
@@ -585,10 +630,11 @@ static void detail(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
               warming ? "&ndash; (not enough requests since warm-up yet)"
                       : apr_psprintf(p, "%.1f B", c->trend.per_request),
               warming ? "&ndash;"
-                      : mw_format_ssize(p, (apr_int64_t)c->trend.per_minute),
+                      : mw_format_ssize(p, mw_view_double_i64(
+                                               c->trend.per_minute)),
               c->trend.points, c->trend.window_requests,
-              mw_format_ssize(p, (apr_int64_t)c->trend.recent_rise),
-              mw_format_duration(p, apr_time_sec(v->now - c->started)),
+              mw_format_ssize(p, mw_view_double_i64(c->trend.recent_rise)),
+              mw_format_duration(p, mw_view_seconds(v->now, c->started)),
               c->requests, mw_format_size(p, c->rss),
               mw_format_size(p, c->rss_peak),
               mw_format_size(p, c->baseline_rss),
@@ -620,11 +666,11 @@ static void detail(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
                  "<th>Shared</th><th>Req pool peak</th>"
                  "<th>Conn pool peak</th></tr>\n");
     for (k = c->nhistory - 1; k >= 0; k--) {
-        const mw_sample_t *s = &c->history[k];
+        const mw_view_sample_t *s = &c->history[k];
         mw_printf(out, "<tr><td>%s ago</td><td>%" APR_UINT64_T_FMT "</td>"
                   "<td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
                   "</tr>\n",
-                  mw_format_duration(p, apr_time_sec(v->now - s->time)),
+                  mw_format_duration(p, mw_view_seconds(v->now, s->time)),
                   s->requests, mw_format_size(p, s->rss),
                   size_or_dash(p, s->private_bytes),
                   size_or_dash(p, s->shared_bytes),

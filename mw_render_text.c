@@ -6,13 +6,9 @@
 
 #include "mw_render.h"
 
-const char *mw_exit_name(const mw_exited_t *e)
-{
-    if (e->reason != MW_REASON_NONE) {
-        return mw_reason_name((mw_reason_e)e->reason);
-    }
-    return e->restart ? "restart" : "exited";
-}
+#ifdef MW_SHM_H
+#error "renderers read mw_view only, never the shared-memory layout"
+#endif
 
 /* ---- JSON ---- */
 
@@ -104,7 +100,7 @@ static void json_child(mw_out_t *out, const mw_view_t *v,
     }
     mw_puts(out, ",\"history\":[");
     for (k = 0; k < c->nhistory; k++) {
-        const mw_sample_t *s = &c->history[k];
+        const mw_view_sample_t *s = &c->history[k];
         mw_printf(out, "%s{\"time\":%" APR_INT64_T_FMT ",", k ? "," : "",
                   apr_time_sec(s->time));
         json_u64(out, "rss_bytes", s->rss, 1);
@@ -147,7 +143,9 @@ void mw_render_json(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
               "\"time\":%" APR_INT64_T_FMT ",\"dry_run\":%s,",
               v->generation, v->server_limit, apr_time_sec(v->now),
               v->dry_run ? "true" : "false");
-    mw_printf(out, "\"pools\":{\"available\":%s,\"reason\":",
+    mw_puts(out, "\"damaged\":");
+    mw_put_json_string(out, v->damaged);
+    mw_printf(out, ",\"pools\":{\"available\":%s,\"reason\":",
               v->pools_unavailable ? "false" : "true");
     mw_put_json_string(out, v->pools_unavailable);
     mw_printf(out, "},\"private_shared\":{\"available\":%s,\"reason\":",
@@ -175,7 +173,8 @@ void mw_render_json(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
     }
     mw_puts(out, "],\"exited\":[");
     for (i = 0; i < v->exited->nelts; i++) {
-        const mw_exited_t *e = &APR_ARRAY_IDX(v->exited, i, mw_exited_t);
+        const mw_exit_view_t *e =
+            &APR_ARRAY_IDX(v->exited, i, mw_exit_view_t);
         mw_printf(out, "%s{\"pid\":%u,\"slot\":%u,\"generation\":%u,"
                   "\"started\":%" APR_INT64_T_FMT ",\"exited\":%"
                   APR_INT64_T_FMT ",\"lifetime_seconds\":%" APR_INT64_T_FMT
@@ -185,19 +184,19 @@ void mw_render_json(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
                   ",\"growth_bytes\":%" APR_INT64_T_FMT ",\"reason\":",
                   i ? "," : "", e->pid, e->slot, e->generation,
                   apr_time_sec(e->started), apr_time_sec(e->exited),
-                  apr_time_sec(e->exited - e->started), e->requests,
-                  e->connections, e->rss, e->rss_peak,
-                  (apr_int64_t)e->rss - (apr_int64_t)e->baseline_rss);
-        mw_put_json_string(out, mw_exit_name(e));
+                  mw_view_seconds(e->exited, e->started), e->requests,
+                  e->connections, e->rss, e->rss_peak, e->growth);
+        mw_put_json_string(out, mw_exit_name(e->exit, e->reason));
         mw_puts(out, "}");
     }
     mw_puts(out, "],\"recycles\":[");
     for (i = 0; i < v->recycles->nelts; i++) {
-        const mw_recycle_t *e = &APR_ARRAY_IDX(v->recycles, i, mw_recycle_t);
+        const mw_recycle_view_t *e =
+            &APR_ARRAY_IDX(v->recycles, i, mw_recycle_view_t);
         mw_printf(out, "%s{\"pid\":%u,\"slot\":%u,\"time\":%" APR_INT64_T_FMT
                   ",\"reason\":", i ? "," : "", e->pid, e->slot,
                   apr_time_sec(e->time));
-        mw_put_json_string(out, mw_reason_name((mw_reason_e)e->reason));
+        mw_put_json_string(out, mw_reason_name(e->reason));
         mw_puts(out, ",");
         json_u64(out, "rss_bytes", e->rss, 1);
         json_u64(out, "growth_bytes", e->growth, 1);
@@ -205,7 +204,7 @@ void mw_render_json(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
         json_u64(out, "shared_bytes", e->shared_bytes, 1);
         json_u64(out, "requests", e->requests, 1);
         mw_printf(out, "\"lifetime_seconds\":%" APR_INT64_T_FMT
-                  ",\"dry_run\":%s}", apr_time_sec(e->time - e->started),
+                  ",\"dry_run\":%s}", mw_view_seconds(e->time, e->started),
                   e->dry_run ? "true" : "false");
     }
     mw_puts(out, "],\"recycles_total\":{");
@@ -262,6 +261,9 @@ void mw_render_auto(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
               v->would_recycle_total);
     mw_printf(out, "DryRun: %s\nPoolSizes: %s\n", v->dry_run ? "On" : "Off",
               v->pools_unavailable ? "unavailable" : "available");
+    if (v->damaged) {
+        mw_printf(out, "Damaged: %s\n", v->damaged);
+    }
     for (i = 0; i < v->children->nelts; i++) {
         const mw_child_view_t *c =
             &APR_ARRAY_IDX(v->children, i, mw_child_view_t);
@@ -276,10 +278,7 @@ void mw_render_auto(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
             mw_printf(out, " private=%" APR_UINT64_T_FMT " shared=%"
                       APR_UINT64_T_FMT, c->private_bytes, c->shared_bytes);
         }
-        mw_printf(out, " state=%s verdict=%s\n",
-                  c->state == MW_STATE_WAITING ? "waiting"
-                  : c->state == MW_STATE_WOULD_RECYCLE ? "would_recycle"
-                  : mw_state_name(c->state),
+        mw_printf(out, " state=%s verdict=%s\n", mw_state_token(c->state),
                   mw_verdict_name(c->trend.verdict));
     }
 }
@@ -483,6 +482,9 @@ void mw_render_prometheus(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
     int i;
 
     (void)p;
+    prom_head(out, "memwatch_table_damaged", "gauge",
+              "1 if the shared table failed validation and is not read.");
+    mw_printf(out, "memwatch_table_damaged %d\n", v->damaged != NULL);
     prom_head(out, "memwatch_children", "gauge", "Child processes tracked.");
     mw_printf(out, "memwatch_children %d\n", v->children->nelts);
     prom_head(out, "memwatch_rss_bytes", "gauge",

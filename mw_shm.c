@@ -1,5 +1,6 @@
 /* Licensed under the Apache License, Version 2.0. */
 
+#include <stddef.h>
 #include <string.h>
 
 #include <apr_atomic.h>
@@ -9,60 +10,142 @@
 
 #define MW_MAGIC 0x6d774d35     /* "mwM5": bump when the layout changes */
 
-static apr_size_t slot_size(const mw_layout_t *l)
+/* Publication order between processes: a writer's release before the
+ * word that publishes a record, a reader's acquire after loading it and
+ * before loading it again. APR's atomics order themselves, but not the
+ * plain loads and stores of the record around them. */
+#define MW_RELEASE() __atomic_thread_fence(__ATOMIC_RELEASE)
+#define MW_ACQUIRE() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+
+/* a + b and a * b into *r, 0 if they overflow apr_size_t. */
+static int add_size(apr_size_t a, apr_size_t b, apr_size_t *r)
 {
-    return APR_ALIGN_DEFAULT(sizeof(mw_slot_t)
-                             + (apr_size_t)l->history_len
-                               * sizeof(mw_sample_t));
+    return !__builtin_add_overflow(a, b, r);
+}
+
+static int mul_size(apr_size_t a, apr_size_t b, apr_size_t *r)
+{
+    return !__builtin_mul_overflow(a, b, r);
+}
+
+static apr_size_t align(apr_size_t n)
+{
+    return APR_ALIGN_DEFAULT(n);
+}
+
+/* Slot and total sizes of a layout; 0 if either overflows. */
+static int layout_sizes(const mw_layout_t *l, apr_size_t *slot,
+                        apr_size_t *total)
+{
+    apr_size_t hist, slots, attrs, sz;
+
+    if (!mul_size(l->history_len, sizeof(mw_sample_t), &hist)
+        || !add_size(sizeof(mw_slot_t), hist, &sz)
+        || sz > APR_SIZE_MAX - 8) {
+        return 0;
+    }
+    *slot = align(sz);
+    if (!mul_size(l->nslots, *slot, &slots)
+        || !mul_size(l->attr_len, sizeof(mw_attr_t), &attrs)
+        || !add_size(align(sizeof(mw_shm_header_t)), slots, &sz)
+        || !add_size(sz, attrs, total)) {
+        return 0;
+    }
+    return 1;
 }
 
 apr_size_t mw_shm_size(const mw_layout_t *l)
 {
-    return APR_ALIGN_DEFAULT(sizeof(mw_shm_header_t))
-           + (apr_size_t)l->nslots * slot_size(l)
-           + (apr_size_t)l->attr_len * sizeof(mw_attr_t);
+    apr_size_t slot, total;
+
+    return layout_sizes(l, &slot, &total) ? total : 0;
+}
+
+apr_status_t mw_shm_size_check(const mw_layout_t *l, apr_size_t max,
+                               apr_size_t *size)
+{
+    apr_size_t slot, total;
+
+    if (!layout_sizes(l, &slot, &total) || total > max) {
+        return APR_ENOMEM;
+    }
+    *size = total;
+    return APR_SUCCESS;
 }
 
 apr_status_t mw_table_open(mw_table_t *t, void *base, apr_size_t size,
                            const mw_layout_t *l, int create)
 {
     mw_shm_header_t *h = base;
+    apr_size_t slot, total;
 
-    if (size < mw_shm_size(l)) {
+    if (!layout_sizes(l, &slot, &total)) {
+        return APR_EINVAL;
+    }
+    if (size < total) {
         return APR_EMISMATCH;
     }
     if (create) {
-        memset(base, 0, mw_shm_size(l));
+        memset(base, 0, total);
         h->magic = MW_MAGIC;
         h->nslots = l->nslots;
         h->history_len = l->history_len;
         h->attr_len = l->attr_len;
-        h->slot_size = slot_size(l);
-        h->total_size = mw_shm_size(l);
+        h->slot_size = slot;
+        h->total_size = total;
         apr_cpystrn(h->attr_other.handler, "other", MW_HANDLER_LEN);
         apr_cpystrn(h->attr_other.prefix, "other", MW_PREFIX_LEN);
-        h->attr_other.state = 2;
-    }
-    else if (h->magic != MW_MAGIC || h->nslots != l->nslots
-             || h->history_len != l->history_len
-             || h->attr_len != l->attr_len
-             || h->total_size != mw_shm_size(l)) {
-        return APR_EMISMATCH;
+        h->attr_other.state = MW_ATTR_READY;
     }
     t->hdr = h;
-    t->slots = (char *)base + APR_ALIGN_DEFAULT(sizeof(mw_shm_header_t));
-    t->attr = (mw_attr_t *)(t->slots + (apr_size_t)l->nslots * slot_size(l));
+    t->layout = *l;
+    t->slot_size = slot;
+    t->size = total;
+    if (!create && mw_table_check(t)) {
+        return APR_EMISMATCH;
+    }
+    t->slots = (char *)base + align(sizeof(mw_shm_header_t));
+    t->attr = (mw_attr_t *)(t->slots + (apr_size_t)l->nslots * slot);
     return APR_SUCCESS;
+}
+
+const char *mw_table_check(const mw_table_t *t)
+{
+    const mw_shm_header_t *h = t->hdr;
+
+    if (h->magic != MW_MAGIC) {
+        return "its magic number is wrong";
+    }
+    if (h->nslots != t->layout.nslots || h->history_len
+        != t->layout.history_len || h->attr_len != t->layout.attr_len) {
+        return "its counts differ from the configured layout";
+    }
+    if (h->slot_size != t->slot_size || h->total_size != t->size) {
+        return "its sizes differ from the configured layout";
+    }
+    return NULL;
+}
+
+apr_uint32_t mw_table_nslots(const mw_table_t *t)
+{
+    return t->layout.nslots;
+}
+
+apr_uint32_t mw_attr_len(const mw_table_t *t)
+{
+    return t->layout.attr_len;
 }
 
 mw_slot_t *mw_table_slot(const mw_table_t *t, apr_uint32_t i)
 {
-    return (mw_slot_t *)(t->slots + (apr_size_t)i * t->hdr->slot_size);
+    if (i >= t->layout.nslots) {
+        return NULL;
+    }
+    return (mw_slot_t *)(t->slots + (apr_size_t)i * t->slot_size);
 }
 
-mw_sample_t *mw_slot_history(const mw_table_t *t, mw_slot_t *slot)
+static mw_sample_t *slot_history(mw_slot_t *slot)
 {
-    (void)t;
     return (mw_sample_t *)(slot + 1);
 }
 
@@ -79,21 +162,28 @@ void mw_atomic_max64(volatile apr_uint64_t *target, apr_uint64_t v)
     }
 }
 
-/* Reset a slot's figures; its pid word is set by the caller. */
+/* Reset a slot just claimed. The pid word (the claim) is left alone:
+ * zeroing it, even for a moment, would let another child claim the same
+ * slot. The lock is freed (a child killed while holding it must not keep
+ * its successor from sampling). The size is the validated one, never
+ * hdr->slot_size. */
 static void slot_reset(const mw_table_t *t, mw_slot_t *s,
                        apr_uint32_t generation, apr_time_t now,
                        apr_uint64_t rss)
 {
-    /* Everything but the pid word, which the claim owns: zeroing it, even
-     * for a moment, would let another child claim the slot too. */
-    memset((char *)s + sizeof(s->pid), 0,
-           t->hdr->slot_size - sizeof(s->pid));
+    const apr_size_t from = offsetof(mw_slot_t, generation);
+
+    apr_atomic_set32(&s->state, MW_STATE_FREE);
+    apr_atomic_set32(&s->reason, MW_REASON_NONE);
+    memset((char *)s + from, 0, t->slot_size - from);
     s->generation = generation;
     s->started = now;
     s->rss = s->rss_peak = s->baseline_rss = s->last_rss = rss;
     s->private_bytes = s->shared_bytes = MW_UNKNOWN;
     s->pss_bytes = MW_UNKNOWN;
-    s->state = MW_STATE_WARMING;
+    MW_RELEASE();
+    apr_atomic_set32(&s->lock, 0);
+    apr_atomic_set32(&s->state, MW_STATE_WARMING);
 }
 
 int mw_slot_claim(const mw_table_t *t, apr_uint32_t pid,
@@ -104,14 +194,14 @@ int mw_slot_claim(const mw_table_t *t, apr_uint32_t pid,
     /* A slot still held by this pid (its previous owner was killed and
      * the pid reused before the parent reaped it) is taken over first, so
      * one pid never holds two slots. */
-    for (i = 0; i < t->hdr->nslots; i++) {
+    for (i = 0; i < t->layout.nslots; i++) {
         mw_slot_t *s = mw_table_slot(t, i);
         if (apr_atomic_read32(&s->pid) == pid) {
             slot_reset(t, s, generation, now, rss);
             return (int)i;
         }
     }
-    for (i = 0; i < t->hdr->nslots; i++) {
+    for (i = 0; i < t->layout.nslots; i++) {
         mw_slot_t *s = mw_table_slot(t, i);
         if (apr_atomic_read32(&s->pid) == 0
             && apr_atomic_cas32(&s->pid, pid, 0) == 0) {
@@ -128,14 +218,19 @@ int mw_slot_reap(const mw_table_t *t, apr_uint32_t pid,
     mw_shm_header_t *h = t->hdr;
     apr_uint32_t i;
 
-    for (i = 0; i < h->nslots; i++) {
+    for (i = 0; i < t->layout.nslots; i++) {
         mw_slot_t *s = mw_table_slot(t, i);
+        apr_uint32_t next;
         mw_exited_t *e;
 
         if (apr_atomic_read32(&s->pid) != pid) {
             continue;
         }
-        e = &h->exited[h->exited_next % MW_EXITED_LEN];
+        /* The parent is the ring's only writer. */
+        next = apr_atomic_read32(&h->exited_next);
+        e = &h->exited[next % MW_EXITED_LEN];
+        apr_atomic_set32(&e->seq, 0);
+        MW_RELEASE();
         e->pid = pid;
         e->slot = i;
         e->generation = s->generation;
@@ -148,10 +243,12 @@ int mw_slot_reap(const mw_table_t *t, apr_uint32_t pid,
         e->rss = apr_atomic_read64(&s->rss);
         e->rss_peak = apr_atomic_read64(&s->rss_peak);
         e->baseline_rss = apr_atomic_read64(&s->baseline_rss);
-        apr_atomic_inc32(&h->exited_next);
+        MW_RELEASE();
+        apr_atomic_set32(&e->seq, next + 1);
+        apr_atomic_set32(&h->exited_next, next + 1);
         apr_atomic_inc64(&h->exited_total);
         mw_retire_ticket_return(t, s);
-        s->state = MW_STATE_FREE;
+        apr_atomic_set32(&s->state, MW_STATE_FREE);
         apr_atomic_set32(&s->pid, 0);
         return (int)i;
     }
@@ -209,7 +306,9 @@ void mw_recycle_add(const mw_table_t *t, const mw_recycle_t *ev)
     apr_uint32_t seq = apr_atomic_inc32(&h->recycles_next) + 1;
     mw_recycle_t *e = &h->recycles[(seq - 1) % MW_RECYCLES_LEN];
 
+    /* seq 0 while the fields change, so a reader skips the entry. */
     apr_atomic_set32(&e->seq, 0);
+    MW_RELEASE();
     e->pid = ev->pid;
     e->slot = ev->slot;
     e->reason = ev->reason;
@@ -221,6 +320,7 @@ void mw_recycle_add(const mw_table_t *t, const mw_recycle_t *ev)
     e->private_bytes = ev->private_bytes;
     e->shared_bytes = ev->shared_bytes;
     e->requests = ev->requests;
+    MW_RELEASE();
     apr_atomic_set32(&e->seq, seq);
     if (ev->dry_run) {
         apr_atomic_inc64(&h->would_recycle_total);
@@ -233,20 +333,182 @@ void mw_recycle_add(const mw_table_t *t, const mw_recycle_t *ev)
 void mw_history_append(const mw_table_t *t, mw_slot_t *slot,
                        const mw_sample_t *s)
 {
-    apr_uint32_t len = t->hdr->history_len;
+    apr_uint32_t len = t->layout.history_len;
+    apr_uint64_t seq;
 
     if (!len) {
         return;
     }
-    mw_slot_history(t, slot)[slot->hist_next % len] = *s;
-    slot->hist_next = (slot->hist_next + 1) % len;
-    if (slot->hist_count < len) {
-        slot->hist_count++;
-    }
+    seq = apr_atomic_read64(&slot->hist_seq);
+    apr_atomic_set64(&slot->hist_writing, seq + 1);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);    /* before the sample */
+    slot_history(slot)[seq % len] = *s;
+    MW_RELEASE();
+    apr_atomic_set64(&slot->hist_seq, seq + 1);
     slot->hist_last = s->time;
 }
 
-/* FNV-1a over handler and prefix. Never 0, which marks a free entry. */
+int mw_slot_copy(const mw_table_t *t, apr_uint32_t i, mw_slot_copy_t *c)
+{
+    mw_slot_t *s = mw_table_slot(t, i);
+
+    if (!s || !(c->pid = apr_atomic_read32(&s->pid))) {
+        return 0;
+    }
+    c->state = (mw_state_e)apr_atomic_read32(&s->state);
+    if (c->state == MW_STATE_FREE) {
+        return 0;
+    }
+    MW_ACQUIRE();
+    c->reason = (mw_reason_e)apr_atomic_read32(&s->reason);
+    c->generation = s->generation;
+    c->started = s->started;
+    c->retire_time = s->retire_time;
+    c->exiting_since = s->exiting_since;
+    c->smaps_time = s->smaps_last;
+    c->requests = apr_atomic_read64(&s->requests);
+    c->connections = apr_atomic_read64(&s->connections);
+    c->rss = apr_atomic_read64(&s->rss);
+    c->rss_peak = apr_atomic_read64(&s->rss_peak);
+    c->baseline_rss = apr_atomic_read64(&s->baseline_rss);
+    c->private_bytes = apr_atomic_read64(&s->private_bytes);
+    c->shared_bytes = apr_atomic_read64(&s->shared_bytes);
+    c->pss_bytes = apr_atomic_read64(&s->pss_bytes);
+    c->request_pool_peak = apr_atomic_read64(&s->request_pool_peak);
+    c->request_pool_sum = apr_atomic_read64(&s->request_pool_sum);
+    c->request_pool_count = apr_atomic_read64(&s->request_pool_count);
+    c->connection_pool_peak = apr_atomic_read64(&s->connection_pool_peak);
+    c->connection_pool_growth_peak =
+        apr_atomic_read64(&s->connection_pool_growth_peak);
+    c->stream_pool_growth_peak =
+        apr_atomic_read64(&s->stream_pool_growth_peak);
+    c->limit_growth = s->limit_growth;
+    c->limit_rss = s->limit_rss;
+    c->limit_private = s->limit_private;
+    c->limit_shared = s->limit_shared;
+    memcpy(&c->trend, (const void *)&s->trend, sizeof(c->trend));
+    return 1;
+}
+
+apr_uint32_t mw_history_copy(const mw_table_t *t, apr_uint32_t i,
+                             mw_sample_t *dst, apr_uint32_t max)
+{
+    mw_slot_t *s = mw_table_slot(t, i);
+    apr_uint32_t len = t->layout.history_len, n, k, drop;
+    apr_uint64_t seq, writing;
+    const mw_sample_t *ring;
+
+    if (!s || !len || !max) {
+        return 0;
+    }
+    ring = slot_history(s);
+    seq = apr_atomic_read64(&s->hist_seq);
+    MW_ACQUIRE();
+    n = seq < len ? (apr_uint32_t)seq : len;
+    n = n < max ? n : max;
+    for (k = 0; k < n; k++) {
+        dst[k] = ring[(seq - n + k) % len];
+    }
+    MW_ACQUIRE();
+    writing = apr_atomic_read64(&s->hist_writing);
+    /* Samples seq .. writing - 1 were (or are being) written meanwhile:
+     * once past the ring's free places they land on the oldest copied. */
+    if (writing < seq) {
+        return 0;                   /* the slot was reset: nothing sure */
+    }
+    if (writing - seq <= (apr_uint64_t)(len - n)) {
+        return n;
+    }
+    drop = writing - seq - (len - n) >= n
+           ? n : (apr_uint32_t)(writing - seq - (len - n));
+    memmove(dst, dst + drop, (n - drop) * sizeof(*dst));
+    return n - drop;
+}
+
+/* Copy the newest entries of a ring of records that carry their own
+ * sequence number (1-based; 0 while being written), newest first. */
+#define RING_COPY(ring, len, next, dst, max, n)                            \
+    do {                                                                   \
+        apr_uint32_t i_;                                                   \
+        (max) = (max) < (len) ? (max) : (len);                             \
+        for (i_ = 0; i_ < (max) && i_ < (next); i_++) {                    \
+            apr_uint32_t want_ = (next) - i_;                              \
+            if (apr_atomic_read32(&(ring)[(want_ - 1) % (len)].seq)        \
+                != want_) {                                                \
+                continue;                                                  \
+            }                                                              \
+            MW_ACQUIRE();                                                  \
+            (dst)[n] = (ring)[(want_ - 1) % (len)];                        \
+            MW_ACQUIRE();                                                  \
+            if (apr_atomic_read32(&(ring)[(want_ - 1) % (len)].seq)        \
+                == want_) {                                                \
+                (dst)[(n)++].seq = want_;                                  \
+            }                                                              \
+        }                                                                  \
+    } while (0)
+
+apr_uint32_t mw_exited_copy(const mw_table_t *t, mw_exited_t *dst,
+                            apr_uint32_t max)
+{
+    mw_shm_header_t *h = t->hdr;
+    apr_uint32_t next = apr_atomic_read32(&h->exited_next), n = 0;
+
+    RING_COPY(h->exited, MW_EXITED_LEN, next, dst, max, n);
+    return n;
+}
+
+apr_uint32_t mw_recycle_copy(const mw_table_t *t, mw_recycle_t *dst,
+                              apr_uint32_t max)
+{
+    mw_shm_header_t *h = t->hdr;
+    apr_uint32_t next = apr_atomic_read32(&h->recycles_next), n = 0;
+
+    RING_COPY(h->recycles, MW_RECYCLES_LEN, next, dst, max, n);
+    return n;
+}
+
+static void attr_copy(const mw_attr_t *a, mw_attr_copy_t *out)
+{
+    memcpy(out->handler, a->handler, MW_HANDLER_LEN);
+    memcpy(out->prefix, a->prefix, MW_PREFIX_LEN);
+    out->handler[MW_HANDLER_LEN - 1] = '\0';
+    out->prefix[MW_PREFIX_LEN - 1] = '\0';
+    out->requests = apr_atomic_read64((volatile apr_uint64_t *)&a->requests);
+    out->growth = apr_atomic_read64((volatile apr_uint64_t *)&a->growth);
+    out->pool_bytes =
+        apr_atomic_read64((volatile apr_uint64_t *)&a->pool_bytes);
+}
+
+int mw_attr_copy(const mw_table_t *t, apr_uint32_t i, mw_attr_copy_t *out)
+{
+    if (i >= t->layout.attr_len
+        || apr_atomic_read32(&t->attr[i].state) != MW_ATTR_READY) {
+        return 0;
+    }
+    MW_ACQUIRE();
+    attr_copy(&t->attr[i], out);
+    return 1;
+}
+
+void mw_attr_other_copy(const mw_table_t *t, mw_attr_copy_t *out)
+{
+    attr_copy(&t->hdr->attr_other, out);
+}
+
+void mw_table_totals(const mw_table_t *t, mw_table_totals_t *out)
+{
+    mw_shm_header_t *h = t->hdr;
+    int i;
+
+    for (i = 0; i < MW_REASON_COUNT; i++) {
+        out->recycles_total[i] = apr_atomic_read64(&h->recycles_total[i]);
+    }
+    out->would_recycle_total = apr_atomic_read64(&h->would_recycle_total);
+    out->exited_total = apr_atomic_read64(&h->exited_total);
+    out->retiring = apr_atomic_read32(&h->retiring);
+}
+
+/* FNV-1a over handler and prefix. */
 static apr_uint32_t attr_hash(const char *handler, const char *prefix)
 {
     apr_uint32_t h = 2166136261u;
@@ -259,80 +521,109 @@ static apr_uint32_t attr_hash(const char *handler, const char *prefix)
     for (s = prefix; *s; s++) {
         h = (h ^ (unsigned char)*s) * 16777619u;
     }
-    return h ? h : 1;
+    return h;
 }
 
 static void attr_count(mw_attr_t *a, apr_uint64_t requests,
-                       apr_uint64_t growth, apr_uint64_t pool_bytes)
+                       apr_uint64_t growth, apr_uint64_t pool_bytes,
+                       apr_time_t now)
 {
     apr_atomic_add64(&a->requests, requests);
     if (growth) {
         apr_atomic_add64(&a->growth, growth);
+        apr_atomic_set64((volatile apr_uint64_t *)&a->last_growth,
+                         (apr_uint64_t)now);
     }
     apr_atomic_add64(&a->pool_bytes, pool_bytes);
 }
 
-/* Linear probing; entries are never removed, so a key's place is stable. */
+/* Write a key into an entry this thread holds in MW_ATTR_FILLING, then
+ * publish it. */
+static void attr_fill(mw_attr_t *a, apr_uint32_t hash, const char *handler,
+                      const char *prefix, apr_time_t now)
+{
+    a->hash = hash;
+    apr_cpystrn(a->handler, handler, MW_HANDLER_LEN);
+    apr_cpystrn(a->prefix, prefix, MW_PREFIX_LEN);
+    apr_atomic_set64((volatile apr_uint64_t *)&a->last_growth,
+                     (apr_uint64_t)now);
+    MW_RELEASE();
+    apr_atomic_set32(&a->state, MW_ATTR_READY);
+}
+
+/* Take over an entry idle for MW_ATTR_IDLE: its figures go to "other"
+ * (so totals stay exact), its place to the new key. A request that found
+ * the old key just before may still land in the new one. */
+static int attr_evict(const mw_table_t *t, mw_attr_t *a, apr_uint32_t hash,
+                      const char *handler, const char *prefix,
+                      apr_time_t now)
+{
+    mw_attr_t *other = &t->hdr->attr_other;
+
+    if (apr_atomic_cas32(&a->state, MW_ATTR_FILLING, MW_ATTR_READY)
+        != MW_ATTR_READY) {
+        return 0;
+    }
+    apr_atomic_add64(&other->requests, apr_atomic_xchg64(&a->requests, 0));
+    apr_atomic_add64(&other->growth, apr_atomic_xchg64(&a->growth, 0));
+    apr_atomic_add64(&other->pool_bytes,
+                     apr_atomic_xchg64(&a->pool_bytes, 0));
+    attr_fill(a, hash, handler, prefix, now);
+    return 1;
+}
+
+/* Linear probing; an entry is never emptied, only refilled, so a key's
+ * place stays on its probe path. */
 void mw_attr_add(const mw_table_t *t, const char *handler,
                  const char *prefix, apr_uint64_t requests,
-                 apr_uint64_t growth, apr_uint64_t pool_bytes)
+                 apr_uint64_t growth, apr_uint64_t pool_bytes,
+                 apr_time_t now)
 {
-    apr_uint32_t len = t->hdr->attr_len;
+    apr_uint32_t len = t->layout.attr_len;
     apr_uint32_t hash = attr_hash(handler, prefix);
     apr_uint32_t probe;
+    mw_attr_t *idlest = NULL;
+    apr_int64_t idlest_time = now - MW_ATTR_IDLE;
 
     for (probe = 0; probe < len; probe++) {
         mw_attr_t *a = &t->attr[(hash + probe) % len];
         apr_uint32_t st = apr_atomic_read32(&a->state);
 
-        if (st == 0) {
+        if (st == MW_ATTR_FREE) {
             if (!growth) {
                 break;      /* no growth: not worth a new entry */
             }
-            if (apr_atomic_cas32(&a->state, 1, 0) != 0) {
+            if (apr_atomic_cas32(&a->state, MW_ATTR_FILLING, MW_ATTR_FREE)
+                != MW_ATTR_FREE) {
                 probe--;    /* lost the race: look at this entry again */
                 continue;
             }
-            a->hash = hash;
-            apr_cpystrn(a->handler, handler, MW_HANDLER_LEN);
-            apr_cpystrn(a->prefix, prefix, MW_PREFIX_LEN);
-            apr_atomic_set32(&a->state, 2);
-            attr_count(a, requests, growth, pool_bytes);
+            attr_fill(a, hash, handler, prefix, now);
+            attr_count(a, requests, growth, pool_bytes, now);
             return;
         }
-        if (st == 2 && a->hash == hash
-            && strncmp(a->handler, handler, MW_HANDLER_LEN - 1) == 0
-            && strncmp(a->prefix, prefix, MW_PREFIX_LEN - 1) == 0) {
-            attr_count(a, requests, growth, pool_bytes);
-            return;
+        if (st == MW_ATTR_READY) {
+            apr_int64_t last;
+            if (a->hash == hash
+                && strncmp(a->handler, handler, MW_HANDLER_LEN - 1) == 0
+                && strncmp(a->prefix, prefix, MW_PREFIX_LEN - 1) == 0) {
+                attr_count(a, requests, growth, pool_bytes, now);
+                return;
+            }
+            last = (apr_int64_t)apr_atomic_read64(
+                       (volatile apr_uint64_t *)&a->last_growth);
+            if (growth && last < idlest_time) {
+                idlest = a;
+                idlest_time = last;
+            }
         }
-        /* state 1: being filled by another thread; its key is unknown
-         * yet, so move on rather than wait on the request path. */
+        /* MW_ATTR_FILLING: its key is not known yet, so move on rather
+         * than wait on the request path. */
     }
-    attr_count(&t->hdr->attr_other, requests, growth, pool_bytes);
-}
-
-const char *mw_state_name(mw_state_e state)
-{
-    switch (state) {
-    case MW_STATE_WARMING: return "warming";
-    case MW_STATE_OK: return "ok";
-    case MW_STATE_WAITING: return "over limit (waiting)";
-    case MW_STATE_RETIRING: return "retiring";
-    case MW_STATE_WOULD_RECYCLE: return "would recycle";
-    case MW_STATE_EXITING: return "exiting";
-    default: return "free";
+    if (growth && idlest
+        && attr_evict(t, idlest, hash, handler, prefix, now)) {
+        attr_count(idlest, requests, growth, pool_bytes, now);
+        return;
     }
-}
-
-const char *mw_reason_name(mw_reason_e reason)
-{
-    switch (reason) {
-    case MW_REASON_GROWTH: return "growth";
-    case MW_REASON_RSS: return "rss";
-    case MW_REASON_PRIVATE: return "private";
-    case MW_REASON_SHARED: return "shared";
-    case MW_REASON_TOTAL_PRIVATE: return "total_private";
-    default: return "none";
-    }
+    attr_count(&t->hdr->attr_other, requests, growth, pool_bytes, now);
 }

@@ -11,7 +11,20 @@
  * fills in history for idle children under the same try-lock, writes the
  * exited ring and frees slots; any child may append to the recycle ring and
  * update the attribution table (atomics, lock-free). Readers take no lock
- * and may see a figure a moment old. */
+ * and may see a figure a moment old.
+ *
+ * Nothing read from the block is trusted: mw_table_open validates the
+ * header once and keeps the layout in mw_table_t; every size, count and
+ * index read from shared memory afterwards is bounded by that copy, so a
+ * stray write by any process cannot make a reader or writer go outside
+ * the block. Readers copy out through the mw_*_copy accessors (as httpd's
+ * ap_copy_scoreboard_worker does) and never hold raw records.
+ *
+ * Publication: a writer fills a record, then publishes it with a release
+ * (an APR atomic or a fence) on one word (a slot's hist_seq, a recycle's or
+ * an exit's seq, an attribution entry's state); a reader loads that word
+ * first, copies, and checks again (hist_writing, seq), dropping what was
+ * overwritten meanwhile. */
 
 #ifndef MW_SHM_H
 #define MW_SHM_H
@@ -19,33 +32,27 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
+#include "mw_names.h"
 #include "mw_trend.h"
 
-#define MW_UNKNOWN          APR_UINT64_MAX
 #define MW_HANDLER_LEN      48
 #define MW_PREFIX_LEN       96
 #define MW_EXITED_LEN       32
 #define MW_RECYCLES_LEN     64
 
-typedef enum {
-    MW_STATE_FREE = 0,
-    MW_STATE_WARMING,
-    MW_STATE_OK,
-    MW_STATE_WAITING,           /* over a limit, waiting for its turn */
-    MW_STATE_RETIRING,
-    MW_STATE_WOULD_RECYCLE,     /* over a limit, dry run */
-    MW_STATE_EXITING            /* stopped serving, not gone yet */
-} mw_state_e;
+/* The largest block mw_shm_size_check accepts by default: ServerLimit x
+ * MemwatchHistory beyond this is a configuration error. */
+#define MW_SHM_MAX_SIZE     ((apr_size_t)64 * 1024 * 1024)
+
+/* An attribution entry that has seen no growth for this long may be
+ * replaced by a new key with growth when the table is full. */
+#define MW_ATTR_IDLE        apr_time_from_sec(600)
 
 typedef enum {
-    MW_REASON_NONE = 0,
-    MW_REASON_GROWTH,
-    MW_REASON_RSS,
-    MW_REASON_PRIVATE,
-    MW_REASON_SHARED,
-    MW_REASON_TOTAL_PRIVATE,
-    MW_REASON_COUNT
-} mw_reason_e;
+    MW_ATTR_FREE = 0,
+    MW_ATTR_FILLING,                /* its key is being written */
+    MW_ATTR_READY
+} mw_attr_state_e;
 
 /* One point of a child's history. */
 typedef struct mw_sample_t {
@@ -93,20 +100,21 @@ typedef struct mw_slot_t {
     volatile apr_int64_t exiting_since; /* apr_time_t it stopped serving */
     volatile apr_int64_t hist_last;     /* apr_time_t of newest sample */
     volatile apr_int64_t smaps_last;    /* apr_time_t of the last smaps read */
-    volatile apr_uint32_t hist_next;
-    volatile apr_uint32_t hist_count;
+    volatile apr_uint64_t hist_seq;     /* samples ever appended; the
+                                         * newest is at (hist_seq-1) % len */
+    volatile apr_uint64_t hist_writing; /* hist_seq + 1 while appending */
     mw_trend_t trend;
     /* history_len mw_sample_t follow */
 } mw_slot_t;
 
 /* A child gone: kept for the "recently exited" list. */
 typedef struct mw_exited_t {
+    volatile apr_uint32_t seq;          /* written last: 0 = not yet */
     apr_uint32_t pid;
     apr_uint32_t slot;
     apr_uint32_t generation;
     apr_uint32_t reason;                /* mw_reason_e if recycled */
     apr_uint32_t restart;               /* left with an older generation */
-    apr_uint32_t pad;
     apr_int64_t started;
     apr_int64_t exited;
     apr_uint64_t requests;
@@ -135,8 +143,9 @@ typedef struct mw_recycle_t {
 
 /* Growth attributed to one handler and URL-path prefix. */
 typedef struct mw_attr_t {
-    volatile apr_uint32_t state;        /* 0 free, 1 being filled, 2 ready */
+    volatile apr_uint32_t state;        /* mw_attr_state_e */
     apr_uint32_t hash;
+    volatile apr_int64_t last_growth;   /* apr_time_t it last grew */
     char handler[MW_HANDLER_LEN];
     char prefix[MW_PREFIX_LEN];
     volatile apr_uint64_t requests;
@@ -175,23 +184,120 @@ typedef struct mw_layout_t {
     apr_uint32_t attr_len;
 } mw_layout_t;
 
+/* A table as this process validated it: the layout is a private copy,
+ * never re-read from shared memory. */
 typedef struct mw_table_t {
     mw_shm_header_t *hdr;
     char *slots;
     mw_attr_t *attr;
+    mw_layout_t layout;
+    apr_size_t slot_size;
+    apr_size_t size;
 } mw_table_t;
 
-/* Bytes needed for a layout. */
+/* A plain copy of a live child's slot (mw_slot_copy). */
+typedef struct mw_slot_copy_t {
+    apr_uint32_t pid;
+    apr_uint32_t generation;
+    mw_state_e state;
+    mw_reason_e reason;
+    apr_time_t started;
+    apr_time_t retire_time;
+    apr_time_t exiting_since;
+    apr_time_t smaps_time;              /* last smaps_rollup read; 0 never */
+    apr_uint64_t requests;
+    apr_uint64_t connections;
+    apr_uint64_t rss;
+    apr_uint64_t rss_peak;
+    apr_uint64_t baseline_rss;
+    apr_uint64_t private_bytes;
+    apr_uint64_t shared_bytes;
+    apr_uint64_t pss_bytes;
+    apr_uint64_t request_pool_peak;
+    apr_uint64_t request_pool_sum;
+    apr_uint64_t request_pool_count;
+    apr_uint64_t connection_pool_peak;
+    apr_uint64_t connection_pool_growth_peak;
+    apr_uint64_t stream_pool_growth_peak;
+    apr_uint64_t limit_growth;
+    apr_uint64_t limit_rss;
+    apr_uint64_t limit_private;
+    apr_uint64_t limit_shared;
+    mw_trend_t trend;
+} mw_slot_copy_t;
+
+/* A plain copy of an attribution entry (mw_attr_copy). */
+typedef struct mw_attr_copy_t {
+    char handler[MW_HANDLER_LEN];
+    char prefix[MW_PREFIX_LEN];
+    apr_uint64_t requests;
+    apr_uint64_t growth;
+    apr_uint64_t pool_bytes;
+} mw_attr_copy_t;
+
+/* The table-wide counters (mw_table_totals). */
+typedef struct mw_table_totals_t {
+    apr_uint64_t recycles_total[MW_REASON_COUNT];
+    apr_uint64_t would_recycle_total;
+    apr_uint64_t exited_total;
+    apr_uint32_t retiring;
+} mw_table_totals_t;
+
+/* Bytes needed for a layout, or 0 if that does not fit in apr_size_t. */
 apr_size_t mw_shm_size(const mw_layout_t *layout);
+
+/* The size of a layout into *size: APR_SUCCESS, or APR_ENOMEM if it
+ * overflows or exceeds max bytes (MW_SHM_MAX_SIZE for the default cap). */
+apr_status_t mw_shm_size_check(const mw_layout_t *layout, apr_size_t max,
+                               apr_size_t *size);
 
 /* Map a table onto a block of mw_shm_size() bytes. With create the block
  * is zeroed and stamped; without, APR_EMISMATCH unless it holds a table of
- * exactly this layout. */
+ * exactly this layout (magic, counts, slot and total sizes all checked).
+ * APR_EINVAL for a layout whose size overflows. */
 apr_status_t mw_table_open(mw_table_t *t, void *base, apr_size_t size,
                            const mw_layout_t *layout, int create);
 
+/* NULL while the header in shared memory still says what was validated
+ * at open, else why not: such a table is shown as damaged, and rebuilt at
+ * the next restart (mw_table_open fails on it). */
+const char *mw_table_check(const mw_table_t *t);
+
+/* Slots in the table (the validated count). */
+apr_uint32_t mw_table_nslots(const mw_table_t *t);
+
+/* Slot i, or NULL if i is out of range. */
 mw_slot_t *mw_table_slot(const mw_table_t *t, apr_uint32_t i);
-mw_sample_t *mw_slot_history(const mw_table_t *t, mw_slot_t *slot);
+
+/* Copy slot i if a live child holds it: returns 1, else 0. */
+int mw_slot_copy(const mw_table_t *t, apr_uint32_t i, mw_slot_copy_t *out);
+
+/* The newest (at most max) history samples of slot i into dst, oldest
+ * first; samples overwritten while being copied are left out. Returns how
+ * many. */
+apr_uint32_t mw_history_copy(const mw_table_t *t, apr_uint32_t i,
+                             mw_sample_t *dst, apr_uint32_t max);
+
+/* The recently exited children, newest first, complete ones only; at
+ * most max (MW_EXITED_LEN). Returns how many. */
+apr_uint32_t mw_exited_copy(const mw_table_t *t, mw_exited_t *dst,
+                            apr_uint32_t max);
+
+/* The recent recycle events, newest first, complete ones only; at most
+ * max (MW_RECYCLES_LEN). Returns how many. */
+apr_uint32_t mw_recycle_copy(const mw_table_t *t, mw_recycle_t *dst,
+                              apr_uint32_t max);
+
+/* Copy attribution entry i if it holds a key: returns 1, else 0. */
+int mw_attr_copy(const mw_table_t *t, apr_uint32_t i, mw_attr_copy_t *out);
+
+/* What did not fit the attribution table. */
+void mw_attr_other_copy(const mw_table_t *t, mw_attr_copy_t *out);
+
+/* Entries in the attribution table (the validated count). */
+apr_uint32_t mw_attr_len(const mw_table_t *t);
+
+void mw_table_totals(const mw_table_t *t, mw_table_totals_t *out);
 
 /* Claim a free slot for pid; returns its index or -1 if all are taken.
  * A stale slot of the same pid (pid reuse after kill -9) is taken over. */
@@ -224,12 +330,15 @@ void mw_history_append(const mw_table_t *t, mw_slot_t *slot,
                        const mw_sample_t *s);
 
 /* Add the figures of `requests` requests to the entry for (handler,
- * prefix). A new key takes a free entry only when it grew (so traffic that
- * causes no growth cannot fill the table); otherwise, or when full, it
- * goes to "other". */
+ * prefix), at time now. A new key takes a free entry only when it grew
+ * (so traffic that causes no growth cannot fill the table). When the
+ * table is full, a new key with growth replaces the entry that has grown
+ * least recently, if that was over MW_ATTR_IDLE ago (its figures move to
+ * "other"); else it goes to "other". */
 void mw_attr_add(const mw_table_t *t, const char *handler,
                  const char *prefix, apr_uint64_t requests,
-                 apr_uint64_t growth, apr_uint64_t pool_bytes);
+                 apr_uint64_t growth, apr_uint64_t pool_bytes,
+                 apr_time_t now);
 
 /* Try to take a slot's lock (never waits); release with mw_slot_unlock. */
 int mw_slot_trylock(mw_slot_t *slot);
@@ -237,9 +346,5 @@ void mw_slot_unlock(mw_slot_t *slot);
 
 /* Atomically raise *target to v if v is larger. */
 void mw_atomic_max64(volatile apr_uint64_t *target, apr_uint64_t v);
-
-/* The state and reason names used on the status page and in logs. */
-const char *mw_state_name(mw_state_e state);
-const char *mw_reason_name(mw_reason_e reason);
 
 #endif /* MW_SHM_H */

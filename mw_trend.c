@@ -1,5 +1,7 @@
 /* Licensed under the Apache License, Version 2.0. */
 
+#include <math.h>
+
 #include "mw_trend.h"
 
 void mw_trend_start(mw_trend_t *t, apr_uint64_t requests)
@@ -19,6 +21,11 @@ void mw_trend_add(mw_trend_t *t, apr_uint64_t requests, apr_uint64_t rss,
 {
     apr_uint32_t i;
 
+    /* n lives in shared memory: never index with a value beyond the
+     * array, whoever wrote it. */
+    if (t->n > MW_TREND_POINTS) {
+        t->n = 0;
+    }
     if (t->n == MW_TREND_POINTS) {
         /* Keep every other point so the window still reaches back to the
          * end of warm-up; points now come half as often. */
@@ -26,7 +33,7 @@ void mw_trend_add(mw_trend_t *t, apr_uint64_t requests, apr_uint64_t rss,
             t->pts[i] = t->pts[2 * i + 1];
         }
         t->n = MW_TREND_POINTS / 2;
-        t->step *= 2;
+        t->step = t->step > APR_UINT32_MAX / 2 ? t->step : t->step * 2;
     }
     t->pts[t->n].requests = requests;
     t->pts[t->n].rss = rss;
@@ -78,15 +85,12 @@ void mw_trend_analyse(const mw_trend_t *t, mw_trend_result_t *out)
     out->per_request = slope(recent, half, 0);
     out->per_minute = slope(recent, half, 1) * (double)apr_time_from_sec(60);
     out->recent_rise = out->per_request * (double)out->window_requests;
+    /* Points from a damaged table can make any of these infinite or NaN,
+     * which no output format can carry. */
+    if (!isfinite(out->per_request) || !isfinite(out->per_minute)
+        || !isfinite(out->recent_rise)) {
+        out->per_request = out->per_minute = out->recent_rise = 0;
+    }
     out->verdict = out->recent_rise >= MW_LEAK_MIN_RISE
                    ? MW_VERDICT_LEAKING : MW_VERDICT_PLATEAU;
-}
-
-const char *mw_verdict_name(mw_verdict_e v)
-{
-    switch (v) {
-    case MW_VERDICT_PLATEAU: return "plateau";
-    case MW_VERDICT_LEAKING: return "leaking";
-    default: return "warming";
-    }
 }

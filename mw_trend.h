@@ -12,6 +12,8 @@
 
 #include <apr_time.h>
 
+#include "mw_names.h"
+
 #define MW_TREND_POINTS     64
 #define MW_TREND_MIN_POINTS 8
 #define MW_TREND_FIRST_STEP 16
@@ -31,12 +33,6 @@ typedef struct mw_trend_t {
     apr_uint64_t next_at;           /* request count of the next point */
     mw_trend_point_t pts[MW_TREND_POINTS];
 } mw_trend_t;
-
-typedef enum {
-    MW_VERDICT_WARMING = 0,
-    MW_VERDICT_PLATEAU,
-    MW_VERDICT_LEAKING
-} mw_verdict_e;
 
 typedef struct mw_trend_result_t {
     mw_verdict_e verdict;
@@ -59,7 +55,5 @@ void mw_trend_add(mw_trend_t *t, apr_uint64_t requests, apr_uint64_t rss,
 
 /* Slope and verdict from a consistent copy of the points. */
 void mw_trend_analyse(const mw_trend_t *t, mw_trend_result_t *out);
-
-const char *mw_verdict_name(mw_verdict_e v);
 
 #endif /* MW_TREND_H */

@@ -1,51 +1,82 @@
 /* Licensed under the Apache License, Version 2.0. */
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <apr_atomic.h>
 #include <apr_strings.h>
 
+#include "mw_shm.h"
 #include "mw_view.h"
 
-static void collect_child(mw_child_view_t *c, apr_pool_t *p,
-                          const mw_table_t *t, mw_slot_t *s, apr_uint32_t i,
-                          int with_history)
+apr_int64_t mw_view_diff(apr_uint64_t a, apr_uint64_t b)
 {
-    apr_uint64_t count;
-    mw_trend_t trend;
+    if (a >= b) {
+        return a - b > (apr_uint64_t)APR_INT64_MAX ? APR_INT64_MAX
+                                                   : (apr_int64_t)(a - b);
+    }
+    return b - a > (apr_uint64_t)APR_INT64_MAX ? -APR_INT64_MAX
+                                               : -(apr_int64_t)(b - a);
+}
+
+apr_int64_t mw_view_seconds(apr_time_t later, apr_time_t earlier)
+{
+    apr_int64_t d;
+
+    if (__builtin_sub_overflow(later, earlier, &d)) {
+        d = later > earlier ? APR_INT64_MAX : -APR_INT64_MAX;
+    }
+    return apr_time_sec(d);
+}
+
+apr_int64_t mw_view_double_i64(double d)
+{
+    if (isnan(d)) {
+        return 0;
+    }
+    if (d >= 9.2e18) {
+        return APR_INT64_MAX;
+    }
+    if (d <= -9.2e18) {
+        return -APR_INT64_MAX;
+    }
+    return (apr_int64_t)d;
+}
+
+int mw_view_limits_active(const mw_view_limits_t *l)
+{
+    return l->max_growth || l->max_rss || l->max_private || l->min_shared;
+}
+
+static void collect_child(mw_child_view_t *c, apr_pool_t *p,
+                          const mw_table_t *t, const mw_slot_copy_t *s,
+                          apr_uint32_t i, apr_uint32_t max_history)
+{
+    apr_uint64_t count = s->request_pool_count;
 
     c->slot = i;
-    c->pid = apr_atomic_read32(&s->pid);
+    c->pid = s->pid;
     c->generation = s->generation;
     c->started = s->started;
-    c->requests = apr_atomic_read64(&s->requests);
-    c->connections = apr_atomic_read64(&s->connections);
-    c->rss = apr_atomic_read64(&s->rss);
-    c->rss_peak = apr_atomic_read64(&s->rss_peak);
-    c->baseline_rss = apr_atomic_read64(&s->baseline_rss);
-    c->growth = (apr_int64_t)c->rss - (apr_int64_t)c->baseline_rss;
-    c->private_bytes = apr_atomic_read64(&s->private_bytes);
-    c->shared_bytes = apr_atomic_read64(&s->shared_bytes);
-    c->pss_bytes = apr_atomic_read64(&s->pss_bytes);
-    c->private_time = c->private_bytes == MW_UNKNOWN ? 0 : s->smaps_last;
-    count = apr_atomic_read64(&s->request_pool_count);
-    c->request_pool_peak = count ? apr_atomic_read64(&s->request_pool_peak)
-                                 : MW_UNKNOWN;
-    c->request_pool_mean = count ? apr_atomic_read64(&s->request_pool_sum)
-                                   / count
-                                 : MW_UNKNOWN;
-    c->connection_pool_peak = apr_atomic_read64(&s->connection_pool_peak);
-    c->connection_pool_growth_peak =
-        apr_atomic_read64(&s->connection_pool_growth_peak);
-    c->stream_pool_growth_peak =
-        apr_atomic_read64(&s->stream_pool_growth_peak);
-    if (!count) {
-        c->connection_pool_peak = c->connection_pool_growth_peak = MW_UNKNOWN;
-        c->stream_pool_growth_peak = MW_UNKNOWN;
-    }
-    c->state = (mw_state_e)apr_atomic_read32(&s->state);
-    c->reason = (mw_reason_e)apr_atomic_read32(&s->reason);
+    c->requests = s->requests;
+    c->connections = s->connections;
+    c->rss = s->rss;
+    c->rss_peak = s->rss_peak;
+    c->baseline_rss = s->baseline_rss;
+    c->growth = mw_view_diff(c->rss, c->baseline_rss);
+    c->private_bytes = s->private_bytes;
+    c->shared_bytes = s->shared_bytes;
+    c->request_pool_peak = count ? s->request_pool_peak : MW_UNKNOWN;
+    c->request_pool_mean = count ? s->request_pool_sum / count : MW_UNKNOWN;
+    c->connection_pool_peak = count ? s->connection_pool_peak : MW_UNKNOWN;
+    c->connection_pool_growth_peak = count ? s->connection_pool_growth_peak
+                                           : MW_UNKNOWN;
+    c->stream_pool_growth_peak = count ? s->stream_pool_growth_peak
+                                       : MW_UNKNOWN;
+    c->state = s->state;
+    c->reason = s->reason;
+    c->pss_bytes = s->pss_bytes;
+    c->private_time = c->private_bytes == MW_UNKNOWN ? 0 : s->smaps_time;
     c->limits.max_growth = s->limit_growth;
     c->limits.max_rss = s->limit_rss;
     c->limits.max_private = s->limit_private;
@@ -53,23 +84,26 @@ static void collect_child(mw_child_view_t *c, apr_pool_t *p,
     c->retire_time = s->retire_time;
     c->exiting_since = s->exiting_since;
     c->exiting = c->state == MW_STATE_EXITING;
-    memcpy(&trend, &s->trend, sizeof(trend));
-    mw_trend_analyse(&trend, &c->trend);
+    mw_trend_analyse(&s->trend, &c->trend);
     if (c->state == MW_STATE_WARMING) {
         c->trend.verdict = MW_VERDICT_WARMING;
     }
 
     c->nhistory = 0;
     c->history = NULL;
-    if (with_history && t->hdr->history_len) {
-        apr_uint32_t len = t->hdr->history_len;
-        apr_uint32_t n = s->hist_count, next = s->hist_next, k;
-        mw_sample_t *ring = mw_slot_history(t, s);
+    if (max_history) {
+        mw_sample_t *raw = apr_palloc(p, sizeof(*raw) * max_history);
+        apr_uint32_t n = mw_history_copy(t, i, raw, max_history), k;
 
-        n = n > len ? len : n;
-        c->history = apr_palloc(p, sizeof(mw_sample_t) * (n ? n : 1));
+        c->history = apr_palloc(p, sizeof(*c->history) * (n ? n : 1));
         for (k = 0; k < n; k++) {
-            c->history[k] = ring[(next + len - n + k) % len];
+            c->history[k].time = raw[k].time;
+            c->history[k].rss = raw[k].rss;
+            c->history[k].private_bytes = raw[k].private_bytes;
+            c->history[k].shared_bytes = raw[k].shared_bytes;
+            c->history[k].requests = raw[k].requests;
+            c->history[k].request_pool_peak = raw[k].request_pool_peak;
+            c->history[k].connection_pool_peak = raw[k].connection_pool_peak;
         }
         c->nhistory = (int)n;
     }
@@ -85,13 +119,14 @@ static int attr_by_growth(const void *a, const void *b)
     return x->requests < y->requests ? 1 : (x->requests > y->requests ? -1 : 0);
 }
 
-static void copy_attr(mw_attr_view_t *v, apr_pool_t *p, mw_attr_t *a)
+static void attr_view(mw_attr_view_t *v, apr_pool_t *p,
+                      const mw_attr_copy_t *a)
 {
-    v->handler = apr_pstrndup(p, a->handler, MW_HANDLER_LEN);
-    v->prefix = apr_pstrndup(p, a->prefix, MW_PREFIX_LEN);
-    v->requests = apr_atomic_read64(&a->requests);
-    v->growth = apr_atomic_read64(&a->growth);
-    v->pool_bytes = apr_atomic_read64(&a->pool_bytes);
+    v->handler = apr_pstrdup(p, a->handler);
+    v->prefix = apr_pstrdup(p, a->prefix);
+    v->requests = a->requests;
+    v->growth = a->growth;
+    v->pool_bytes = a->pool_bytes;
 }
 
 static int attr_by_key(const void *a, const void *b)
@@ -124,27 +159,27 @@ static void merge_attr_duplicates(apr_array_header_t *list)
     list->nelts = n;
 }
 
-void mw_view_collect(mw_view_t *v, apr_pool_t *p, const mw_table_t *t,
-                     apr_time_t now, int with_history)
+static void collect_children(mw_view_t *v, apr_pool_t *p,
+                             const mw_table_t *t, int with_history)
 {
-    mw_shm_header_t *h = t->hdr;
-    apr_uint32_t i, n;
+    apr_uint32_t i, nslots = mw_table_nslots(t), max_history = 0;
     int private_known = 1, pss_known = 1;
+    mw_slot_copy_t s;
 
-    v->now = now;
-    v->children = apr_array_make(p, 16, sizeof(mw_child_view_t));
-    v->rss_total = v->rss_max = v->private_total = v->pss_total = 0;
-    v->requests_total = v->connections_total = 0;
-    for (i = 0; i < h->nslots; i++) {
-        mw_slot_t *s = mw_table_slot(t, i);
+    if (with_history) {
+        max_history = t->layout.history_len;
+        if (nslots && max_history > MW_VIEW_MAX_SAMPLES / nslots) {
+            max_history = MW_VIEW_MAX_SAMPLES / nslots;
+        }
+    }
+    for (i = 0; i < nslots; i++) {
         mw_child_view_t *c;
 
-        if (!apr_atomic_read32(&s->pid)
-            || apr_atomic_read32(&s->state) == MW_STATE_FREE) {
+        if (!mw_slot_copy(t, i, &s)) {
             continue;
         }
         c = apr_array_push(v->children);
-        collect_child(c, p, t, s, i, with_history);
+        collect_child(c, p, t, &s, i, max_history);
         v->rss_total += c->rss;
         v->rss_max = c->rss > v->rss_max ? c->rss : v->rss_max;
         v->requests_total += c->requests;
@@ -168,39 +203,94 @@ void mw_view_collect(mw_view_t *v, apr_pool_t *p, const mw_table_t *t,
     if (!pss_known || v->children->nelts == 0) {
         v->pss_total = MW_UNKNOWN;
     }
+}
 
-    /* Rings, newest first. */
-    v->exited = apr_array_make(p, MW_EXITED_LEN, sizeof(mw_exited_t));
-    n = apr_atomic_read32(&h->exited_next);
-    for (i = 0; i < MW_EXITED_LEN && i < n; i++) {
-        *(mw_exited_t *)apr_array_push(v->exited) =
-            h->exited[(n - 1 - i) % MW_EXITED_LEN];
-    }
-    v->recycles = apr_array_make(p, MW_RECYCLES_LEN, sizeof(mw_recycle_t));
-    n = apr_atomic_read32(&h->recycles_next);
-    for (i = 0; i < MW_RECYCLES_LEN && i < n; i++) {
-        mw_recycle_t *e = &h->recycles[(n - 1 - i) % MW_RECYCLES_LEN];
-        if (apr_atomic_read32(&e->seq) == n - i) {
-            *(mw_recycle_t *)apr_array_push(v->recycles) = *e;
-        }
-    }
-    for (i = 0; i < MW_REASON_COUNT; i++) {
-        v->recycles_total[i] = apr_atomic_read64(&h->recycles_total[i]);
-    }
-    v->would_recycle_total = apr_atomic_read64(&h->would_recycle_total);
-    v->exited_total = apr_atomic_read64(&h->exited_total);
-    v->retiring = apr_atomic_read32(&h->retiring);
+static void collect_rings(mw_view_t *v, const mw_table_t *t)
+{
+    mw_exited_t ex[MW_EXITED_LEN];
+    mw_recycle_t rc[MW_RECYCLES_LEN];
+    apr_uint32_t i, n;
 
+    n = mw_exited_copy(t, ex, MW_EXITED_LEN);
+    for (i = 0; i < n; i++) {
+        mw_exit_view_t *e = apr_array_push(v->exited);
+        e->pid = ex[i].pid;
+        e->slot = ex[i].slot;
+        e->generation = ex[i].generation;
+        e->reason = (mw_reason_e)ex[i].reason;
+        e->exit = ex[i].reason != MW_REASON_NONE ? MW_EXIT_RECYCLED
+                  : ex[i].restart ? MW_EXIT_RESTART : MW_EXIT_EXITED;
+        e->started = ex[i].started;
+        e->exited = ex[i].exited;
+        e->requests = ex[i].requests;
+        e->connections = ex[i].connections;
+        e->rss = ex[i].rss;
+        e->rss_peak = ex[i].rss_peak;
+        e->growth = mw_view_diff(ex[i].rss, ex[i].baseline_rss);
+    }
+    n = mw_recycle_copy(t, rc, MW_RECYCLES_LEN);
+    for (i = 0; i < n; i++) {
+        mw_recycle_view_t *e = apr_array_push(v->recycles);
+        e->pid = rc[i].pid;
+        e->slot = rc[i].slot;
+        e->reason = (mw_reason_e)rc[i].reason;
+        e->dry_run = rc[i].dry_run != 0;
+        e->time = rc[i].time;
+        e->started = rc[i].started;
+        e->rss = rc[i].rss;
+        e->growth = rc[i].growth;
+        e->private_bytes = rc[i].private_bytes;
+        e->shared_bytes = rc[i].shared_bytes;
+        e->requests = rc[i].requests;
+    }
+}
+
+void mw_view_collect(mw_view_t *v, apr_pool_t *p, const mw_table_t *t,
+                     apr_time_t now, int with_history)
+{
+    mw_table_totals_t tot;
+    mw_attr_copy_t a;
+    apr_uint32_t i;
+
+    v->now = now;
+    v->children = apr_array_make(p, 16, sizeof(mw_child_view_t));
+    v->exited = apr_array_make(p, MW_EXITED_LEN, sizeof(mw_exit_view_t));
+    v->recycles = apr_array_make(p, MW_RECYCLES_LEN,
+                                 sizeof(mw_recycle_view_t));
     v->attribution = apr_array_make(p, 16, sizeof(mw_attr_view_t));
-    for (i = 0; i < h->attr_len; i++) {
-        if (apr_atomic_read32(&t->attr[i].state) == 2) {
-            copy_attr(apr_array_push(v->attribution), p, &t->attr[i]);
+    v->rss_total = v->rss_max = v->private_total = v->pss_total = 0;
+    v->requests_total = v->connections_total = 0;
+    memset(&a, 0, sizeof(a));
+    attr_view(&v->attr_other, p, &a);
+    memset(v->recycles_total, 0, sizeof(v->recycles_total));
+    v->would_recycle_total = v->exited_total = 0;
+    v->retiring = 0;
+    v->damaged = mw_table_check(t);
+    if (v->damaged) {
+        v->private_total = MW_UNKNOWN;
+        return;
+    }
+
+    collect_children(v, p, t, with_history);
+    collect_rings(v, t);
+    mw_table_totals(t, &tot);
+    for (i = 0; i < MW_REASON_COUNT; i++) {
+        v->recycles_total[i] = tot.recycles_total[i];
+    }
+    v->would_recycle_total = tot.would_recycle_total;
+    v->exited_total = tot.exited_total;
+    v->retiring = tot.retiring;
+
+    for (i = 0; i < mw_attr_len(t); i++) {
+        if (mw_attr_copy(t, i, &a)) {
+            attr_view(apr_array_push(v->attribution), p, &a);
         }
     }
     merge_attr_duplicates(v->attribution);
     qsort(v->attribution->elts, (size_t)v->attribution->nelts,
           sizeof(mw_attr_view_t), attr_by_growth);
-    copy_attr(&v->attr_other, p, &h->attr_other);
+    mw_attr_other_copy(t, &a);
+    attr_view(&v->attr_other, p, &a);
 }
 
 const mw_child_view_t *mw_view_child(const mw_view_t *v, apr_uint32_t slot)

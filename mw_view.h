@@ -1,17 +1,40 @@
 /* Licensed under the Apache License, Version 2.0. */
 
 /* mw_view: one consistent, plain copy of everything the status page shows,
- * collected once from shared memory and handed to one renderer per format
- * (mw_render.h). */
+ * collected once through mw_shm's copy accessors and handed to one
+ * renderer per format (mw_render.h). The records here are the view's own:
+ * renderers never see the shared-memory layout. */
 
 #ifndef MW_VIEW_H
 #define MW_VIEW_H
 
 #include <apr_tables.h>
+#include <apr_time.h>
 
-#include "mw_policy.h"
-#include "mw_shm.h"
+#include "mw_names.h"
 #include "mw_trend.h"
+
+/* Samples copied per view at most, over all children: a huge
+ * ServerLimit x MemwatchHistory is cut to the newest samples of each. */
+#define MW_VIEW_MAX_SAMPLES 262144
+
+/* A limit of 0 is not set. */
+typedef struct mw_view_limits_t {
+    apr_uint64_t max_growth;
+    apr_uint64_t max_rss;
+    apr_uint64_t max_private;
+    apr_uint64_t min_shared;
+} mw_view_limits_t;
+
+typedef struct mw_view_sample_t {
+    apr_time_t time;
+    apr_uint64_t rss;
+    apr_uint64_t private_bytes;         /* MW_UNKNOWN where not known */
+    apr_uint64_t shared_bytes;
+    apr_uint64_t requests;
+    apr_uint64_t request_pool_peak;
+    apr_uint64_t connection_pool_peak;
+} mw_view_sample_t;
 
 typedef struct mw_child_view_t {
     apr_uint32_t slot;
@@ -23,7 +46,7 @@ typedef struct mw_child_view_t {
     apr_uint64_t rss;
     apr_uint64_t rss_peak;
     apr_uint64_t baseline_rss;
-    apr_int64_t growth;
+    apr_int64_t growth;                 /* rss - baseline, saturated */
     apr_uint64_t private_bytes;         /* MW_UNKNOWN: not known */
     apr_uint64_t shared_bytes;
     apr_uint64_t request_pool_peak;     /* MW_UNKNOWN: not measured */
@@ -33,16 +56,45 @@ typedef struct mw_child_view_t {
     apr_uint64_t stream_pool_growth_peak;
     mw_state_e state;
     mw_reason_e reason;
-    mw_limits_t limits;
+    mw_view_limits_t limits;
     apr_time_t retire_time;
     apr_time_t exiting_since;           /* state exiting: stopped serving */
     mw_trend_result_t trend;
     int nhistory;
-    mw_sample_t *history;               /* oldest first */
+    mw_view_sample_t *history;          /* oldest first */
     apr_uint64_t pss_bytes;             /* MW_UNKNOWN: not known */
     apr_time_t private_time;            /* private/shared/pss read; 0 never */
     int exiting;                        /* stopped serving, still alive */
 } mw_child_view_t;
+
+typedef struct mw_exit_view_t {
+    apr_uint32_t pid;
+    apr_uint32_t slot;
+    apr_uint32_t generation;
+    mw_exit_e exit;
+    mw_reason_e reason;                 /* when recycled */
+    apr_time_t started;
+    apr_time_t exited;
+    apr_uint64_t requests;
+    apr_uint64_t connections;
+    apr_uint64_t rss;
+    apr_uint64_t rss_peak;
+    apr_int64_t growth;                 /* rss - baseline, saturated */
+} mw_exit_view_t;
+
+typedef struct mw_recycle_view_t {
+    apr_uint32_t pid;
+    apr_uint32_t slot;
+    mw_reason_e reason;
+    int dry_run;
+    apr_time_t time;
+    apr_time_t started;
+    apr_uint64_t rss;
+    apr_uint64_t growth;
+    apr_uint64_t private_bytes;
+    apr_uint64_t shared_bytes;
+    apr_uint64_t requests;
+} mw_recycle_view_t;
 
 typedef struct mw_attr_view_t {
     const char *handler;
@@ -62,17 +114,20 @@ typedef struct mw_view_t {
     const char *pools_unavailable;      /* NULL when pools are measured */
     const char *smaps_unavailable;      /* NULL when private/shared known */
     int dry_run;
-    mw_limits_t limits;
+    mw_view_limits_t limits;
     apr_uint32_t jitter;                /* percent */
     apr_uint32_t max_retiring;
     apr_uint32_t history_interval;      /* seconds */
     apr_uint32_t attribute_depth;
 
     /* Collected from shared memory. */
+    const char *damaged;                /* NULL, or why the table is not
+                                         * to be trusted (nothing else is
+                                         * collected then) */
     apr_time_t now;
     apr_array_header_t *children;       /* mw_child_view_t, by slot */
-    apr_array_header_t *exited;         /* mw_exited_t, newest first */
-    apr_array_header_t *recycles;       /* mw_recycle_t, newest first */
+    apr_array_header_t *exited;         /* mw_exit_view_t, newest first */
+    apr_array_header_t *recycles;       /* mw_recycle_view_t, newest first */
     apr_array_header_t *attribution;    /* mw_attr_view_t, most growth first */
     mw_attr_view_t attr_other;
     apr_uint64_t recycles_total[MW_REASON_COUNT];
@@ -87,11 +142,28 @@ typedef struct mw_view_t {
     apr_uint64_t connections_total;
 } mw_view_t;
 
-/* Copy the table into v (v's caller-filled fields are left alone). */
-void mw_view_collect(mw_view_t *v, apr_pool_t *p, const mw_table_t *t,
+struct mw_table_t;
+
+/* Copy the table into v (v's caller-filled fields are left alone). A
+ * table that fails mw_table_check is not read: v->damaged says why and
+ * the lists are empty. */
+void mw_view_collect(mw_view_t *v, apr_pool_t *p, const struct mw_table_t *t,
                      apr_time_t now, int with_history);
 
 /* The child in slot `slot`, or NULL. */
 const mw_child_view_t *mw_view_child(const mw_view_t *v, apr_uint32_t slot);
+
+/* Any limit set? */
+int mw_view_limits_active(const mw_view_limits_t *l);
+
+/* Whole seconds from `earlier` to `later`, saturated rather than
+ * overflowing whatever times a damaged table holds. */
+apr_int64_t mw_view_seconds(apr_time_t later, apr_time_t earlier);
+
+/* a - b for sizes, saturated to the range of apr_int64_t. */
+apr_int64_t mw_view_diff(apr_uint64_t a, apr_uint64_t b);
+
+/* A double as an apr_int64_t, clamped; NaN is 0. */
+apr_int64_t mw_view_double_i64(double d);
 
 #endif /* MW_VIEW_H */

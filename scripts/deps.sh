@@ -5,6 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
     make gcc perl curl procps
+    clang libclang-rt-14-dev     # libFuzzer harnesses (tests/fuzz)
     apache2 apache2-dev          # httpd, apxs, headers
     libapache2-mod-perl2         # Apache::Test, and mod_perl for t/runtime_perl.t
     libapache2-mod-wsgi-py3      # embedded mod_wsgi for t/runtime_wsgi.t

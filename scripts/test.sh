@@ -44,6 +44,8 @@ make -s all >/dev/null
 if [ -z "${TEST_FILES:-}" ]; then
     echo "== C unit tests"
     make -s unit
+    echo "== Fuzz smoke pass (committed corpus, a few seconds a harness)"
+    make -s fuzz-smoke
 fi
 
 declare -A ran

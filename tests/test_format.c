@@ -170,6 +170,21 @@ static void test_escaping(void)
     test_buf_reset(&b);
     mw_put_prom_label(out, NULL);
     is_str(b.data, "", "Prometheus label of NULL is empty");
+    /* Issue 11, finding 5: label values must be valid UTF-8. */
+    test_buf_reset(&b);
+    mw_put_prom_label(out, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    is_str(b.data, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+           "valid 2-, 3- and 4-byte UTF-8 is kept");
+    test_buf_reset(&b);
+    mw_put_prom_label(out, "a\xff" "b\x80" "c\xc3");
+    is_str(b.data, "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd",
+           "stray bytes and a cut sequence become U+FFFD");
+    test_buf_reset(&b);
+    mw_put_prom_label(out, "\xc0\xaf|\xed\xa0\x80|\xf4\x90\x80\x80");
+    is_str(b.data, "\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd"
+           "\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+           "\xef\xbf\xbd",
+           "overlong forms, surrogates and code points past U+10FFFF too");
 
     test_buf_reset(&b);
     mw_puts(out, "abc");
@@ -178,36 +193,39 @@ static void test_escaping(void)
     test_buf_free(&b);
 }
 
-static void test_printf_truncation(void)
+static void test_printf_long(void)
 {
     test_buf_t b;
     mw_out_t *out = test_buf_init(&b);
     char big[5001];
     apr_size_t i;
-    int same = 1;
 
     for (i = 0; i < sizeof(big) - 1; i++) {
         big[i] = (char)('a' + i % 26);
     }
     big[sizeof(big) - 1] = '\0';
 
-    /* Fits exactly: 1023 characters and the NUL in the 1024-byte buffer. */
     mw_printf(out, "%.1023s", big);
     is_u64(b.len, 1023, "1023 characters are written whole");
     ok(memcmp(b.data, big, 1023) == 0, "and unchanged");
-
-    test_buf_reset(&b);
-    mw_printf(out, "%s", big);
-    is_u64(b.len, 1023, "5000 characters are cut to 1023");
-    for (i = 0; i < b.len; i++) {
-        same &= b.data[i] == big[i];
-    }
-    ok(same, "the cut output is the start of the input");
     is_u64(b.writes, 1, "in one write");
 
+    /* Issue 12: mw_printf used to cut output at 1 KiB without a word. */
     test_buf_reset(&b);
-    mw_printf(out, "%s%s%d", big, big, 7);
-    is_u64(b.len, 1023, "several long arguments are cut to 1023 too");
+    mw_printf(out, "%s", big);
+    is_u64(b.len, 5000, "5000 characters are written whole");
+    ok(memcmp(b.data, big, 5000) == 0, "and unchanged");
+    ok(b.writes >= 5, "in pieces of at most 1 KiB (%lu writes)",
+       (unsigned long)b.writes);
+
+    test_buf_reset(&b);
+    mw_printf(out, "%s|%s|%d", big, big, 7);
+    is_u64(b.len, 10003, "several long arguments are written whole");
+    ok(!memcmp(b.data + 5000, "|", 1) && !memcmp(b.data + 10001, "|7", 2),
+       "in order");
+    test_buf_reset(&b);
+    mw_printf(out, "%s", "");
+    is_u64(b.writes, 0, "nothing to write: no write");
     test_buf_free(&b);
 }
 
@@ -222,7 +240,7 @@ int main(void)
     test_format_size(p);
     test_format_duration(p);
     test_escaping();
-    test_printf_truncation();
+    test_printf_long();
 
     apr_pool_destroy(p);
     apr_terminate();

@@ -14,6 +14,7 @@
 #include "tap.h"
 #include "buf.h"
 #include "mw_render.h"
+#include "mw_shm.h"
 
 #define MIB (1024ULL * 1024)
 #define SEC(s) apr_time_from_sec(s)
@@ -194,12 +195,12 @@ static void build_table(mw_table_t *t, void *block, apr_size_t size,
     mw_recycle_add(t, &ev);
 
     /* Attribution, hostile values included. */
-    mw_attr_add(t, "php-script", HOSTILE_PREFIX, 1, 1 * MIB, 4000);
-    mw_attr_add(t, QUOTY_HANDLER, QUOTY_PREFIX, 1, 2 * MIB, 4000);
+    mw_attr_add(t, "php-script", HOSTILE_PREFIX, 1, 1 * MIB, 4000, NOW);
+    mw_attr_add(t, QUOTY_HANDLER, QUOTY_PREFIX, 1, 2 * MIB, 4000, NOW);
     for (i = 0; i < 3; i++) {
-        mw_attr_add(t, "default-handler", "/static", 1, 4096, 1000);
+        mw_attr_add(t, "default-handler", "/static", 1, 4096, 1000, NOW);
     }
-    mw_attr_add(t, "none", "/nogrowth", 1, 0, 500);     /* to "other" */
+    mw_attr_add(t, "none", "/nogrowth", 1, 0, 500, NOW);     /* to "other" */
 }
 
 static void fill_caller_fields(mw_view_t *v)
@@ -255,10 +256,10 @@ static void test_view(const mw_view_t *v)
            "private total unknown while a child's is unknown");
     is_u64(v->requests_total, 1234 + 3 + 5000, "requests total");
     is_int(v->exited->nelts, 1, "one exited child");
-    is_int(APR_ARRAY_IDX(v->exited, 0, mw_exited_t).pid, 1005,
+    is_int(APR_ARRAY_IDX(v->exited, 0, mw_exit_view_t).pid, 1005,
            "pid 1005 exited");
     is_int(v->recycles->nelts, 2, "two recycle events");
-    is_int(APR_ARRAY_IDX(v->recycles, 0, mw_recycle_t).pid, 1001,
+    is_int(APR_ARRAY_IDX(v->recycles, 0, mw_recycle_view_t).pid, 1001,
            "newest first");
     is_u64(v->recycles_total[MW_REASON_GROWTH], 1, "one growth recycle");
     is_u64(v->would_recycle_total, 1, "one dry run");
@@ -588,20 +589,20 @@ static void test_duplicate_key(apr_pool_t *p)
     apr_uint32_t home = 0, i;
 
     mw_table_open(&t, block, size, &l, 1);
-    mw_attr_add(&t, "h", "/dup", 1, 100, 0);
+    mw_attr_add(&t, "h", "/dup", 1, 100, 0, NOW);
     for (i = 0; i < 8; i++) {
-        if (t.attr[i].state == 2) {
+        if (t.attr[i].state == MW_ATTR_READY) {
             home = i;
         }
     }
     /* Start again with the key's home entry "being filled". */
     mw_table_open(&t, block, size, &l, 1);
-    t.attr[home].state = 1;
-    mw_attr_add(&t, "h", "/dup", 1, 100, 0);           /* the loser */
+    t.attr[home].state = MW_ATTR_FILLING;
+    mw_attr_add(&t, "h", "/dup", 1, 100, 0, NOW);           /* the loser */
     t.attr[home] = t.attr[(home + 1) % 8];          /* the winner done */
     t.attr[home].requests = 1;
     t.attr[home].growth = 50;
-    mw_attr_add(&t, "h", "/dup", 1, 0, 0);             /* later request */
+    mw_attr_add(&t, "h", "/dup", 1, 0, 0, NOW);             /* later request */
 
     fill_caller_fields(&v);
     mw_view_collect(&v, p, &t, NOW, 0);
@@ -694,6 +695,149 @@ static void test_alerting(apr_pool_t *p, const mw_view_t *v,
     }
 }
 
+/* Finding 4: the view's arithmetic saturates instead of overflowing. */
+static void test_view_arithmetic(void)
+{
+    is_int(mw_view_diff(5, 3), 2, "diff 5 - 3");
+    is_int(mw_view_diff(3, 5), -2, "diff 3 - 5");
+    ok(mw_view_diff(APR_UINT64_MAX, 0) == APR_INT64_MAX,
+       "a difference above INT64_MAX saturates");
+    ok(mw_view_diff(0, APR_UINT64_MAX) == -APR_INT64_MAX,
+       "and below -INT64_MAX too");
+    is_int(mw_view_seconds(SEC(100), SEC(40)), 60, "60 seconds");
+    ok(mw_view_seconds(APR_INT64_MAX, APR_INT64_MIN)
+       == apr_time_sec(APR_INT64_MAX), "times at both ends saturate");
+    ok(mw_view_seconds(APR_INT64_MIN, APR_INT64_MAX)
+       == apr_time_sec(-APR_INT64_MAX), "the other way round too");
+    is_int(mw_view_double_i64(1e30), APR_INT64_MAX, "1e30 clamps");
+    is_int(mw_view_double_i64(-1e30), -APR_INT64_MAX, "-1e30 clamps");
+    is_int(mw_view_double_i64(0.0 / 0.0), 0, "NaN is 0");
+    is_int(mw_view_double_i64(-12.7), -12, "in range: truncated");
+}
+
+/* Render v in every format; check JSON decodes and promtool accepts. */
+static void render_all_checked(apr_pool_t *p, const mw_view_t *v,
+                               const char *what, test_buf_t *html)
+{
+    test_buf_t b;
+    mw_out_t *out = test_buf_init(&b);
+    mw_html_opts_t o = { "/memwatch", 0, -1 };
+    const char *file;
+
+    mw_render_json(out, v, p);
+    file = write_file(p, "damaged.json", b.data, b.len);
+    is_int(run(apr_psprintf(p, "perl -MJSON::PP -0777 -ne 'decode_json($_)' "
+                            "%s", file)), 0, "%s: JSON decodes", what);
+    test_buf_reset(&b);
+    mw_render_prometheus(out, v, p);
+    if (have_promtool()) {
+        file = write_file(p, "damaged.txt", b.data, b.len);
+        is_int(run(apr_pstrcat(p, PROMTOOL " check metrics < ", file, NULL)),
+               0, "%s: promtool accepts the metrics", what);
+    }
+    else {
+        ok(1, "# SKIP no " PROMTOOL);
+    }
+    test_buf_reset(&b);
+    mw_render_auto(out, v, p);
+    mw_render_status_section(out, v, p, 1);
+    mw_render_status_section(out, v, p, 0);
+    ok(b.len > 0, "%s: ?auto and the mod_status section render", what);
+    test_buf_free(&b);
+    out = test_buf_init(html);
+    mw_render_html(out, v, p, &o);
+    o.child = 0;
+    mw_render_html(out, v, p, &o);
+    ok(html->len > 0, "%s: HTML overview and detail render", what);
+}
+
+/* Issue 11, findings 1, 3, 4, 5: a table written over by a stray
+ * process. Under make asan any out-of-bounds access, signed overflow or
+ * out-of-range cast here fails the run. */
+static void test_damaged(apr_pool_t *p)
+{
+    mw_layout_t l = { 4, 8, 16 };
+    apr_size_t size = mw_shm_size(&l);
+    void *block = malloc(size);
+    mw_table_t t;
+    mw_view_t v;
+    mw_slot_t *s;
+    test_buf_t html;
+    apr_uint32_t i;
+    const char *poly;
+    int commas = 0;
+
+    build_table(&t, block, size, &l);
+
+    /* Figures beyond any sense in every live slot. */
+    for (i = 0; i < 4; i++) {
+        s = mw_table_slot(&t, i);
+        if (!s->pid) {
+            continue;
+        }
+        s->state = 99;
+        s->reason = 77;
+        s->started = APR_INT64_MIN;
+        s->rss = 0;
+        s->baseline_rss = APR_UINT64_MAX;
+        s->hist_seq = s->hist_writing = APR_UINT64_MAX;
+        s->trend.n = 0xffffffffu;
+        memset(s->trend.pts, 0xff, sizeof(s->trend.pts));
+        s->trend.pts[0].rss = 0;
+        ((mw_sample_t *)(s + 1))[i].time = i % 2 ? APR_INT64_MAX
+                                                 : APR_INT64_MIN;
+    }
+    /* A first sample at time 0 and the rest now: 2^31..2^32 sampling
+     * intervals apart (finding 3: total_series asked for ~2^64 bytes). */
+    ((mw_sample_t *)(mw_table_slot(&t, 0) + 1))[0].time = 0;
+    t.hdr->recycles[0].time = APR_INT64_MIN;
+    t.hdr->recycles[0].started = APR_INT64_MAX;
+    t.hdr->exited[0].started = APR_INT64_MAX;
+    t.hdr->exited[0].exited = APR_INT64_MIN;
+    t.hdr->exited[0].baseline_rss = APR_UINT64_MAX;
+    /* Bytes >= 0x80 in a key (finding 5: raw in Prometheus labels). */
+    for (i = 0; i < 16; i++) {
+        if (t.attr[i].state == MW_ATTR_READY) {
+            t.attr[i].handler[0] = (char)0xff;
+            t.attr[i].prefix[1] = (char)0xc3;
+            memset(t.attr[i].prefix + 2, 0x80, 3);
+        }
+    }
+
+    fill_caller_fields(&v);
+    mw_view_collect(&v, p, &t, NOW, 1);
+    ok(v.damaged == NULL, "a damaged slot is not a damaged header");
+    is_int(v.children->nelts, 4, "every slot with a pid and a non-free "
+           "state is listed");
+    ok(mw_view_child(&v, 0)->nhistory <= 8, "history within its length");
+    render_all_checked(p, &v, "garbage figures", &html);
+    ok(strstr(html.data, "unknown") != NULL,
+       "out-of-range states and reasons are named unknown");
+    poly = strstr(html.data, "class=\"series total\"");
+    ok(poly != NULL, "the total line is drawn");
+    for (; poly && *poly && *poly != '/'; poly++) {
+        commas += *poly == ',';
+    }
+    ok(commas > 0 && commas <= 4096,
+       "with at most 4096 points (%d) over a huge time span", commas);
+    test_buf_free(&html);
+
+    /* The header itself: nothing more is read from such a table. */
+    t.hdr->nslots = 0x7fffffff;
+    t.hdr->attr_len = 0x7fffffff;
+    fill_caller_fields(&v);
+    mw_view_collect(&v, p, &t, NOW, 1);
+    ok(v.damaged != NULL, "a damaged header is reported: %s",
+       v.damaged ? v.damaged : "(none)");
+    is_int(v.children->nelts + v.attribution->nelts + v.exited->nelts, 0,
+           "and nothing is read from it");
+    render_all_checked(p, &v, "damaged header", &html);
+    ok(strstr(html.data, "shared memory table is damaged") != NULL,
+       "the page says the table is damaged");
+    test_buf_free(&html);
+    free(block);
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -724,6 +868,8 @@ int main(void)
     test_html(p, &v);
     test_empty(p);
     test_duplicate_key(p);
+    test_damaged(p);
+    test_view_arithmetic();
 
     free(block);
     if (getenv("MW_TEST_KEEP")) {

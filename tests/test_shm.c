@@ -6,6 +6,7 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
+#include <sched.h>
 
 #include "tap.h"
 #include "mw_shm.h"
@@ -50,7 +51,7 @@ static int ready_entries(const mw_table_t *t)
     int n = 0;
 
     for (i = 0; i < t->hdr->attr_len; i++) {
-        n += t->attr[i].state == 2;
+        n += t->attr[i].state == MW_ATTR_READY;
     }
     return n;
 }
@@ -62,7 +63,7 @@ static mw_attr_t *find_attr(const mw_table_t *t, const char *handler,
 
     for (i = 0; i < t->hdr->attr_len; i++) {
         mw_attr_t *a = &t->attr[i];
-        if (a->state == 2 && !strcmp(a->handler, handler)
+        if (a->state == MW_ATTR_READY && !strcmp(a->handler, handler)
             && !strcmp(a->prefix, prefix)) {
             return a;
         }
@@ -96,10 +97,10 @@ static void test_open(void)
     for (i = 0; i < 4; i++) {
         mw_slot_t *s = mw_table_slot(&t, i);
         zeroed &= s->pid == 0 && s->state == MW_STATE_FREE
-                  && s->requests == 0 && s->hist_count == 0;
+                  && s->requests == 0 && s->hist_seq == 0;
         inside &= (char *)s >= block
                   && (char *)s + t.hdr->slot_size <= (char *)t.attr
-                  && (char *)(mw_slot_history(&t, s) + 16)
+                  && (char *)((mw_sample_t *)(s + 1) + 16)
                      <= (char *)s + t.hdr->slot_size;
     }
     ok(zeroed, "every slot is zeroed");
@@ -172,11 +173,13 @@ static void test_slots(void)
        "private and shared start unknown");
 
     s->requests = 77;
-    s->hist_count = 5;
+    s->hist_seq = 5;
+    s->lock = 1;                        /* held by a killed child */
     is_int(mw_slot_claim(&t, 102, 4, SEC(2000), 555), 1,
            "the same pid claiming again gets the same slot");
-    ok(s->requests == 0 && s->hist_count == 0 && s->rss == 555
+    ok(s->requests == 0 && s->hist_seq == 0 && s->rss == 555
        && s->generation == 4, "and its figures are reset");
+    is_int(s->lock, 0, "and a lock left held is free again");
     n = 0;
     for (i = 0; i < 4; i++) {
         n += mw_table_slot(&t, i)->pid == 102;
@@ -424,7 +427,7 @@ static void test_history_lock_max(void)
     char *block;
     mw_table_t t;
     mw_slot_t *s, *s1;
-    mw_sample_t smp, *ring;
+    mw_sample_t smp, *ring, out[64];
     volatile apr_uint64_t v = 10;
     apr_uint32_t k;
     int good = 1;
@@ -439,17 +442,36 @@ static void test_history_lock_max(void)
         smp.requests = k;
         mw_history_append(&t, s, &smp);
     }
-    is_int(s->hist_count, 16, "history count stops at history_len");
-    is_int(s->hist_next, 20 % 16, "hist_next wraps");
+    is_u64(s->hist_seq, 20, "hist_seq counts every sample appended");
     ok(s->hist_last == SEC(190), "hist_last is the newest sample's time");
-    ring = mw_slot_history(&t, s);
+    is_int(mw_history_copy(&t, 0, out, 64), 16,
+           "a copy holds history_len samples at most");
     for (k = 0; k < 16; k++) {
-        /* oldest kept is sample 4, at ring[(next + k) % 16] */
-        good &= ring[(s->hist_next + k) % 16].rss == 1000 + 4 + k;
+        good &= out[k].rss == 1000 + 4 + k && out[k].time == SEC(40 + 10 * k);
     }
-    ok(good, "the ring holds samples 4..19 in order from hist_next");
-    is_int(s1->hist_count, 0, "the next slot's history is untouched");
-    ok(mw_slot_history(&t, s1)[0].rss == 0, "its ring is still zero");
+    ok(good, "samples 4..19, oldest first");
+    is_int(mw_history_copy(&t, 0, out, 3), 3, "a copy of at most 3");
+    ok(out[0].rss == 1017 && out[2].rss == 1019, "is the newest 3");
+    is_int(mw_history_copy(&t, 1, out, 64), 0,
+           "the next slot's history is untouched");
+    ring = (mw_sample_t *)(s1 + 1);
+    ok(ring[0].rss == 0, "its ring is still zero");
+    is_int(mw_history_copy(&t, 2, out, 64), 0, "slot out of range: none");
+    /* A damaged sequence word cannot take the copy out of the ring. */
+    s->hist_seq = s->hist_writing = APR_UINT64_MAX - 3;
+    is_int(mw_history_copy(&t, 0, out, 64), 16,
+           "a huge hist_seq still copies history_len samples");
+    s->hist_writing = 5;
+    is_int(mw_history_copy(&t, 0, out, 64), 0,
+           "hist_writing behind hist_seq: nothing is trusted");
+    /* A writer that went on by 3 samples while the copy ran: 3 of the
+     * oldest copied may be torn (simulated by hist_writing ahead). */
+    s->hist_seq = 20;
+    s->hist_writing = 23;
+    is_int(mw_history_copy(&t, 0, out, 64), 13,
+           "samples overwritten during the copy are left out");
+    ok(out[0].rss == 1000 + 7 && out[12].rss == 1019,
+       "the newest 13 are kept, oldest first");
 
     is_int(mw_slot_trylock(s), 1, "trylock a free lock");
     is_int(mw_slot_trylock(s), 0, "trylock a held lock fails");
@@ -467,10 +489,13 @@ static void test_history_lock_max(void)
     is_u64(v, APR_UINT64_MAX - 1, "max64 raises to a large value");
 
     is_str(mw_state_name(MW_STATE_RETIRING), "retiring", "state name");
-    is_str(mw_state_name((mw_state_e)99), "free", "unknown state name");
+    is_str(mw_state_name((mw_state_e)99), "unknown", "unknown state name");
+    is_str(mw_state_token(MW_STATE_WAITING), "over_limit_waiting",
+           "the ?auto token of a state is its name as one word");
     is_str(mw_reason_name(MW_REASON_TOTAL_PRIVATE), "total_private",
            "reason name");
-    is_str(mw_reason_name((mw_reason_e)99), "none", "unknown reason name");
+    is_str(mw_reason_name((mw_reason_e)99), "unknown",
+           "unknown reason name");
     free(block);
 }
 
@@ -487,44 +512,45 @@ static void test_attribution(void)
 
     block = new_table(&t, &l);
 
-    mw_attr_add(&t, "php", "/a", 1, 0, 100);
+    mw_attr_add(&t, "php", "/a", 1, 0, 100, SEC(1000));
     is_int(ready_entries(&t), 0, "no growth: no entry is created");
     is_u64(t.hdr->attr_other.requests, 1, "it is counted in other");
     is_u64(t.hdr->attr_other.pool_bytes, 100, "with its pool bytes");
 
-    mw_attr_add(&t, "php", "/a", 1, 4096, 100);
+    mw_attr_add(&t, "php", "/a", 1, 4096, 100, SEC(1000));
     is_int(ready_entries(&t), 1, "growth: an entry is created");
     a = find_attr(&t, "php", "/a");
     ok(a != NULL, "for (php, /a)");
-    mw_attr_add(&t, "php", "/a", 1, 0, 200);
+    mw_attr_add(&t, "php", "/a", 1, 0, 200, SEC(1000));
     ok(a && a->requests == 2 && a->growth == 4096 && a->pool_bytes == 300,
        "an existing key also takes requests without growth");
     for (k = 0; k < 50; k++) {
-        mw_attr_add(&t, "cgi", "/b/c", 1, 100, 10);
+        mw_attr_add(&t, "cgi", "/b/c", 1, 100, 10, SEC(1000));
     }
     a = find_attr(&t, "cgi", "/b/c");
     ok(a && a->requests == 50 && a->growth == 5000 && a->pool_bytes == 500,
        "a key seen 50 times accumulates requests, growth and pool bytes");
     is_int(ready_entries(&t), 2, "still one entry per key");
-    mw_attr_add(&t, "cgi", "/b", 1, 1, 0);
-    mw_attr_add(&t, "cgi2", "/b/c", 1, 1, 0);
+    mw_attr_add(&t, "cgi", "/b", 1, 1, 0, SEC(1000));
+    mw_attr_add(&t, "cgi2", "/b/c", 1, 1, 0, SEC(1000));
     is_int(ready_entries(&t), 4, "keys differ by handler and by prefix");
 
     /* A handler longer than the field is cut, and still found again. */
     memset(longh, 'h', sizeof(longh) - 1);
     longh[sizeof(longh) - 1] = '\0';
-    mw_attr_add(&t, longh, "/long", 1, 7, 0);
-    mw_attr_add(&t, longh, "/long", 1, 7, 0);
+    mw_attr_add(&t, longh, "/long", 1, 7, 0, SEC(1000));
+    mw_attr_add(&t, longh, "/long", 1, 7, 0, SEC(1000));
     is_int(ready_entries(&t), 5, "a long handler makes one entry");
     for (i = 0; i < 8; i++) {
-        if (t.attr[i].state == 2 && !strcmp(t.attr[i].prefix, "/long")) {
+        if (t.attr[i].state == MW_ATTR_READY
+            && !strcmp(t.attr[i].prefix, "/long")) {
             is_int(strlen(t.attr[i].handler), MW_HANDLER_LEN - 1,
                    "cut to MW_HANDLER_LEN - 1");
             is_u64(t.attr[i].requests, 2, "both requests counted in it");
         }
     }
     /* A request measured for attribution stands for several. */
-    mw_attr_add(&t, "cgi", "/b", 32, 32 * 4096, 3200);
+    mw_attr_add(&t, "cgi", "/b", 32, 32 * 4096, 3200, SEC(1000));
     a = find_attr(&t, "cgi", "/b");
     ok(a && a->requests == 33 && a->growth == 1 + 32 * 4096
        && a->pool_bytes == 3200, "one measured request counts for 32");
@@ -533,7 +559,7 @@ static void test_attribution(void)
     for (k = 0; k < 10000; k++) {
         apr_snprintf(prefix, sizeof(prefix), "/r/%016" APR_UINT64_T_HEX_FMT,
                      rng());
-        mw_attr_add(&t, "rnd", prefix, 1, 3, 1);
+        mw_attr_add(&t, "rnd", prefix, 1, 3, 1, SEC(1000));
         if (ready_entries(&t) > 8) {
             break;
         }
@@ -559,7 +585,7 @@ static void test_attribution(void)
            "every request is counted exactly once");
     is_u64(sum_growth, want_growth, "table growth is exact");
     a = find_attr(&t, "php", "/a");
-    mw_attr_add(&t, "php", "/a", 1, 1, 0);
+    mw_attr_add(&t, "php", "/a", 1, 1, 0, SEC(1000));
     ok(a && a->requests == 3, "a known key is still found in a full table");
     is_u64(t.hdr->attr_other.requests, 1 + 10000 - 3,
            "and does not go to other");
@@ -582,10 +608,328 @@ static void test_zero_lengths(void)
     memset(&smp, 0, sizeof(smp));
     smp.time = SEC(5);
     mw_history_append(&t, s, &smp);
-    is_int(s->hist_count, 0, "history_len 0: nothing appended");
-    mw_attr_add(&t, "h", "/x", 1, 10, 1);
+    is_u64(s->hist_seq, 0, "history_len 0: nothing appended");
+    mw_attr_add(&t, "h", "/x", 1, 10, 1, SEC(1000));
     is_u64(t.hdr->attr_other.requests, 1, "attr_len 0: all goes to other");
     is_u64(t.hdr->attr_other.growth, 10, "with its growth");
+    free(block);
+}
+
+/* Issue 11, finding 1: the layout stored in shared memory is not trusted. */
+static void test_validation(void)
+{
+    mw_layout_t l = { 4, 16, 8 }, huge = { 65536, 100000, 8 };
+    mw_layout_t wrap = { APR_UINT32_MAX, APR_UINT32_MAX, APR_UINT32_MAX };
+    apr_size_t size = mw_shm_size(&l), got = 0;
+    char *block = new_block(size);
+    mw_table_t t, t2;
+
+    is_int(mw_table_open(&t, block, size, &l, 1), APR_SUCCESS, "create");
+    t.hdr->slot_size = 1ULL << 40;
+    is_int(mw_table_open(&t2, block, size, &l, 0), APR_EMISMATCH,
+           "reopen with a damaged slot_size: APR_EMISMATCH");
+    ok(mw_table_check(&t) != NULL, "and mw_table_check reports it");
+    ok(mw_table_slot(&t, 3) == (mw_slot_t *)(t.slots + 3 * t.slot_size),
+       "mw_table_slot indexes with the validated size");
+    ok(mw_table_slot(&t, 4) == NULL, "and not past the last slot");
+    t.hdr->slot_size = t.slot_size;
+    is_int(mw_table_check(&t) == NULL, 1, "restored: the check passes");
+    t.hdr->nslots = 1000000;
+    ok(mw_table_check(&t) != NULL, "a damaged nslots fails the check");
+    is_int(mw_table_nslots(&t), 4, "while the table keeps its own count");
+    is_int(mw_slot_claim(&t, 7, 1, SEC(1), 1), 0,
+           "and claims within it");
+    t.hdr->nslots = 4;
+    t.hdr->magic = 0;
+    ok(mw_table_check(&t) != NULL, "a damaged magic fails the check");
+
+    /* Finding 2: writers do not size their writes from shared memory. */
+    mw_table_open(&t, block, size, &l, 1);
+    t.hdr->slot_size = APR_SIZE_MAX / 2;
+    t.hdr->history_len = APR_UINT32_MAX;
+    is_int(mw_slot_claim(&t, 8, 1, SEC(1), 1), 0,
+           "a claim with a damaged slot_size resets only the real slot");
+    ok(mw_table_slot(&t, 1)->pid == 0 && mw_table_slot(&t, 1)->state == 0,
+       "and leaves the next slot alone");
+
+    /* Issue 9 / finding 7: the size is computed without overflow. */
+    is_int(mw_shm_size_check(&l, MW_SHM_MAX_SIZE, &got), APR_SUCCESS,
+           "a small layout fits the 64 MiB cap");
+    is_u64(got, size, "with mw_shm_size's figure");
+    is_int(mw_shm_size_check(&huge, MW_SHM_MAX_SIZE, &got), APR_ENOMEM,
+           "ServerLimit 65536 x MemwatchHistory 100000 does not");
+    is_int(mw_shm_size_check(&wrap, APR_SIZE_MAX, &got), APR_ENOMEM,
+           "a layout whose size overflows is refused even without a cap");
+    is_u64(mw_shm_size(&wrap), 0, "mw_shm_size says 0 for it");
+    is_int(mw_table_open(&t2, block, size, &wrap, 1), APR_EINVAL,
+           "and mw_table_open refuses it");
+    free(block);
+}
+
+/* Finding 2: mw_trend_add with a damaged point count. */
+static void test_trend_bound(void)
+{
+    mw_trend_t tr;
+
+    memset(&tr, 0, sizeof(tr));
+    mw_trend_start(&tr, 0);
+    tr.n = 100000;
+    mw_trend_add(&tr, 1, 2, 3);
+    ok(tr.n >= 1 && tr.n <= MW_TREND_POINTS,
+       "a damaged n is bounded before the write (n now %u)", tr.n);
+}
+
+/* Rings: an entry whose seq is not the one expected is not copied. */
+static void test_ring_copies(void)
+{
+    mw_layout_t l = { 2, 0, 4 };
+    char *block;
+    mw_table_t t;
+    mw_recycle_t ev, rc[MW_RECYCLES_LEN];
+    mw_exited_t ex[MW_EXITED_LEN];
+    apr_uint32_t k;
+
+    block = new_table(&t, &l);
+    memset(&ev, 0, sizeof(ev));
+    for (k = 0; k < 3; k++) {
+        ev.pid = 10 + k;
+        mw_recycle_add(&t, &ev);
+    }
+    is_int(mw_recycle_copy(&t, rc, MW_RECYCLES_LEN), 3, "3 recycles");
+    ok(rc[0].pid == 12 && rc[2].pid == 10, "newest first");
+    t.hdr->recycles[1].seq = 0;             /* being written */
+    is_int(mw_recycle_copy(&t, rc, MW_RECYCLES_LEN), 2,
+           "an entry being written is skipped");
+    t.hdr->recycles_next = APR_UINT32_MAX;  /* damaged */
+    is_int(mw_recycle_copy(&t, rc, MW_RECYCLES_LEN), 0,
+           "a damaged index finds no entry with the expected seq");
+    is_int(mw_recycle_copy(&t, rc, 1), 0, "nor with a smaller max");
+
+    for (k = 0; k < 3; k++) {
+        mw_slot_claim(&t, 20 + k, 1, SEC(1), 1);
+        mw_slot_reap(&t, 20 + k, 1, SEC(2));
+    }
+    is_int(mw_exited_copy(&t, ex, MW_EXITED_LEN), 3, "3 exits");
+    ok(ex[0].pid == 22 && ex[2].pid == 20, "newest first");
+    is_int(mw_exited_copy(&t, ex, 2), 2, "at most max");
+    t.hdr->exited_next = 77777;
+    is_int(mw_exited_copy(&t, ex, MW_EXITED_LEN), 0,
+           "a damaged exited_next copies nothing");
+    free(block);
+}
+
+/* Finding 6: a table full of old keys makes room for new growth. */
+static void test_attr_aging(void)
+{
+    mw_layout_t l = { 1, 0, 8 };
+    char *block, prefix[32];
+    mw_table_t t;
+    mw_attr_copy_t a;
+    apr_uint64_t req = 0, growth = 0;
+    apr_uint32_t i;
+    int k, found = 0;
+
+    block = new_table(&t, &l);
+    for (k = 0; k < 8; k++) {
+        apr_snprintf(prefix, sizeof(prefix), "/old%d", k);
+        mw_attr_add(&t, "h", prefix, 1, 100, 0, SEC(1000));
+    }
+    is_int(ready_entries(&t), 8, "the table is full of keys from t=1000");
+    mw_attr_add(&t, "h", "/new", 1, 100, 0, SEC(1000) + MW_ATTR_IDLE / 2);
+    ok(!find_attr(&t, "h", "/new"),
+       "a new key while the old ones are recent goes to other");
+    mw_attr_add(&t, "h", "/old3", 1, 100, 0, SEC(1000) + MW_ATTR_IDLE / 2);
+    mw_attr_add(&t, "h", "/new", 1, 0, 0, SEC(1000) + 2 * MW_ATTR_IDLE);
+    ok(!find_attr(&t, "h", "/new"),
+       "a new key without growth never takes an old one's place");
+    mw_attr_add(&t, "h", "/new", 1, 100, 0, SEC(1000) + 2 * MW_ATTR_IDLE);
+    ok(find_attr(&t, "h", "/new") != NULL,
+       "a new key with growth replaces an idle one");
+    ok(find_attr(&t, "h", "/old3") != NULL,
+       "the key that grew more recently is kept");
+    is_int(ready_entries(&t), 8, "still 8 entries");
+    for (i = 0; i < 8; i++) {
+        if (mw_attr_copy(&t, i, &a)) {
+            req += a.requests;
+            growth += a.growth;
+            found += !strcmp(a.prefix, "/new") && a.requests == 1;
+        }
+    }
+    mw_attr_other_copy(&t, &a);
+    is_u64(req + a.requests, 12, "every request counted once");
+    is_u64(growth + a.growth, 1100, "and all growth");
+    is_int(found, 1, "the new key starts with its own request only");
+    mw_attr_add(&t, "h", "/new", 1, 100, 0, SEC(1000) + 2 * MW_ATTR_IDLE);
+    ok(find_attr(&t, "h", "/new")->requests == 2,
+       "and is found again in its new place");
+    free(block);
+}
+
+/* ---- history read while it is written ---- */
+
+#define HIST_LEN        64
+#define HIST_MAX_WRITES 5000000
+#define HIST_COPIES     1000
+
+typedef struct {
+    const mw_table_t *t;
+    mw_slot_t *slot;
+    volatile apr_uint32_t stop;
+    apr_uint64_t written;
+} hist_writer_t;
+
+static void *APR_THREAD_FUNC hist_writer(apr_thread_t *thd, void *data)
+{
+    hist_writer_t *w = data;
+    mw_sample_t smp;
+    apr_uint64_t k;
+
+    memset(&smp, 0, sizeof(smp));
+    for (k = 1; k <= HIST_MAX_WRITES && !apr_atomic_read32(&w->stop); k++) {
+        smp.time = (apr_int64_t)k;
+        smp.rss = 3 * k;
+        smp.private_bytes = 5 * k;
+        smp.shared_bytes = 7 * k;
+        smp.requests = k;
+        smp.request_pool_peak = 11 * k;
+        smp.connection_pool_peak = 13 * k;
+        mw_history_append(w->t, w->slot, &smp);
+        if (k % 16 == 0) {
+            sched_yield();      /* let the reader in between */
+        }
+    }
+    w->written = k - 1;
+    (void)thd;
+    return NULL;
+}
+
+/* Issue 11, finding 8: a reader never pairs a new count with an old index
+ * or copies a sample half written: every copy is a run of whole,
+ * consecutive samples. */
+static void test_history_concurrent(apr_pool_t *p)
+{
+    mw_layout_t l = { 1, HIST_LEN, 4 };
+    char *block;
+    mw_table_t t;
+    mw_sample_t out[HIST_LEN];
+    apr_thread_t *thr;
+    hist_writer_t w;
+    apr_status_t rv;
+    apr_uint64_t copies = 0, samples = 0, bad = 0, newest = 0;
+
+    block = new_table(&t, &l);
+    w.t = &t;
+    w.slot = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 1, 1,
+                                                           SEC(1), 1));
+    w.stop = 0;
+    if (apr_thread_create(&thr, NULL, hist_writer, &w, p) != APR_SUCCESS) {
+        bail_out("cannot start a thread");
+    }
+    while (copies < HIST_COPIES && apr_atomic_read64(&w.slot->hist_seq)
+                                   < HIST_MAX_WRITES) {
+        apr_uint32_t n = mw_history_copy(&t, 0, out, HIST_LEN), k;
+        for (k = 0; k < n; k++) {
+            apr_uint64_t v = (apr_uint64_t)out[k].time;
+            bad += out[k].rss != 3 * v || out[k].private_bytes != 5 * v
+                   || out[k].shared_bytes != 7 * v || out[k].requests != v
+                   || out[k].request_pool_peak != 11 * v
+                   || out[k].connection_pool_peak != 13 * v
+                   || (k && v != (apr_uint64_t)out[k - 1].time + 1);
+        }
+        /* count copies that saw the writer move on since the last one */
+        if (n && (apr_uint64_t)out[n - 1].time != newest) {
+            newest = (apr_uint64_t)out[n - 1].time;
+            copies++;
+        }
+        samples += n;
+    }
+    apr_atomic_set32(&w.stop, 1);
+    apr_thread_join(&rv, thr);
+    ok(copies >= 100, "%lu copies of a changed ring (%lu samples) taken "
+       "while %lu samples were written", (unsigned long)copies,
+       (unsigned long)samples, (unsigned long)w.written);
+    is_u64(bad, 0, "every sample copied is whole and in sequence");
+    is_int(mw_history_copy(&t, 0, out, HIST_LEN), HIST_LEN,
+           "afterwards: a full ring");
+    is_u64((apr_uint64_t)out[HIST_LEN - 1].time, w.written,
+           "the newest last");
+    free(block);
+}
+
+/* The recycle ring read while another thread adds to it. */
+typedef struct {
+    const mw_table_t *t;
+    volatile apr_uint32_t stop;
+} recycle_writer_t;
+
+static void *APR_THREAD_FUNC recycle_writer(apr_thread_t *thd, void *data)
+{
+    recycle_writer_t *w = data;
+    mw_recycle_t ev;
+    apr_uint32_t k;
+
+    memset(&ev, 0, sizeof(ev));
+    for (k = 1; k <= 2000000 && !apr_atomic_read32(&w->stop); k++) {
+        ev.pid = k;
+        ev.slot = k * 3;
+        ev.time = (apr_int64_t)k * 5;
+        ev.started = (apr_int64_t)k * 7;
+        ev.rss = (apr_uint64_t)k * 11;
+        ev.growth = (apr_uint64_t)k * 13;
+        ev.requests = (apr_uint64_t)k * 17;
+        ev.reason = MW_REASON_GROWTH;
+        mw_recycle_add(w->t, &ev);
+        if (k % 16 == 0) {
+            sched_yield();
+        }
+    }
+    (void)thd;
+    return NULL;
+}
+
+static void test_recycles_concurrent(apr_pool_t *p)
+{
+    mw_layout_t l = { 1, 0, 4 };
+    char *block;
+    mw_table_t t;
+    mw_recycle_t rc[MW_RECYCLES_LEN];
+    apr_thread_t *thr;
+    recycle_writer_t w;
+    apr_status_t rv;
+    apr_uint64_t copies = 0, events = 0, bad = 0;
+    apr_uint32_t newest = 0;
+
+    block = new_table(&t, &l);
+    w.t = &t;
+    w.stop = 0;
+    if (apr_thread_create(&thr, NULL, recycle_writer, &w, p)
+        != APR_SUCCESS) {
+        bail_out("cannot start a thread");
+    }
+    while (copies < 1000 && apr_atomic_read32(&t.hdr->recycles_next)
+                            < 2000000) {
+        apr_uint32_t n = mw_recycle_copy(&t, rc, MW_RECYCLES_LEN), k;
+        for (k = 0; k < n; k++) {
+            apr_uint32_t v = rc[k].pid;
+            bad += rc[k].seq != v || rc[k].slot != v * 3
+                   || rc[k].time != (apr_int64_t)v * 5
+                   || rc[k].started != (apr_int64_t)v * 7
+                   || rc[k].rss != (apr_uint64_t)v * 11
+                   || rc[k].growth != (apr_uint64_t)v * 13
+                   || rc[k].requests != (apr_uint64_t)v * 17
+                   || (k && v >= rc[k - 1].pid);
+        }
+        if (n && rc[0].pid != newest) {
+            newest = rc[0].pid;
+            copies++;
+        }
+        events += n;
+    }
+    apr_atomic_set32(&w.stop, 1);
+    apr_thread_join(&rv, thr);
+    ok(copies >= 100, "%lu copies of a changed ring (%lu events)",
+       (unsigned long)copies, (unsigned long)events);
+    is_u64(bad, 0, "every event copied is whole, newest first");
     free(block);
 }
 
@@ -622,7 +966,7 @@ static void *APR_THREAD_FUNC worker(apr_thread_t *thd, void *data)
          * entry, later laps without growth every other time */
         mw_attr_add(w->t, key % 2 ? "odd" : "even", prefix, 1,
                     (i < NKEYS || i % 2) ? (apr_uint64_t)key + 1 : 0,
-                    (apr_uint64_t)key);
+                    (apr_uint64_t)key, SEC(1000));
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
@@ -676,7 +1020,7 @@ static void test_threads(apr_pool_t *p)
     }
     for (i = 0; i < 64; i++) {
         const mw_attr_t *a = &t.attr[i];
-        if (a->state != 2) {
+        if (a->state != MW_ATTR_READY) {
             continue;
         }
         req += a->requests;
@@ -728,7 +1072,13 @@ int main(void)
     test_history_lock_max();
     test_attribution();
     test_zero_lengths();
+    test_validation();
+    test_trend_bound();
+    test_ring_copies();
+    test_attr_aging();
     test_threads(p);
+    test_history_concurrent(p);
+    test_recycles_concurrent(p);
 
     apr_pool_destroy(p);
     apr_terminate();
