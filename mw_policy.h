@@ -7,6 +7,7 @@
 #define MW_POLICY_H
 
 #include <apr.h>
+#include <apr_time.h>
 
 #include "mw_names.h"
 
