@@ -96,18 +96,24 @@ static int mw_pre_connection(conn_rec *c, void *csd)
     return DECLINED;
 }
 
+void mw_layout_of(const mw_config_t *conf, mw_layout_t *layout)
+{
+    int hard_limit = 0;
+
+    ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &hard_limit);
+    layout->nslots = (apr_uint32_t)(hard_limit > 0 ? hard_limit : 1);
+    layout->history_len = conf->history_len;
+    layout->attr_len = conf->attribute_slots;
+}
+
 static apr_status_t attach_table(server_rec *s, const mw_config_t *conf)
 {
     mw_retained_t *ret;
     mw_layout_t layout;
-    int hard_limit = 0;
     apr_status_t rv;
     const char *key = "mod_memwatch-shm";
 
-    ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &hard_limit);
-    layout.nslots = (apr_uint32_t)(hard_limit > 0 ? hard_limit : 1);
-    layout.history_len = conf->history_len;
-    layout.attr_len = conf->attribute_slots;
+    mw_layout_of(conf, &layout);
 
     ret = ap_retained_data_get(key);
     if (!ret) {
@@ -244,7 +250,8 @@ static void mw_child_status(server_rec *s, pid_t pid, ap_generation_t gen,
 
 static void mw_register_hooks(apr_pool_t *p)
 {
-    ap_hook_check_config(mw_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* After the MPM's, which settles ServerLimit. */
+    ap_hook_check_config(mw_check_config, NULL, NULL, APR_HOOK_LAST);
     ap_hook_post_config(mw_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(mw_child_init, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_child_status(mw_child_status, NULL, NULL, APR_HOOK_MIDDLE);

@@ -237,7 +237,22 @@ int mw_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 {
     const mw_config_t *c = mw_config(s);
     const mw_limits_t *l = &c->limits;
+    mw_layout_t layout;
+    apr_size_t size;
 
+    mw_layout_of(c, &layout);
+    if (mw_shm_size_check(&layout, MW_SHM_MAX_SIZE, &size) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
+                     "MW0017: MemwatchHistory %u samples x ServerLimit %u "
+                     "children (+ MemwatchAttributeSlots %u) needs more "
+                     "than the %s of shared memory mod_memwatch allows: "
+                     "lower MemwatchHistory (each sample is %"
+                     APR_SIZE_T_FMT " bytes a child)", layout.history_len,
+                     layout.nslots, layout.attr_len,
+                     mw_format_size(ptemp, MW_SHM_MAX_SIZE),
+                     sizeof(mw_sample_t));
+        return !OK;
+    }
     if (l->max_rss && l->min_shared && l->min_shared >= l->max_rss) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
                      "MW0006: MemwatchMinShared (%s) must be below "

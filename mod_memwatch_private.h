@@ -45,6 +45,10 @@ typedef struct mw_config_t {
 /* The configuration of the main server. */
 const mw_config_t *mw_config(server_rec *s);
 
+/* The layout of the shared table this configuration needs (mod_memwatch.c;
+ * ServerLimit is known once the MPM's check_config has run). */
+void mw_layout_of(const mw_config_t *conf, mw_layout_t *layout);
+
 /* The shared table, or NULL where there is none (configtest, or it could
  * not be created). */
 const mw_table_t *mw_table(void);

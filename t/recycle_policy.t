@@ -162,7 +162,12 @@ sub log_has {
     my $srv = MemwatchServer->new(name => 'jitter', conf => join "\n",
         'MemwatchMaxGrowth 10M', 'MemwatchJitter 20');
     $srv->start;
-    my @lim = map { $_->{limits}{max_growth_bytes} } @{ $srv->json->{children} };
+    # The children start one after the other: wait for a few of them.
+    my $children = $srv->poll(20, sub {
+        my $c = $srv->json->{children};
+        return @$c >= 3 ? $c : undef;
+    }) || [];
+    my @lim = map { $_->{limits}{max_growth_bytes} } @$children;
     my %distinct = map { $_ => 1 } @lim;
     t_debug("jittered limits: @lim");
     ok t_cmp((grep { $_ >= 8 * 1048576 && $_ <= 12 * 1048576 } @lim) == @lim
