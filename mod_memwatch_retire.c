@@ -92,9 +92,15 @@ static apr_interval_time_t keepalive_max;
 
 /* This child. */
 static int checking;                /* some limit can trigger a recycle */
-/* worker with several listeners calls accept_func holding the accept
- * mutex, which a retiring child must not keep while it declines. */
-static int accepts_under_mutex;
+/* How a retiring worker or event child's listener declines connections:
+ * event's listener has other work (keep-alive and lingering connections)
+ * and takes back the pool it offered; worker's only accepts, and with
+ * several listeners it holds the accept mutex all children share. */
+static enum {
+    DECLINE_AND_RETURN,         /* event */
+    DECLINE_UNTIL_LEAVING,      /* worker, one listener */
+    ACCEPT_UNDER_MUTEX          /* worker, several listeners */
+} listener_kind;
 static int generation;
 static mw_limits_t ceiling;         /* its limits, moved by MemwatchCeiling */
 static apr_time_t exit_deadline;
@@ -328,23 +334,41 @@ static int may_leave(apr_time_t now)
 static apr_status_t threaded_retiring_accept(void **csd, ap_listen_rec *lr,
                                              apr_pool_t *ptrans)
 {
+    int state;
+
     /* As ap_unixd_accept does: worker's listener keeps csd across calls
      * and queues it unless the accept function clears it. */
     *csd = NULL;
-    if (may_leave(apr_time_now())) {
-        /* The listener closes, in-flight requests finish, the parent
-         * starts a replacement. */
-        return APR_EGENERAL;
+    for (;;) {
+        if (may_leave(apr_time_now())) {
+            /* The listener closes, in-flight requests finish, the parent
+             * starts a replacement. */
+            return APR_EGENERAL;
+        }
+        switch (listener_kind) {
+        case ACCEPT_UNDER_MUTEX:
+            /* Declining would keep the mutex from the other children:
+             * take the connection; it gets one response, with "close". */
+            return ap_unixd_accept(csd, lr, ptrans);
+        case DECLINE_AND_RETURN:
+            /* The socket stays readable until another child accepts: do
+             * not spin on it. */
+            apr_sleep(DECLINE_PAUSE);
+            return APR_EAGAIN;
+        case DECLINE_UNTIL_LEAVING:
+            /* worker would lose ptrans were nothing accepted, and an idle
+             * worker child's listener would block in accept(), where a
+             * wake-up connection may go to another child: wait here
+             * (bounded: KeepAliveTimeout + 1 s, or the generation's
+             * settling), unless the MPM is stopping anyway. */
+            ap_mpm_query(AP_MPMQ_MPM_STATE, &state);
+            if (state == AP_MPMQ_STOPPING) {
+                return APR_EAGAIN;
+            }
+            apr_sleep(DECLINE_PAUSE);
+            break;
+        }
     }
-    if (accepts_under_mutex) {
-        /* Declining would keep the accept mutex from the other children:
-         * take the connection; it gets one response, with "close". */
-        return ap_unixd_accept(csd, lr, ptrans);
-    }
-    /* The socket stays readable until another child accepts: do not
-     * spin on it. */
-    apr_sleep(DECLINE_PAUSE);
-    return APR_EAGAIN;
 }
 
 /* prefork: the connection that was open at the decision has ended (this
@@ -675,8 +699,13 @@ static void retire_child_init(apr_pool_t *pchild, server_rec *s)
     draw_limits(me);
     checking = (mw_policy_active(&conf->limits) || conf->max_total_private)
                && !one_process;
-    accepts_under_mutex = !strcmp(ap_show_mpm(), "worker")
-                          && ap_listeners && ap_listeners->next;
+    if (strcmp(ap_show_mpm(), "worker")) {
+        listener_kind = DECLINE_AND_RETURN;
+    }
+    else {
+        listener_kind = ap_listeners && ap_listeners->next
+                        ? ACCEPT_UNDER_MUTEX : DECLINE_UNTIL_LEAVING;
+    }
     if (threaded) {
         start_watcher(pchild, s);
     }

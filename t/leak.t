@@ -53,8 +53,10 @@ sub the_child { child_of($_[0]->json, $_[1]) }
              'attribution puts the leaking handler and prefix on top');
     # The entry exists from the first request after which RSS was seen to
     # grow (the heap grows in steps), so a few early requests are "other".
-    ok t_cmp($top->{requests} >= 2000 && $top->{requests} <= 3000 ? 1 : 0, 1,
-             "with most of its requests ($top->{requests} of 3000)");
+    # Counts are exact but where a gap of up to 48 unmeasured requests
+    # (docs/design.md) meets the 30 /mw/hello requests around the leaks.
+    ok t_cmp($top->{requests} >= 2000 && $top->{requests} <= 3000 + 48
+             ? 1 : 0, 1, "with most of its requests ($top->{requests} of 3000)");
     # Requests are measured one by one up to 100 a second, then one in
     # about 32 stands for the others (docs/design.md): the known leak of
     # 3000 x 4 KiB must still be there.

@@ -185,8 +185,10 @@ sub log_has {
     $srv->start;
     my $kid = fork // die;
     if (!$kid) {
+        # Long enough that recycling goes on after the generation has
+        # settled (worker and event retire nobody in its first 2 s).
         MemwatchLoad::run(port => $srv->port, path => '/mw/leak?kb=16',
-                          requests => 30000, clients => 6, seconds => 60);
+                          requests => 1_000_000, clients => 6, seconds => 8);
         POSIX::_exit(0);
     }
     my ($max_retiring, $waiting_seen, $snapshots) = (0, 0, 0);
