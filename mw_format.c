@@ -179,7 +179,6 @@ static void put_escaped(mw_out_t *out, const char *s,
 
 static const char *html_repl(unsigned char c, char *tmp)
 {
-    (void)tmp;
     switch (c) {
     case '<': return "&lt;";
     case '>': return "&gt;";

@@ -3,7 +3,7 @@
 /* mw_pool: the size of one APR pool, measured from outside on a stock
  * (non-debug) APR by walking its ring of memory nodes, or with
  * apr_pool_num_bytes() where APR was built with pool debugging.
- * See shared/notes/apr-pools.md for the layout and the rules. */
+ * docs/design.md says how, and what is checked at start-up. */
 
 #ifndef MW_POOL_H
 #define MW_POOL_H

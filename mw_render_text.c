@@ -134,7 +134,6 @@ void mw_render_json(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
 {
     int i;
 
-    (void)p;
     mw_puts(out, "{\"version\":");
     mw_put_json_string(out, v->version);
     mw_puts(out, ",\"mpm\":");
@@ -242,7 +241,6 @@ void mw_render_auto(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
     apr_uint64_t recycles = 0;
     int i;
 
-    (void)p;
     mw_printf(out, "MemwatchVersion: %s\nServerMPM: %s\nGeneration: %u\n"
               "ServerLimit: %u\nChildren: %d\n", v->version, v->mpm,
               v->generation, v->server_limit, v->children->nelts);
@@ -374,7 +372,6 @@ static void prom_per_child(mw_out_t *out, const mw_view_t *v,
 static int get_start(const mw_child_view_t *c, const mw_view_t *v,
                      apr_uint64_t *val)
 {
-    (void)v;
     *val = (apr_uint64_t)apr_time_sec(c->started);
     return 1;
 }
@@ -383,7 +380,6 @@ static int get_start(const mw_child_view_t *c, const mw_view_t *v,
     static int fn(const mw_child_view_t *c, const mw_view_t *v,          \
                   apr_uint64_t *val)                                      \
     {                                                                     \
-        (void)v;                                                          \
         *val = c->limits.field;                                           \
         return *val != 0;                                                 \
     }
@@ -403,7 +399,6 @@ static int get_private_age(const mw_child_view_t *c, const mw_view_t *v,
 static int get_waiting(const mw_child_view_t *c, const mw_view_t *v,
                        apr_uint64_t *val)
 {
-    (void)v;
     *val = c->state == MW_STATE_WAITING;
     return 1;
 }
@@ -419,7 +414,6 @@ static int get_retiring_seconds(const mw_child_view_t *c, const mw_view_t *v,
 static int get_exiting(const mw_child_view_t *c, const mw_view_t *v,
                        apr_uint64_t *val)
 {
-    (void)v;
     *val = c->exiting != 0;
     return 1;
 }
@@ -481,7 +475,6 @@ void mw_render_prometheus(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
     apr_size_t m;
     int i;
 
-    (void)p;
     prom_head(out, "memwatch_table_damaged", "gauge",
               "1 if the shared table failed validation and is not read.");
     mw_printf(out, "memwatch_table_damaged %d\n", v->damaged != NULL);
