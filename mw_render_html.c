@@ -117,8 +117,7 @@ static const char *size_with_age(apr_pool_t *p, const mw_view_t *v,
     }
     return apr_psprintf(p, "%s <span class=\"age\">(%s old)</span>",
                         mw_format_size(p, val), mw_format_duration(
-                            p, apr_time_sec(v->now > when ? v->now - when
-                                                          : 0)));
+                            p, mw_view_seconds(v->now, when)));
 }
 
 static apr_uint64_t sample_value(const mw_view_sample_t *s, int field)
@@ -202,8 +201,7 @@ static void chart_now(mw_out_t *out, const series_t *sr, apr_time_t t0,
     if (val != MW_UNKNOWN) {
         mw_printf(out, "<circle class=\"now\" r=\"3\" fill=\"%s\" "
                   "cx=\"%.1f\" cy=\"%.1f\"/>", sr->colour,
-                  CHART_L + (double)(s->time - t0) * xs,
-                  10 + ph - (double)val * ys);
+                  chart_x(s->time, t0, xs), chart_y(val, ys, ph));
     }
 }
 
@@ -454,7 +452,7 @@ static void children_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
                   mw_state_name(c->state));
         if (c->state == MW_STATE_EXITING) {
             mw_printf(out, " for %s", mw_format_duration(
-                          p, apr_time_sec(v->now - c->exiting_since)));
+                          p, mw_view_seconds(v->now, c->exiting_since)));
         }
         else if (c->reason != MW_REASON_NONE) {
             mw_printf(out, " (%s)", mw_reason_name(c->reason));

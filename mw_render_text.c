@@ -69,7 +69,7 @@ static void json_child(mw_out_t *out, const mw_view_t *v,
                             ? NULL : mw_reason_name(c->reason));
     if (c->state == MW_STATE_EXITING) {
         mw_printf(out, ",\"exiting_seconds\":%" APR_INT64_T_FMT,
-                  apr_time_sec(v->now - c->exiting_since));
+                  mw_view_seconds(v->now, c->exiting_since));
     }
     else {
         mw_puts(out, ",\"exiting_seconds\":null");
@@ -391,8 +391,9 @@ LIMIT_GETTER(get_min_shared, min_shared)
 static int get_private_age(const mw_child_view_t *c, const mw_view_t *v,
                            apr_uint64_t *val)
 {
-    *val = c->private_time && v->now > c->private_time
-           ? (apr_uint64_t)apr_time_sec(v->now - c->private_time) : 0;
+    apr_int64_t age = mw_view_seconds(v->now, c->private_time);
+
+    *val = c->private_time && age > 0 ? (apr_uint64_t)age : 0;
     return c->private_time != 0;
 }
 
@@ -406,8 +407,9 @@ static int get_waiting(const mw_child_view_t *c, const mw_view_t *v,
 static int get_retiring_seconds(const mw_child_view_t *c, const mw_view_t *v,
                                 apr_uint64_t *val)
 {
-    *val = c->retire_time && v->now > c->retire_time
-           ? (apr_uint64_t)apr_time_sec(v->now - c->retire_time) : 0;
+    apr_int64_t age = mw_view_seconds(v->now, c->retire_time);
+
+    *val = c->retire_time && age > 0 ? (apr_uint64_t)age : 0;
     return c->state == MW_STATE_RETIRING;
 }
 

@@ -99,8 +99,8 @@ static void write_some(const mw_table_t *t, const uint8_t *data, size_t size)
         }
         mw_retire_ticket_take(t, s, 1);
     }
-    mw_attr_add(t, "h", "/x", 4096, 1, apr_time_from_sec(1000));
-    mw_attr_add(t, "h", "/y", 0, 1, apr_time_from_sec(5000));
+    mw_attr_add(t, "h", "/x", 1, 4096, 1, apr_time_from_sec(1000));
+    mw_attr_add(t, "h", "/y", 1, 0, 1, apr_time_from_sec(5000));
     ev.reason = size > 1 ? data[1] : 0;
     mw_recycle_add(t, &ev);
     mw_slot_reap(t, pid, 2, apr_time_from_sec(1002));
@@ -135,7 +135,7 @@ static void populate(const mw_table_t *t)
         ev.time = now - apr_time_from_sec(5);
         ev.reason = MW_REASON_GROWTH;
         mw_recycle_add(t, &ev);
-        mw_attr_add(t, "handler", i % 2 ? "/a/:id" : "/b", 4096, 100, now);
+        mw_attr_add(t, "handler", i % 2 ? "/a/:id" : "/b", 1, 4096, 100, now);
     }
     mw_slot_claim(t, 99, 0, now - apr_time_from_sec(900), 1 << 20);
     mw_slot_reap(t, 99, 1, now - apr_time_from_sec(60));
