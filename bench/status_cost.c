@@ -5,7 +5,8 @@
  * every history ring full, every attribution entry used), then times
  * mw_view_collect + one renderer per format, as mw_status_handler calls
  * them, repeated; prints one line per format: median and fastest ms per
- * scrape (collect + render) and the bytes rendered.
+ * scrape (collect + render) and the bytes rendered, as tab-separated
+ * key=value fields.
  *
  *   status_cost [children [history [min_seconds]]]     (256 120 0.5)
  *
@@ -173,8 +174,8 @@ int main(int argc, char **argv)
             apr_pool_clear(p);
         }
         qsort(ms, (size_t)n, sizeof(double), cmp_double);
-        printf("format=%s ms_median=%.3f ms_min=%.3f ms_max=%.3f "
-               "bytes=%lu scrapes=%d target_ms=%g\n", formats[f].name,
+        printf("format=%s\tms_median=%.3f\tms_min=%.3f\tms_max=%.3f\t"
+               "bytes=%lu\tscrapes=%d\ttarget_ms=%g\n", formats[f].name,
                ms[n / 2], ms[0], ms[n - 1], (unsigned long)buf.len, n,
                formats[f].target_ms);
     }

@@ -1,66 +1,168 @@
 #!/usr/bin/perl
-# The measurements behind `make bench` (see scripts/bench.sh). Every figure
-# is a median of rounds taken alternately against the servers compared, so
-# noise on this shared machine hits both sides alike.
+# The measurements behind `make bench` (see scripts/bench.sh). This machine
+# is shared and its figures are noisy, so every comparison is made within a
+# round, servers alternate who goes first, and the median of the rounds is
+# reported with their range and a 95% interval for the median.
+#
+# Knobs (environment): BENCH_MPM ("event prefork" by default), BENCH_SECONDS
+# (one wrk run, default 3), BENCH_MIN_ROUNDS (5) and BENCH_ROUNDS (most
+# rounds, 12), BENCH_LEAK_SECONDS (recycling runs, 12), BENCH_SKIP (any of
+# cpu callgrind status sizelimit maxconn), BENCH_OUT (bench-output).
 use strict;
 use warnings;
 
 use File::Temp qw(tempfile);
-use List::Util qw(max);
+use List::Util qw(max min sum);
+use Time::HiRes qw(time sleep);
 use MemwatchClient ();
 use MemwatchServer;
+use MemwatchBench qw(median ci95_median spread wrk children cpu_ticks
+                     clock_tick sampler_start sampler_stop statm_rss
+                     loadavg);
 
-my $secs = $ENV{BENCH_SECONDS} || 4;
-my $rounds = $ENV{BENCH_ROUNDS} || 9;
-my $mpm = $ENV{MEMWATCH_MPM};
+$| = 1;
+my $secs = $ENV{BENCH_SECONDS} || 3;
+my $min_rounds = $ENV{BENCH_MIN_ROUNDS} || 5;
+my $max_rounds = max($ENV{BENCH_ROUNDS} || 12, $min_rounds);
+my $leak_secs = $ENV{BENCH_LEAK_SECONDS} || 12;
+my @mpms = split ' ', ($ENV{BENCH_MPM} || 'event prefork');
+my %skip = map { $_ => 1 } split /[\s,]+/, ($ENV{BENCH_SKIP} || '');
+my $out = $ENV{BENCH_OUT} || 'bench-output';
+my $MiB = 1024 * 1024;
+my $t_start = time;
 
-sub median { my @s = sort { $a <=> $b } @_; $s[$#s / 2] }
+# The 1% the module may cost: without/with CPU per request >= this.
+use constant GOAL => 0.99;
 
-# One wrk run: requests per second.
-sub wrk {
-    my ($port, $path, @extra) = @_;
-    my $out = `wrk -t2 -c32 -d${secs}s @extra http://127.0.0.1:$port$path 2>&1`;
-    my ($rps) = $out =~ /Requests\/sec:\s+([\d.]+)/ or die "wrk: $out";
-    my ($errors) = $out =~ /Non-2xx or 3xx responses: (\d+)/;
-    die "wrk saw $errors non-2xx responses" if $errors;
-    return $rps;
+printf "mod_memwatch benchmark, %s UTC, MPMs: %s\n", scalar gmtime, "@mpms";
+chomp(my $ncpu = `nproc`);
+printf "machine: %s cores, load average %s at the start (shared: other "
+     . "work runs beside this)\n\n", $ncpu, loadavg();
+
+# A server of the bench on MPM $mpm (MemwatchServer reads MEMWATCH_MPM).
+sub server {
+    my ($mpm, %a) = @_;
+    local $ENV{MEMWATCH_MPM} = $mpm;
+    return MemwatchServer->new(%a);
 }
 
-printf "mod_memwatch benchmark: %s MPM, wrk -t2 -c32, %d rounds of %d s\n"
-     . "(each round runs both servers back to back; its ratio is taken within\n"
-     . "the round, and the median of the rounds is reported, with their range)\n\n",
-     $mpm, $rounds, $secs;
+# ---- 1. CPU per request with and without the module ---------------------
+# The child's own CPU (utime + stime, so system calls count) divided by the
+# requests wrk completed. Event: one child of 25 threads. Prefork: eight
+# children, one per wrk connection, their CPU summed.
+my %one_child = (
+    event   => "StartServers 1\nServerLimit 1\nThreadsPerChild 25\n"
+             . "MinSpareThreads 1\nMaxSpareThreads 26\nMaxRequestWorkers 25\n",
+    prefork => "StartServers 8\nMinSpareServers 1\nMaxSpareServers 8\n"
+             . "MaxRequestWorkers 8\nServerLimit 8\n",
+);
 
-# ---- 1. Overhead: the same server with and without the module -----------
-{
-    my $without = MemwatchServer->new(name => 'bench-without',
-                                      without_memwatch => 1)->start;
-    my $with = MemwatchServer->new(name => 'bench-with')->start;
-    print "1. Throughput with the module loaded (watching only) / without\n";
-    for my $case (['static file', '/index.html'], ['tiny handler', '/mw/hello']) {
-        my ($name, $path) = @$case;
-        my (@a, @b, @ratio);
-        wrk($_->port, $path) for $without, $with;     # warm both up
-        for my $r (1 .. $rounds) {
-            # Alternate who goes first.
-            my ($x, $y);
-            if ($r % 2) {
-                $x = wrk($without->port, $path);
-                $y = wrk($with->port, $path);
-            }
-            else {
-                $y = wrk($with->port, $path);
-                $x = wrk($without->port, $path);
-            }
-            push @a, $x;
-            push @b, $y;
-            push @ratio, $y / $x;
-        }
-        my @sorted = sort { $a <=> $b } @ratio;
-        printf "   %-13s without %8.0f req/s   with %8.0f req/s   "
-             . "ratio %.3f (rounds %.3f..%.3f)\n", $name, median(@a),
-             median(@b), median(@ratio), $sorted[0], $sorted[-1];
+# One measured wrk run: CPU µs per request of the server's children, or
+# undef if a child came or went during the run.
+sub cpu_run {
+    my ($srv, $path) = @_;
+    my @pids = sort { $a <=> $b } children($srv->pid);
+    my $c0 = cpu_ticks(@pids);
+    my $w = wrk($srv->url($path), threads => 1, conns => 8, seconds => $secs);
+    my $c1 = cpu_ticks(@pids);
+    my @after = sort { $a <=> $b } children($srv->pid);
+    return undef if !defined $c0 || !defined $c1 || "@pids" ne "@after"
+                    || $w->{failed} || !$w->{requests};
+    $w->{us} = ($c1 - $c0) / clock_tick() * 1e6 / $w->{requests};
+    return $w;
+}
+
+sub judge {
+    my ($lo, $hi) = @_;
+    return 'meets 0.99' if $lo >= GOAL;
+    return 'below 0.99' if $hi < GOAL;
+    return 'too noisy to judge 1%' if $hi - $lo > 0.01;
+    return 'within 1% of 0.99';
+}
+
+sub cpu_section {
+    my ($mpm) = @_;
+    my $without = server($mpm, name => "bench-cpu-without",
+                         without_memwatch => 1,
+                         mpm_conf => $one_child{$mpm})->start;
+    my $with = server($mpm, name => "bench-cpu-with",
+                      mpm_conf => $one_child{$mpm})->start;
+    my @paths = (['static file', '/index.html'], ['tiny handler', '/mw/hello']);
+    my %r;          # name -> { ratio => [], with => [], ... }
+    for my $p (@paths) {        # warm both up
+        wrk($_->url($p->[1]), seconds => 1) for $without, $with;
     }
+    my ($round, $skipped) = (0, 0);
+    while ($round < $max_rounds) {
+        $round++;
+        for my $p (@paths) {
+            my ($name, $path) = @$p;
+            my @order = ($round + ($name eq 'tiny handler')) % 2
+                      ? ($without, $with) : ($with, $without);
+            my %m;
+            for my $srv (@order) {
+                $m{$srv == $with ? 'with' : 'without'} = cpu_run($srv, $path);
+            }
+            if (!$m{with} || !$m{without}) {
+                # A child came or went, or wrk saw errors: not comparable.
+                $skipped++;
+                next;
+            }
+            my $e = $r{$name} ||= {};
+            push @{ $e->{ratio} }, $m{without}{us} / $m{with}{us};
+            push @{ $e->{$_ . '_us'} }, $m{$_}{us} for qw(with without);
+            push @{ $e->{$_ . '_rps'} }, $m{$_}{rps} for qw(with without);
+            push @{ $e->{rps_ratio} }, $m{with}{rps} / $m{without}{rps};
+        }
+        next if $round < $min_rounds;
+        # Stop once every path's interval is decided or narrow.
+        my $decided = 1;
+        for my $p (@paths) {
+            my $e = $r{$p->[0]} or next;
+            my ($lo, $hi) = ci95_median(@{ $e->{ratio} });
+            $decided = 0 if judge($lo, $hi) eq 'too noisy to judge 1%';
+        }
+        last if $decided;
+    }
+    printf "   %s MPM (%s), %d rounds of wrk -t1 -c8 keep-alive %d s per "
+         . "server and path\n", $mpm,
+         $mpm eq 'event' ? 'one child, 25 threads'
+                         : 'eight children, CPU summed', $round, $secs;
+    for my $p (@paths) {
+        my $e = $r{$p->[0]};
+        if (!$e) {
+            printf "     %-13s no comparable round\n", $p->[0];
+            next;
+        }
+        my @ratio = @{ $e->{ratio} };
+        my ($lo, $hi, $cover) = ci95_median(@ratio);
+        my ($min, $max) = spread(@ratio);
+        my ($rmin, $rmax) = spread(@{ $e->{rps_ratio} });
+        printf "     %-13s CPU/request without %6.2f us, with %6.2f us; "
+             . "without/with %.3f (%.0f%% CI %.3f..%.3f, rounds %.3f..%.3f, "
+             . "n=%d): %s\n", $p->[0], median(@{ $e->{without_us} }),
+             median(@{ $e->{with_us} }), median(@ratio), 100 * $cover, $lo,
+             $hi, $min, $max, scalar @ratio, judge($lo, $hi);
+        printf "     %-13s wrk req/s   without %8.0f, with %8.0f; with/without "
+             . "%.3f (rounds %.3f..%.3f)\n", '', median(@{ $e->{without_rps} }),
+             median(@{ $e->{with_rps} }), median(@{ $e->{rps_ratio} }),
+             $rmin, $rmax;
+    }
+    print "     ($skipped comparison(s) left out: a child came or went or "
+        . "wrk saw errors)\n" if $skipped;
+}
+
+unless ($skip{cpu}) {
+    print "1. CPU per request, without the module / with it loaded (watching "
+        . "only).\n   Child utime+stime from /proc/PID/stat over the requests "
+        . "wrk completed; the\n   ratio is taken within a round, the servers "
+        . "alternate who goes first, and\n   rounds repeat (at most "
+        . "$max_rounds) until the 95% interval of the median is on\n   one "
+        . "side of 0.99 or under 0.01 wide. wrk req/s shares the cores with "
+        . "wrk\n   itself and the other work on this machine: shown, not "
+        . "judged.\n";
+    cpu_section($_) for @mpms;
+    print "\n";
 }
 
 # ---- 1b. The same, counted in instructions (deterministic) --------------
@@ -68,51 +170,170 @@ printf "mod_memwatch benchmark: %s MPM, wrk -t2 -c32, %d rounds of %d s\n"
 # and without the module: instructions per request do not depend on what
 # else the machine is doing. System calls (the statm pread) are not in it.
 sub instructions {
-    my ($without) = @_;
-    my $srv = MemwatchServer->new(name => 'bench-cg',
-                                  without_memwatch => $without,
-                                  mpm_conf => '');
-    $srv->{mpm} = 'prefork';
+    my ($without, $path) = @_;
+    my $srv = server('prefork', name => 'bench-cg',
+                     without_memwatch => $without, mpm_conf => '');
     $srv->write_conf;
-    my $out = "$srv->{root}/callgrind.out";
+    my $cg = "$srv->{root}/callgrind.out";
     my $pid = fork // die;
     if (!$pid) {
         open STDOUT, '>', '/dev/null';
         open STDERR, '>', '/dev/null';
         exec 'valgrind', '--tool=callgrind', '--instr-atstart=no',
-             "--callgrind-out-file=$out",
+             "--callgrind-out-file=$cg",
              '/usr/sbin/apache2', '-X', '-f', "$srv->{root}/httpd.conf";
     }
     MemwatchClient::poll(60, sub { ($srv->get('/mw/hello'))[0] == 200 })
         or die "httpd under callgrind did not answer";
-    # Count the requests only, not start-up.
+    # Warm up, then count the requests only, not start-up.
+    system("ab -q -k -n 200 -c 1 " . $srv->url($path) . " >/dev/null 2>&1");
     system("callgrind_control -i on $pid >/dev/null 2>&1");
-    system("ab -q -k -n 2000 -c 1 http://127.0.0.1:$srv->{port}/index.html "
-           . ">/dev/null 2>&1");
+    system("ab -q -k -n 2000 -c 1 " . $srv->url($path) . " >/dev/null 2>&1");
     kill 'TERM', $pid;
     waitpid $pid, 0;
-    my ($total) = `callgrind_annotate $out 2>/dev/null`
+    my ($total) = `callgrind_annotate $cg 2>/dev/null`
                   =~ /([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS/;
-    $total =~ tr/,//d;
     delete $srv->{pid_file};
+    return undef unless defined $total;
+    $total =~ tr/,//d;
     return $total / 2000;
 }
-{
-    my $without = instructions(1);
-    my $with = instructions(0);
-    printf "   %-13s without %8.0f instructions/request   with %8.0f   "
-         . "ratio %.3f\n   (callgrind, one prefork process, keep-alive; "
-         . "system calls not counted)\n\n", 'static file', $without, $with,
-         $without / $with;
+unless ($skip{callgrind}) {
+    print "1b. Instructions per request (callgrind, one prefork process -X, "
+        . "ab -k -c1,\n    2000 requests after 200 of warm-up; system "
+        . "calls not counted)\n";
+    for my $case (['static file', '/index.html'], ['tiny handler', '/mw/hello']) {
+        my $without = instructions(1, $case->[1]);
+        my $with = instructions(0, $case->[1]);
+        if (!$without || !$with) {
+            printf "    %-13s callgrind gave no count\n", $case->[0];
+            next;
+        }
+        printf "    %-13s without %8.0f, with %8.0f instructions/request; "
+             . "without/with %.3f\n", $case->[0], $without, $with,
+             $without / $with;
+    }
+    print "\n";
 }
 
-# ---- 2. Recycling a leaky workload: memwatch against a fixed limit -------
+# ---- 2. Status page cost at 256 children ---------------------------------
+unless ($skip{status}) {
+    print "2. One scrape of /memwatch at 256 children, every history ring "
+        . "full (120\n   samples, the default), 256 attribution entries: "
+        . "mw_view_collect + the\n   renderer, in a program of its own "
+        . "(bench/status_cost.c, no server)\n";
+    my @lines = `$out/status_cost 256 120 0.5`;
+    die "status_cost failed" if $? || !@lines;
+    for (@lines) {
+        chomp;
+        if (/^format=/) {
+            my %f = map { split /=/, $_, 2 } split /\t/;
+            my $verdict = !$f{target_ms} ? 'no target'
+                : $f{ms_median} <= $f{target_ms}
+                  ? "target <= $f{target_ms} ms met"
+                  : "target <= $f{target_ms} ms NOT met";
+            printf "   %-18s %7.2f ms median (%.2f..%.2f over %d scrapes), "
+                 . "%8.1f KiB: %s\n", $f{format}, $f{ms_median}, $f{ms_min},
+                 $f{ms_max}, $f{scrapes}, $f{bytes} / 1024, $verdict;
+        }
+        else {
+            print "   $_\n";
+        }
+    }
+    print "\n";
+}
+
+# ---- Recycling runs: the same load and the same measures on both sides --
+# Largest child: the highest RSS any child reached, sampled from
+# /proc/PID/statm every 50 ms, and its growth over the median RSS of the
+# idle children before the load. Recycles: children that exited during the
+# run (a child that lived under 50 ms can be missed). Failed: every request
+# wrk saw go wrong (a connection the server closed before answering is a
+# read error).
+sub recycle_run {
+    my ($srv, %o) = @_;
+    my @idle = map { statm_rss($_) // () } children($srv->pid);
+    my $s = sampler_start($srv->pid);
+    my $w = wrk($srv->url($o{path}), threads => 2, conns => $o{conns} || 8,
+                seconds => $o{seconds}, script => $o{script},
+                header => $o{header});
+    my $r = sampler_stop($s);
+    my ($peak_pid) = sort { $r->{peak}{$b} <=> $r->{peak}{$a} }
+                     keys %{ $r->{peak} };
+    return { %$w, peak => $peak_pid ? $r->{peak}{$peak_pid} : 0,
+             base => median(@idle) // 0, exited => scalar @{ $r->{exited} },
+             samples => $r->{samples} };
+}
+
+sub recycle_line {
+    my ($label, $x) = @_;
+    my $err = join ', ', map { "$_ $x->{errors}{$_}" }
+                         sort keys %{ $x->{errors} };
+    printf "   %-34s %6d failed%s, %7.0f req/s, largest child %5.1f MiB "
+         . "(+%5.1f MiB), %3d recycled\n", $label, $x->{failed},
+         $err ? " ($err)" : '', $x->{rps}, $x->{peak} / $MiB,
+         ($x->{peak} - $x->{base}) / $MiB, $x->{exited};
+}
+
+# ---- 3. mod_perl leak: memwatch against Apache2::SizeLimit ---------------
+my $perl_dir = do { require Cwd; Cwd::abs_path('bench/perl') };
+my $perl_conf = <<"EOF";
+LoadModule perl_module /usr/lib/apache2/modules/mod_perl.so
+PerlSwitches -I$perl_dir
+PerlModule MemwatchBenchLeak
+<Location /leak>
+    SetHandler modperl
+    PerlResponseHandler MemwatchBenchLeak
+    PerlSetVar MemwatchBenchLeakKB 32
+</Location>
+EOF
+my $limit_mb = 16;
+unless ($skip{sizelimit}) {
+    my $mw = server('prefork', name => 'bench-perl-memwatch',
+        conf => $perl_conf . "MemwatchMaxGrowth ${limit_mb}M\n")->start;
+    my $sl = server('prefork', name => 'bench-perl-sizelimit',
+        without_memwatch => 1,
+        conf => $perl_conf . "PerlModule MemwatchBenchSizeLimit\n"
+              . "PerlSetVar MemwatchBenchGrowthKB " . ($limit_mb * 1024) . "\n"
+              . "PerlChildInitHandler MemwatchBenchSizeLimit::child_init\n"
+              . "PerlCleanupHandler Apache2::SizeLimit\n")->start;
+    my ($j0, $j1, %res);
+    for my $x (['memwatch', $mw], ['sizelimit', $sl]) {
+        MemwatchClient::poll(10, sub { ($x->[1]->get('/leak'))[0] == 200 })
+            or die "$x->[0]: /leak does not answer";
+        $j0 //= $mw->json;
+        $res{ $x->[0] } = recycle_run($x->[1], path => '/leak',
+                                      seconds => $leak_secs);
+        $j1 //= $mw->json;
+    }
+    print "3. A mod_perl handler keeping 32 KiB per request in a global, "
+        . "prefork, wrk -t2 -c8\n   keep-alive flat out for $leak_secs s "
+        . "per side, one after the other\n";
+    recycle_line("memwatch MemwatchMaxGrowth ${limit_mb}M", $res{memwatch});
+    recycle_line("Apache2::SizeLimit +${limit_mb} MiB", $res{sizelimit});
+    printf "   (memwatch's own count: %d recycled for growth, %d exited; "
+         . "its limit is otherwise at\n   the defaults. SizeLimit: checked "
+         . "every request, limit = the child's \"unshared\"\n   size at "
+         . "start + %d MiB, as Apache2::SizeLimit measures it from statm)\n",
+         $j1->{recycles_total}{growth} - $j0->{recycles_total}{growth},
+         $j1->{exited_total} - $j0->{exited_total}, $limit_mb;
+    my ($m, $s) = @res{qw(memwatch sizelimit)};
+    my $grow_ratio = ($s->{peak} - $s->{base}) > 0
+        ? ($m->{peak} - $m->{base}) / ($s->{peak} - $s->{base}) : 0;
+    printf "   largest child memwatch/SizeLimit: RSS %.2f, growth %.2f "
+         . "(goal <= 1.25); req/s %.2f (goal > 1)\n\n",
+         $m->{peak} / ($s->{peak} || 1), $grow_ratio,
+         $m->{rps} / ($s->{rps} || 1);
+}
+
+# ---- 4. Leaky test-module workload: memwatch against a fixed limit -------
 # 1% of requests leak 1 MiB, the rest leak nothing; every request is a new
 # connection, so MaxConnectionsPerChild counts requests. Memwatch recycles
 # a child when it grew by 64 MiB; the fixed limit is tuned until the
 # largest child peaks no higher than under memwatch.
-my ($fh, $lua) = tempfile(SUFFIX => '.lua', UNLINK => 1);
-print $fh <<'LUA';
+unless ($skip{maxconn}) {
+    my ($fh, $lua) = tempfile(SUFFIX => '.lua', UNLINK => 1);
+    print $fh <<'LUA';
 request = function()
   if math.random(100) == 1 then
     return wrk.format("GET", "/mw/leak?kb=1024")
@@ -120,48 +341,44 @@ request = function()
   return wrk.format("GET", "/mw/hello")
 end
 LUA
-close $fh;
-
-sub leaky_run {
-    my ($srv) = @_;
-    my $before = $srv->json;
-    my $rps = wrk($srv->port, '/', '-H', '"Connection: close"',
-                  '-s', $lua, '-d', (3 * $secs) . 's');
-    my $j = $srv->json;
-    my $peak = max(0, map { $_->{rss_peak_bytes} }
-                      @{ $j->{children} }, @{ $j->{exited} });
-    return { rps => $rps, peak => $peak,
-             exits => $j->{exited_total} - $before->{exited_total},
-             recycles => $j->{recycles_total}{growth}
-                         - $before->{recycles_total}{growth} };
+    close $fh;
+    my $mpm = (grep { $_ eq 'event' } @mpms) ? 'event' : $mpms[0];
+    my $sizing = "StartServers 2\nThreadsPerChild 25\nMinSpareThreads 25\n"
+               . "MaxSpareThreads 75\nMaxRequestWorkers 100\nServerLimit 8\n";
+    $sizing = "StartServers 4\nMinSpareServers 4\nMaxSpareServers 8\n"
+            . "MaxRequestWorkers 32\nServerLimit 32\n" if $mpm eq 'prefork';
+    my %run = (path => '/', conns => 32, seconds => 3 * $secs,
+               script => $lua, header => ['Connection: close']);
+    my $mw = server($mpm, name => 'bench-memwatch', mpm_conf => $sizing,
+        conf => "MemwatchMaxGrowth 64M\nMemwatchMinLifetime 1\n"
+              . "MemwatchMaxRetiring 2")->start;
+    my $m = recycle_run($mw, %run);
+    undef $mw;
+    # Starting point: the mean growth per request gives the connections
+    # that take a child to 64 MiB on average; the largest child needs fewer.
+    my $n = int(64 * $MiB / (0.01 * $MiB));
+    my ($f, @tried);
+    for my $try (1 .. 3) {
+        my $fixed = server($mpm, name => 'bench-fixed', mpm_conf => $sizing,
+                           conf => "MaxConnectionsPerChild $n")->start;
+        $f = recycle_run($fixed, %run);
+        $f->{n} = $n;
+        push @tried, sprintf "%d: %.0f MiB", $n, $f->{peak} / $MiB;
+        last if $f->{peak} <= $m->{peak} * 1.05;
+        $n = int($n * ($m->{peak} / $f->{peak}) * 0.95) || 1;
+    }
+    print "4. Leaky test-module workload on $mpm (1% of requests leak 1 MiB, "
+        . "one request per\n   connection, wrk -t2 -c32 for " . 3 * $secs
+        . " s per run)\n";
+    recycle_line("memwatch MemwatchMaxGrowth 64M", $m);
+    recycle_line("MaxConnectionsPerChild $f->{n}", $f);
+    printf "   (memwatch: MemwatchMinLifetime 1, MemwatchMaxRetiring 2; the "
+         . "fixed limit was tuned\n   to a largest child no higher than "
+         . "memwatch's: tried %s)\n", join ', ', @tried;
+    printf "   throughput memwatch/fixed %.3f, largest child %.2f, recycles "
+         . "%d vs %d\n\n", $m->{rps} / ($f->{rps} || 1),
+         $m->{peak} / ($f->{peak} || 1), $m->{exited}, $f->{exited};
 }
 
-my $sizing = "StartServers 2\nThreadsPerChild 25\nMinSpareThreads 25\n"
-           . "MaxSpareThreads 75\nMaxRequestWorkers 100\nServerLimit 8\n";
-$sizing = "StartServers 4\nMinSpareServers 4\nMaxSpareServers 8\n"
-        . "MaxRequestWorkers 32\nServerLimit 32\n" if $mpm eq 'prefork';
-
-my $mw = MemwatchServer->new(name => 'bench-memwatch', mpm_conf => $sizing,
-    conf => "MemwatchMaxGrowth 64M\nMemwatchMinLifetime 1\n"
-          . "MemwatchMaxRetiring 2")->start;
-my $m = leaky_run($mw);
-# Starting point: the mean growth per request gives the connections that
-# take a child to 64 MiB on average; the largest child needs fewer.
-my $n = int(64 * 1024 * 1024 / (0.01 * 1024 * 1024));
-my ($f, $tries);
-for $tries (1 .. 4) {
-    my $fixed = MemwatchServer->new(name => 'bench-fixed', mpm_conf => $sizing,
-        conf => "MaxConnectionsPerChild $n")->start;
-    $f = leaky_run($fixed);
-    $f->{n} = $n;
-    last if $f->{peak} <= $m->{peak} * 1.05;
-    $n = int($n * ($m->{peak} / $f->{peak}) * 0.95);
-}
-print "2. Leaky workload (1% of requests leak 1 MiB, one request per connection)\n";
-printf "   memwatch MemwatchMaxGrowth 64M:    %8.0f req/s  largest child %4.0f MiB"
-     . "  %d children recycled\n", $m->{rps}, $m->{peak} / 1048576, $m->{recycles};
-printf "   fixed MaxConnectionsPerChild %-5d %8.0f req/s  largest child %4.0f MiB"
-     . "  %d children recycled\n", $f->{n}, $f->{rps}, $f->{peak} / 1048576,
-     $f->{exits};
-printf "   throughput ratio memwatch/fixed %.3f, recycles %d vs %d\n",
-       $m->{rps} / $f->{rps}, $m->{recycles}, $f->{exits};
+printf "Load average %s at the end; make bench took %.0f s.\n", loadavg(),
+       time - $t_start;

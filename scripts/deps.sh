@@ -6,9 +6,10 @@ set -euo pipefail
 PACKAGES=(
     make gcc perl curl procps
     apache2 apache2-dev          # httpd, apxs, headers
-    libapache2-mod-perl2         # Apache::Test
+    libapache2-mod-perl2         # Apache::Test; mod_perl, Apache2::SizeLimit (bench)
     libwww-perl                  # Apache::TestRequest
     apache2-utils wrk            # ab, wrk: load tests and benchmarks
+    valgrind                     # callgrind: instructions per request (bench)
     prometheus                   # promtool, to check ?prometheus
     chromium                     # the browser test of /memwatch
 )
