@@ -6,7 +6,8 @@
 #
 # Knobs (environment): BENCH_MPM ("event prefork" by default), BENCH_SECONDS
 # (one wrk run, default 3), BENCH_MIN_ROUNDS (5) and BENCH_ROUNDS (most
-# rounds, 12), BENCH_LEAK_SECONDS (recycling runs, 12), BENCH_SKIP (any of
+# rounds, 12), BENCH_LEAK_SECONDS (recycling runs, 12), BENCH_LEAK_ROUNDS
+# (2, alternating), BENCH_SKIP (any of
 # cpu callgrind status sizelimit maxconn), BENCH_OUT (bench-output).
 use strict;
 use warnings;
@@ -244,6 +245,8 @@ unless ($skip{status}) {
 }
 
 # ---- Recycling runs: the same load and the same measures on both sides --
+# Each run has a fresh server (a leak must not carry over), and the sides
+# alternate who goes first from round to round.
 # Largest child: the highest RSS any child reached, sampled from
 # /proc/PID/statm every 50 ms, and its growth over the median RSS of the
 # idle children before the load. Recycles: children that exited during the
@@ -251,28 +254,79 @@ unless ($skip{status}) {
 # wrk saw go wrong (a connection the server closed before answering is a
 # read error).
 sub recycle_run {
-    my ($srv, %o) = @_;
+    my ($make, %o) = @_;
+    my $srv = $make->();
+    MemwatchClient::poll(10, sub { ($srv->get($o{ready}))[0] == 200 })
+        or die "$o{ready} does not answer";
+    my $j0 = $srv->{without_memwatch} ? undef : $srv->json;
     my @idle = map { statm_rss($_) // () } children($srv->pid);
     my $s = sampler_start($srv->pid);
     my $w = wrk($srv->url($o{path}), threads => 2, conns => $o{conns} || 8,
                 seconds => $o{seconds}, script => $o{script},
                 header => $o{header});
     my $r = sampler_stop($s);
-    my ($peak_pid) = sort { $r->{peak}{$b} <=> $r->{peak}{$a} }
-                     keys %{ $r->{peak} };
-    return { %$w, peak => $peak_pid ? $r->{peak}{$peak_pid} : 0,
-             base => median(@idle) // 0, exited => scalar @{ $r->{exited} },
-             samples => $r->{samples} };
+    my $j1 = $j0 && $srv->json;
+    $srv->stop;
+    my $peak = max(0, values %{ $r->{peak} });
+    return { %$w, peak => $peak, base => median(@idle) // 0,
+             exited => scalar @{ $r->{exited} }, samples => $r->{samples},
+             own => $j1 && { growth => $j1->{recycles_total}{growth}
+                                       - $j0->{recycles_total}{growth},
+                             exited => $j1->{exited_total}
+                                       - $j0->{exited_total} } };
+}
+
+# Several runs of one side: failures and recycles added up, req/s the
+# median, the largest child the largest of all runs.
+sub summary {
+    my @r = @_;
+    my %e;
+    for my $x (@r) { $e{$_} += $x->{errors}{$_} for keys %{ $x->{errors} } }
+    my ($worst) = sort { $b->{peak} <=> $a->{peak} } @r;
+    return { failed => sum(map { $_->{failed} } @r), errors => \%e,
+             rps => median(map { $_->{rps} } @r),
+             rps_runs => [map { $_->{rps} } @r],
+             peak => $worst->{peak}, growth => $worst->{peak} - $worst->{base},
+             exited => sum(map { $_->{exited} } @r),
+             requests => sum(map { $_->{requests} } @r),
+             own_growth => sum(map { $_->{own} ? $_->{own}{growth} : 0 } @r),
+             own_exited => sum(map { $_->{own} ? $_->{own}{exited} : 0 } @r) };
 }
 
 sub recycle_line {
     my ($label, $x) = @_;
     my $err = join ', ', map { "$_ $x->{errors}{$_}" }
                          sort keys %{ $x->{errors} };
-    printf "   %-34s %6d failed%s, %7.0f req/s, largest child %5.1f MiB "
-         . "(+%5.1f MiB), %3d recycled\n", $label, $x->{failed},
-         $err ? " ($err)" : '', $x->{rps}, $x->{peak} / $MiB,
-         ($x->{peak} - $x->{base}) / $MiB, $x->{exited};
+    printf "   %-32s %5d failed of %7d%s\n   %-32s %7.0f req/s (runs %s), "
+         . "largest child %.1f MiB (+%.1f MiB), %d recycled\n",
+         $label, $x->{failed}, $x->{requests}, $err ? " ($err)" : '', '',
+         $x->{rps}, join('/', map { sprintf '%.0f', $_ } @{ $x->{rps_runs} }),
+         $x->{peak} / $MiB, $x->{growth} / $MiB, $x->{exited};
+}
+
+sub compare_line {
+    my ($m, $o, $other, $goal) = @_;
+    my @ratios = map { $m->{rps_runs}[$_] / $o->{rps_runs}[$_] }
+                 0 .. $#{ $m->{rps_runs} };
+    printf "   memwatch/%s: largest child RSS %.2f, growth %.2f%s; req/s "
+         . "%.2f\n   (per round %s%s)\n", $other,
+         $m->{peak} / ($o->{peak} || 1), $m->{growth} / ($o->{growth} || 1),
+         $goal ? ' (goal <= 1.25)' : '', median(@ratios),
+         join(', ', map { sprintf '%.2f', $_ } @ratios),
+         $goal ? '; goal > 1' : '';
+}
+
+my $leak_rounds = $ENV{BENCH_LEAK_ROUNDS} || 2;
+
+# Rounds of two sides (subs returning one run each), alternating who goes
+# first; @$a and @$b may already hold round 1.
+sub alternate {
+    my ($x, $y, $ra, $rb) = @_;
+    for my $i (@$ra + 1 .. $leak_rounds) {
+        if ($i % 2) { push @$ra, $x->(); push @$rb, $y->() }
+        else        { push @$rb, $y->(); push @$ra, $x->() }
+    }
+    return (summary(@$ra), summary(@$rb));
 }
 
 # ---- 3. mod_perl leak: memwatch against Apache2::SizeLimit ---------------
@@ -289,48 +343,47 @@ PerlModule MemwatchBenchLeak
 EOF
 my $limit_mb = 16;
 unless ($skip{sizelimit}) {
-    my $mw = server('prefork', name => 'bench-perl-memwatch',
-        conf => $perl_conf . "MemwatchMaxGrowth ${limit_mb}M\n")->start;
-    my $sl = server('prefork', name => 'bench-perl-sizelimit',
-        without_memwatch => 1,
-        conf => $perl_conf . "PerlModule MemwatchBenchSizeLimit\n"
-              . "PerlSetVar MemwatchBenchGrowthKB " . ($limit_mb * 1024) . "\n"
-              . "PerlChildInitHandler MemwatchBenchSizeLimit::child_init\n"
-              . "PerlCleanupHandler Apache2::SizeLimit\n")->start;
-    my ($j0, $j1, %res);
-    for my $x (['memwatch', $mw], ['sizelimit', $sl]) {
-        MemwatchClient::poll(10, sub { ($x->[1]->get('/leak'))[0] == 200 })
-            or die "$x->[0]: /leak does not answer";
-        $j0 //= $mw->json;
-        $res{ $x->[0] } = recycle_run($x->[1], path => '/leak',
-                                      seconds => $leak_secs);
-        $j1 //= $mw->json;
-    }
+    my %run = (path => '/leak', ready => '/leak', seconds => $leak_secs);
+    my $memwatch = sub {
+        recycle_run(sub {
+            server('prefork', name => 'bench-perl-memwatch',
+                   conf => $perl_conf . "MemwatchMaxGrowth ${limit_mb}M\n")
+                ->start }, %run);
+    };
+    my $sizelimit = sub {
+        recycle_run(sub {
+            server('prefork', name => 'bench-perl-sizelimit',
+                   without_memwatch => 1,
+                   conf => $perl_conf . "PerlModule MemwatchBenchSizeLimit\n"
+                         . "PerlSetVar MemwatchBenchGrowthKB "
+                         . ($limit_mb * 1024) . "\n"
+                         . "PerlChildInitHandler "
+                         . "MemwatchBenchSizeLimit::child_init\n"
+                         . "PerlCleanupHandler Apache2::SizeLimit\n")
+                ->start }, %run);
+    };
+    my ($m, $s) = alternate($memwatch, $sizelimit, [], []);
     print "3. A mod_perl handler keeping 32 KiB per request in a global, "
-        . "prefork, wrk -t2 -c8\n   keep-alive flat out for $leak_secs s "
-        . "per side, one after the other\n";
-    recycle_line("memwatch MemwatchMaxGrowth ${limit_mb}M", $res{memwatch});
-    recycle_line("Apache2::SizeLimit +${limit_mb} MiB", $res{sizelimit});
+        . "prefork (16 children\n   at most), wrk -t2 -c8 keep-alive flat out, "
+        . "$leak_rounds round(s) of $leak_secs s per side,\n   alternating, "
+        . "a fresh server per run\n";
+    recycle_line("memwatch MemwatchMaxGrowth ${limit_mb}M", $m);
+    recycle_line("Apache2::SizeLimit +${limit_mb} MiB", $s);
     printf "   (memwatch's own count: %d recycled for growth, %d exited; "
-         . "its limit is otherwise at\n   the defaults. SizeLimit: checked "
-         . "every request, limit = the child's \"unshared\"\n   size at "
-         . "start + %d MiB, as Apache2::SizeLimit measures it from statm)\n",
-         $j1->{recycles_total}{growth} - $j0->{recycles_total}{growth},
-         $j1->{exited_total} - $j0->{exited_total}, $limit_mb;
-    my ($m, $s) = @res{qw(memwatch sizelimit)};
-    my $grow_ratio = ($s->{peak} - $s->{base}) > 0
-        ? ($m->{peak} - $m->{base}) / ($s->{peak} - $s->{base}) : 0;
-    printf "   largest child memwatch/SizeLimit: RSS %.2f, growth %.2f "
-         . "(goal <= 1.25); req/s %.2f (goal > 1)\n\n",
-         $m->{peak} / ($s->{peak} || 1), $grow_ratio,
-         $m->{rps} / ($s->{rps} || 1);
+         . "everything but its\n   limit at the defaults. SizeLimit: checked "
+         . "every request, limit = the child's\n   \"unshared\" size at start "
+         . "+ %d MiB, as Apache2::SizeLimit measures it from statm)\n",
+         $m->{own_growth}, $m->{own_exited}, $limit_mb;
+    compare_line($m, $s, 'SizeLimit', 1);
+    print "\n";
 }
 
 # ---- 4. Leaky test-module workload: memwatch against a fixed limit -------
 # 1% of requests leak 1 MiB, the rest leak nothing; every request is a new
 # connection, so MaxConnectionsPerChild counts requests. Memwatch recycles
-# a child when it grew by 64 MiB; the fixed limit is tuned until the
-# largest child peaks no higher than under memwatch.
+# a child when it grew by 64 MiB; in round 1 the fixed limit is tuned until
+# the largest child peaks no higher than under memwatch, then both run
+# again at that limit, the other one first.
 unless ($skip{maxconn}) {
     my ($fh, $lua) = tempfile(SUFFIX => '.lua', UNLINK => 1);
     print $fh <<'LUA';
@@ -347,37 +400,45 @@ LUA
                . "MaxSpareThreads 75\nMaxRequestWorkers 100\nServerLimit 8\n";
     $sizing = "StartServers 4\nMinSpareServers 4\nMaxSpareServers 8\n"
             . "MaxRequestWorkers 32\nServerLimit 32\n" if $mpm eq 'prefork';
-    my %run = (path => '/', conns => 32, seconds => 3 * $secs,
-               script => $lua, header => ['Connection: close']);
-    my $mw = server($mpm, name => 'bench-memwatch', mpm_conf => $sizing,
-        conf => "MemwatchMaxGrowth 64M\nMemwatchMinLifetime 1\n"
-              . "MemwatchMaxRetiring 2")->start;
-    my $m = recycle_run($mw, %run);
-    undef $mw;
+    my %run = (path => '/', ready => '/mw/hello', conns => 32,
+               seconds => 3 * $secs, script => $lua,
+               header => ['Connection: close']);
+    my $memwatch = sub {
+        recycle_run(sub {
+            server($mpm, name => 'bench-memwatch', mpm_conf => $sizing,
+                   conf => "MemwatchMaxGrowth 64M\nMemwatchMinLifetime 1\n"
+                         . "MemwatchMaxRetiring 2")->start }, %run);
+    };
+    my $n;
+    my $fixed = sub {
+        recycle_run(sub {
+            server($mpm, name => 'bench-fixed', mpm_conf => $sizing,
+                   conf => "MaxConnectionsPerChild $n")->start }, %run);
+    };
     # Starting point: the mean growth per request gives the connections
     # that take a child to 64 MiB on average; the largest child needs fewer.
-    my $n = int(64 * $MiB / (0.01 * $MiB));
-    my ($f, @tried);
+    my @m = ($memwatch->());
+    $n = int(64 * $MiB / (0.01 * $MiB));
+    my (@f, @tried);
     for my $try (1 .. 3) {
-        my $fixed = server($mpm, name => 'bench-fixed', mpm_conf => $sizing,
-                           conf => "MaxConnectionsPerChild $n")->start;
-        $f = recycle_run($fixed, %run);
-        $f->{n} = $n;
-        push @tried, sprintf "%d: %.0f MiB", $n, $f->{peak} / $MiB;
-        last if $f->{peak} <= $m->{peak} * 1.05;
-        $n = int($n * ($m->{peak} / $f->{peak}) * 0.95) || 1;
+        @f = ($fixed->());
+        push @tried, sprintf "%d: %.0f MiB", $n, $f[0]{peak} / $MiB;
+        last if $f[0]{peak} <= $m[0]{peak} * 1.05;
+        $n = int($n * ($m[0]{peak} / $f[0]{peak}) * 0.95) || 1;
     }
+    my ($ms, $fs) = alternate($memwatch, $fixed, \@m, \@f);
     print "4. Leaky test-module workload on $mpm (1% of requests leak 1 MiB, "
-        . "one request per\n   connection, wrk -t2 -c32 for " . 3 * $secs
-        . " s per run)\n";
-    recycle_line("memwatch MemwatchMaxGrowth 64M", $m);
-    recycle_line("MaxConnectionsPerChild $f->{n}", $f);
-    printf "   (memwatch: MemwatchMinLifetime 1, MemwatchMaxRetiring 2; the "
-         . "fixed limit was tuned\n   to a largest child no higher than "
-         . "memwatch's: tried %s)\n", join ', ', @tried;
-    printf "   throughput memwatch/fixed %.3f, largest child %.2f, recycles "
-         . "%d vs %d\n\n", $m->{rps} / ($f->{rps} || 1),
-         $m->{peak} / ($f->{peak} || 1), $m->{exited}, $f->{exited};
+        . "one request per\n   connection), wrk -t2 -c32, " . scalar(@m)
+        . " round(s) of " . 3 * $secs . " s per side, alternating, a fresh "
+        . "server per run\n";
+    recycle_line("memwatch MemwatchMaxGrowth 64M", $ms);
+    recycle_line("MaxConnectionsPerChild $n", $fs);
+    printf "   (memwatch: MemwatchMinLifetime 1, MemwatchMaxRetiring 2, its "
+         . "own count %d recycled\n   for growth; the fixed limit was tuned "
+         . "in round 1 to a largest child no\n   higher than memwatch's: "
+         . "tried %s)\n", $ms->{own_growth}, join ', ', @tried;
+    compare_line($ms, $fs, 'fixed');
+    print "\n";
 }
 
 printf "Load average %s at the end; make bench took %.0f s.\n", loadavg(),
