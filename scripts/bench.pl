@@ -5,8 +5,9 @@
 # reported with their range and a 95% interval for the median.
 #
 # Knobs (environment): BENCH_MPM ("event prefork" by default), BENCH_SECONDS
-# (one wrk run, default 3), BENCH_MIN_ROUNDS (5) and BENCH_ROUNDS (most
-# rounds, 12), BENCH_LEAK_SECONDS (recycling runs, 12), BENCH_LEAK_ROUNDS
+# (per server and path in one round of the CPU comparison, default 2; a
+# recycling run of the MaxConnectionsPerChild comparison lasts 3 times
+# that), BENCH_MIN_ROUNDS (6) and BENCH_ROUNDS (most rounds, 16), BENCH_LEAK_SECONDS (recycling runs, 12), BENCH_LEAK_ROUNDS
 # (2, alternating), BENCH_SKIP (any of
 # cpu callgrind status sizelimit maxconn), BENCH_OUT (bench-output).
 use strict;
@@ -17,14 +18,14 @@ use List::Util qw(max min sum);
 use Time::HiRes qw(time sleep);
 use MemwatchClient ();
 use MemwatchServer;
-use MemwatchBench qw(median ci95_median spread wrk children cpu_ticks
-                     clock_tick sampler_start sampler_stop statm_rss
+use MemwatchBench qw(median ci95_median spread wrk children cpu_ns
+                     sampler_start sampler_stop statm_rss
                      loadavg);
 
 $| = 1;
-my $secs = $ENV{BENCH_SECONDS} || 3;
-my $min_rounds = $ENV{BENCH_MIN_ROUNDS} || 5;
-my $max_rounds = max($ENV{BENCH_ROUNDS} || 12, $min_rounds);
+my $secs = $ENV{BENCH_SECONDS} || 2;
+my $min_rounds = $ENV{BENCH_MIN_ROUNDS} || 6;
+my $max_rounds = max($ENV{BENCH_ROUNDS} || 16, $min_rounds);
 my $leak_secs = $ENV{BENCH_LEAK_SECONDS} || 12;
 my @mpms = split ' ', ($ENV{BENCH_MPM} || 'event prefork');
 my %skip = map { $_ => 1 } split /[\s,]+/, ($ENV{BENCH_SKIP} || '');
@@ -58,23 +59,25 @@ my %one_child = (
              . "MaxRequestWorkers 8\nServerLimit 8\n",
 );
 
-# One measured wrk run: CPU µs per request of the server's children, or
-# undef if a child came or went during the run.
+# One measured wrk run of $t seconds: the CPU ns of the server's children
+# and the requests wrk completed, or undef if a child or thread came or
+# went during the run or wrk saw an error.
 sub cpu_run {
-    my ($srv, $path) = @_;
+    my ($srv, $path, $t) = @_;
     my @pids = sort { $a <=> $b } children($srv->pid);
-    my $c0 = cpu_ticks(@pids);
-    my $w = wrk($srv->url($path), threads => 1, conns => 8, seconds => $secs);
-    my $c1 = cpu_ticks(@pids);
+    my ($c0, $tids0) = cpu_ns(@pids);
+    my $w = wrk($srv->url($path), threads => 1, conns => 8, seconds => $t);
+    my ($c1, $tids1) = cpu_ns(@pids);
     my @after = sort { $a <=> $b } children($srv->pid);
     return undef if !defined $c0 || !defined $c1 || "@pids" ne "@after"
-                    || $w->{failed} || !$w->{requests};
-    $w->{us} = ($c1 - $c0) / clock_tick() * 1e6 / $w->{requests};
+                    || $tids0 ne $tids1 || $w->{failed} || !$w->{requests};
+    $w->{ns} = $c1 - $c0;
     return $w;
 }
 
 sub judge {
-    my ($lo, $hi) = @_;
+    my ($lo, $hi, $cover) = @_;
+    return 'too few rounds to judge' if $cover < 0.9;
     return 'meets 0.99' if $lo >= GOAL;
     return 'below 0.99' if $hi < GOAL;
     return 'too noisy to judge 1%' if $hi - $lo > 0.01;
@@ -94,21 +97,30 @@ sub cpu_section {
         wrk($_->url($p->[1]), seconds => 1) for $without, $with;
     }
     my ($round, $skipped) = (0, 0);
+    my $half = $secs > 2 ? int($secs / 2) : 1;
     while ($round < $max_rounds) {
         $round++;
         for my $p (@paths) {
             my ($name, $path) = @$p;
-            my @order = ($round + ($name eq 'tiny handler')) % 2
-                      ? ($without, $with) : ($with, $without);
-            my %m;
-            for my $srv (@order) {
-                $m{$srv == $with ? 'with' : 'without'} = cpu_run($srv, $path);
+            # A-B-B-A within the round, A and B swapped every other
+            # round, so that a load that rises or falls during the round
+            # weighs on both alike.
+            my @ab = ($round + ($name eq 'tiny handler')) % 2
+                   ? ($without, $with) : ($with, $without);
+            my (%m, $bad);
+            for my $srv (@ab, reverse @ab) {
+                my $side = $srv == $with ? 'with' : 'without';
+                my $x = cpu_run($srv, $path, $half) or $bad = 1, last;
+                $m{$side}{$_} += $x->{$_} for qw(ns requests);
+                $m{$side}{secs} += $half;
             }
-            if (!$m{with} || !$m{without}) {
+            if ($bad) {
                 # A child came or went, or wrk saw errors: not comparable.
                 $skipped++;
                 next;
             }
+            $m{$_}{us} = $m{$_}{ns} / 1000 / $m{$_}{requests},
+            $m{$_}{rps} = $m{$_}{requests} / $m{$_}{secs} for keys %m;
             my $e = $r{$name} ||= {};
             push @{ $e->{ratio} }, $m{without}{us} / $m{with}{us};
             push @{ $e->{$_ . '_us'} }, $m{$_}{us} for qw(with without);
@@ -120,15 +132,15 @@ sub cpu_section {
         my $decided = 1;
         for my $p (@paths) {
             my $e = $r{$p->[0]} or next;
-            my ($lo, $hi) = ci95_median(@{ $e->{ratio} });
-            $decided = 0 if judge($lo, $hi) eq 'too noisy to judge 1%';
+            $decided = 0 if judge(ci95_median(@{ $e->{ratio} }))
+                            =~ /^too/;
         }
         last if $decided;
     }
-    printf "   %s MPM (%s), %d rounds of wrk -t1 -c8 keep-alive %d s per "
-         . "server and path\n", $mpm,
+    printf "   %s MPM (%s), %d rounds; in each, per path, wrk -t1 -c8 "
+         . "keep-alive\n   for %d s on A, B, B, A\n", $mpm,
          $mpm eq 'event' ? 'one child, 25 threads'
-                         : 'eight children, CPU summed', $round, $secs;
+                         : 'eight children, CPU summed', $round, $half;
     for my $p (@paths) {
         my $e = $r{$p->[0]};
         if (!$e) {
@@ -143,8 +155,8 @@ sub cpu_section {
              . "without/with %.3f (%.0f%% CI %.3f..%.3f, rounds %.3f..%.3f, "
              . "n=%d): %s\n", $p->[0], median(@{ $e->{without_us} }),
              median(@{ $e->{with_us} }), median(@ratio), 100 * $cover, $lo,
-             $hi, $min, $max, scalar @ratio, judge($lo, $hi);
-        printf "     %-13s wrk req/s   without %8.0f, with %8.0f; with/without "
+             $hi, $min, $max, scalar @ratio, judge($lo, $hi, $cover);
+        printf "     %-13s req/s       without %8.0f, with %8.0f; with/without "
              . "%.3f (rounds %.3f..%.3f)\n", '', median(@{ $e->{without_rps} }),
              median(@{ $e->{with_rps} }), median(@{ $e->{rps_ratio} }),
              $rmin, $rmax;
@@ -155,9 +167,10 @@ sub cpu_section {
 
 unless ($skip{cpu}) {
     print "1. CPU per request, without the module / with it loaded (watching "
-        . "only).\n   Child utime+stime from /proc/PID/stat over the requests "
-        . "wrk completed; the\n   ratio is taken within a round, the servers "
-        . "alternate who goes first, and\n   rounds repeat (at most "
+        . "only).\n   The children's utime+stime (in ns, from /proc/PID/task/"
+        . "*/schedstat) over the\n   requests wrk completed; the ratio is "
+        . "taken within a round, and rounds\n   repeat (at least $min_rounds, "
+        . "at most "
         . "$max_rounds) until the 95% interval of the median is on\n   one "
         . "side of 0.99 or under 0.01 wide. wrk req/s shares the cores with "
         . "wrk\n   itself and the other work on this machine: shown, not "

@@ -8,7 +8,7 @@ package MemwatchBench;
 #   ci95_median(@x) -> (lo, hi, coverage)
 #   wrk(url, %o)      { requests, rps, failed, errors => {kind => n} }
 #   children($ppid)   the pids of a process's children
-#   cpu_ticks(@pids)  utime + stime summed (clock ticks); undef if one is gone
+#   cpu_ns(@pids)     (utime + stime summed in ns, thread ids); () if one is gone
 #   sampler_start($ppid) / sampler_stop($s)
 #                     RSS of every child every 50 ms: peak per child,
 #                     children that exited
@@ -21,8 +21,8 @@ use JSON::PP ();
 use POSIX ();
 use Time::HiRes qw(time sleep);
 
-our @EXPORT_OK = qw(median ci95_median spread wrk children cpu_ticks
-                    clock_tick page_size sampler_start sampler_stop
+our @EXPORT_OK = qw(median ci95_median spread wrk children cpu_ns
+                    page_size sampler_start sampler_stop
                     statm_rss loadavg);
 
 sub median {
@@ -56,7 +56,6 @@ sub ci95_median {
     return ($s[$k - 1], $s[$n - $k], 1 - 2 * $below_k);
 }
 
-sub clock_tick { POSIX::sysconf(POSIX::_SC_CLK_TCK()) }
 sub page_size  { POSIX::sysconf(POSIX::_SC_PAGESIZE()) }
 
 sub loadavg {
@@ -81,17 +80,23 @@ sub children {
     return @kids;
 }
 
-# utime + stime of each pid (all its threads, living and ended), summed.
-sub cpu_ticks {
-    my $sum = 0;
+# CPU time of each pid, all its threads, summed: (nanoseconds, the thread
+# ids). It is utime + stime as the kernel keeps it (sum_exec_runtime), read
+# from /proc/PID/task/TID/schedstat in ns rather than from /proc/PID/stat
+# in 10 ms ticks. A thread that ends takes its time out of the sum, so
+# compare the thread ids before and after. Empty list if a pid is gone.
+sub cpu_ns {
+    my ($sum, @tids) = (0);
     for my $pid (@_) {
-        open my $fh, '<', "/proc/$pid/stat" or return undef;
-        my $line = <$fh> // return undef;
-        my ($rest) = $line =~ /\) (.*)$/s or return undef;
-        my @f = split ' ', $rest;       # f[0] is field 3 (state)
-        $sum += $f[11] + $f[12];        # fields 14 and 15
+        my @tasks = glob "/proc/$pid/task/*" or return;
+        for my $task (@tasks) {
+            open my $fh, '<', "$task/schedstat" or return;
+            my $line = <$fh> // return;
+            $sum += (split ' ', $line)[0];
+            push @tids, $task =~ m{(\d+)$};
+        }
     }
-    return $sum;
+    return ($sum, join ',', sort { $a <=> $b } @tids);
 }
 
 sub statm_rss {
