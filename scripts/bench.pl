@@ -281,12 +281,21 @@ sub recycle_run {
     my $j1 = $j0 && $srv->json;
     $srv->stop;
     my $peak = max(0, values %{ $r->{peak} });
+    # Cross-checks: memwatch's own figures, Apache2::SizeLimit's log lines.
+    my %own;
+    if ($j1) {
+        %own = (growth => $j1->{recycles_total}{growth}
+                          - $j0->{recycles_total}{growth},
+                exited => $j1->{exited_total} - $j0->{exited_total},
+                peak => max(0, map { $_->{rss_peak_bytes} }
+                                   @{ $j1->{children} }, @{ $j1->{exited} }));
+    }
+    if (open my $log, '<', $srv->error_log) {
+        $own{too_big} = grep { /httpd process too big/ } <$log>;
+    }
     return { %$w, peak => $peak, base => median(@idle) // 0,
              exited => scalar @{ $r->{exited} }, samples => $r->{samples},
-             own => $j1 && { growth => $j1->{recycles_total}{growth}
-                                       - $j0->{recycles_total}{growth},
-                             exited => $j1->{exited_total}
-                                       - $j0->{exited_total} } };
+             own => \%own };
 }
 
 # Several runs of one side: failures and recycles added up, req/s the
@@ -302,8 +311,9 @@ sub summary {
              peak => $worst->{peak}, growth => $worst->{peak} - $worst->{base},
              exited => sum(map { $_->{exited} } @r),
              requests => sum(map { $_->{requests} } @r),
-             own_growth => sum(map { $_->{own} ? $_->{own}{growth} : 0 } @r),
-             own_exited => sum(map { $_->{own} ? $_->{own}{exited} : 0 } @r) };
+             map({ my $k = $_; ("own_$k" => sum(map { $_->{own}{$k} // 0 } @r)) }
+                 qw(growth exited too_big)),
+             own_peak => max(map { $_->{own}{peak} // 0 } @r) };
 }
 
 sub recycle_line {
@@ -382,11 +392,13 @@ unless ($skip{sizelimit}) {
         . "a fresh server per run\n";
     recycle_line("memwatch MemwatchMaxGrowth ${limit_mb}M", $m);
     recycle_line("Apache2::SizeLimit +${limit_mb} MiB", $s);
-    printf "   (memwatch's own count: %d recycled for growth, %d exited; "
-         . "everything but its\n   limit at the defaults. SizeLimit: checked "
-         . "every request, limit = the child's\n   \"unshared\" size at start "
-         . "+ %d MiB, as Apache2::SizeLimit measures it from statm)\n",
-         $m->{own_growth}, $m->{own_exited}, $limit_mb;
+    printf "   (memwatch's own figures: %d recycled for growth, %d exited, "
+         . "largest rss_peak\n   %.1f MiB; everything but its limit at the "
+         . "defaults. SizeLimit: %d \"too big\"\n   in its log; checked "
+         . "every request, limit = the child's \"unshared\" size at\n   "
+         . "start + %d MiB, as Apache2::SizeLimit measures it from statm)\n",
+         $m->{own_growth}, $m->{own_exited}, $m->{own_peak} / $MiB,
+         $s->{own_too_big}, $limit_mb;
     compare_line($m, $s, 'SizeLimit', 1);
     print "\n";
 }
@@ -446,10 +458,11 @@ LUA
         . "server per run\n";
     recycle_line("memwatch MemwatchMaxGrowth 64M", $ms);
     recycle_line("MaxConnectionsPerChild $n", $fs);
-    printf "   (memwatch: MemwatchMinLifetime 1, MemwatchMaxRetiring 2, its "
-         . "own count %d recycled\n   for growth; the fixed limit was tuned "
-         . "in round 1 to a largest child no\n   higher than memwatch's: "
-         . "tried %s)\n", $ms->{own_growth}, join ', ', @tried;
+    printf "   (memwatch: MemwatchMinLifetime 1, MemwatchMaxRetiring 2; its "
+         . "own figures %d\n   recycled for growth, largest rss_peak %.1f MiB. "
+         . "The fixed limit was tuned in\n   round 1 to a largest child no "
+         . "higher than memwatch's: tried %s)\n", $ms->{own_growth},
+         $ms->{own_peak} / $MiB, join ', ', @tried;
     compare_line($ms, $fs, 'fixed');
     print "\n";
 }
