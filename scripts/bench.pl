@@ -32,6 +32,7 @@ my %skip = map { $_ => 1 } split /[\s,]+/, ($ENV{BENCH_SKIP} || '');
 my $out = $ENV{BENCH_OUT} || 'bench-output';
 my $MiB = 1024 * 1024;
 my $t_start = time;
+my %took;           # section -> seconds
 
 # The 1% the module may cost: without/with CPU per request >= this.
 use constant GOAL => 0.99;
@@ -166,6 +167,7 @@ sub cpu_section {
 }
 
 unless ($skip{cpu}) {
+    my $t0 = time;
     print "1. CPU per request, without the module / with it loaded (watching "
         . "only).\n   The children's utime+stime (in ns, from /proc/PID/task/"
         . "*/schedstat) over the\n   requests wrk completed; the ratio is "
@@ -177,6 +179,7 @@ unless ($skip{cpu}) {
         . "judged.\n";
     cpu_section($_) for @mpms;
     print "\n";
+    $took{cpu} = time - $t0;
 }
 
 # ---- 1b. The same, counted in instructions (deterministic) --------------
@@ -213,6 +216,7 @@ sub instructions {
     return $total / 2000;
 }
 unless ($skip{callgrind}) {
+    my $t0 = time;
     print "1b. Instructions per request (callgrind, one prefork process -X, "
         . "ab -k -c1,\n    2000 requests after 200 of warm-up; system "
         . "calls not counted)\n";
@@ -228,10 +232,12 @@ unless ($skip{callgrind}) {
              $without / $with;
     }
     print "\n";
+    $took{callgrind} = time - $t0;
 }
 
 # ---- 2. Status page cost at 256 children ---------------------------------
 unless ($skip{status}) {
+    my $t0 = time;
     print "2. One scrape of /memwatch at 256 children, every history ring "
         . "full (120\n   samples, the default), 256 attribution entries: "
         . "mw_view_collect + the\n   renderer, in a program of its own "
@@ -254,7 +260,10 @@ unless ($skip{status}) {
             print "   $_\n";
         }
     }
-    print "\n";
+    print "   (json without history is what ?json costs once history is only "
+        . "sent on request,\n   ?json&history; html and json with history "
+        . "collect the history rings)\n\n";
+    $took{status} = time - $t0;
 }
 
 # ---- Recycling runs: the same load and the same measures on both sides --
@@ -366,6 +375,7 @@ PerlModule MemwatchBenchLeak
 EOF
 my $limit_mb = 16;
 unless ($skip{sizelimit}) {
+    my $t0 = time;
     my %run = (path => '/leak', ready => '/leak', seconds => $leak_secs);
     my $memwatch = sub {
         recycle_run(sub {
@@ -401,6 +411,7 @@ unless ($skip{sizelimit}) {
          $s->{own_too_big}, $limit_mb;
     compare_line($m, $s, 'SizeLimit', 1);
     print "\n";
+    $took{sizelimit} = time - $t0;
 }
 
 # ---- 4. Leaky test-module workload: memwatch against a fixed limit -------
@@ -410,6 +421,7 @@ unless ($skip{sizelimit}) {
 # the largest child peaks no higher than under memwatch, then both run
 # again at that limit, the other one first.
 unless ($skip{maxconn}) {
+    my $t0 = time;
     my ($fh, $lua) = tempfile(SUFFIX => '.lua', UNLINK => 1);
     print $fh <<'LUA';
 request = function()
@@ -465,7 +477,10 @@ LUA
          $ms->{own_peak} / $MiB, join ', ', @tried;
     compare_line($ms, $fs, 'fixed');
     print "\n";
+    $took{maxconn} = time - $t0;
 }
 
-printf "Load average %s at the end; make bench took %.0f s.\n", loadavg(),
-       time - $t_start;
+printf "Load average %s at the end; make bench took %.0f s (%s).\n",
+       loadavg(), time - $t_start,
+       join ', ', map { sprintf '%s %.0f s', $_, $took{$_} }
+                  grep { $took{$_} } qw(cpu callgrind status sizelimit maxconn);
