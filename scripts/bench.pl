@@ -182,54 +182,119 @@ unless ($skip{cpu}) {
     $took{cpu} = time - $t0;
 }
 
-# ---- 1b. The same, counted in instructions (deterministic) --------------
-# One httpd process (-X, prefork) under callgrind, the same requests with
-# and without the module: instructions per request do not depend on what
-# else the machine is doing. System calls (the statm pread) are not in it.
-sub instructions {
-    my ($without, $path) = @_;
-    my $srv = server('prefork', name => 'bench-cg',
+# ---- 1b. The same, counted (deterministic) -------------------------------
+# One httpd process (-X, prefork), the same requests with and without the
+# module, counted in ways that do not depend on what else the machine is
+# doing: instructions under callgrind (user space only), and system calls
+# under strace -c.
+use constant COUNTED => 2000;
+
+# A single-process httpd (-X) started under @wrap; returns (server, pid).
+sub single_httpd {
+    my ($without, @wrap) = @_;
+    my $srv = server('prefork', name => 'bench-x',
                      without_memwatch => $without, mpm_conf => '');
     $srv->write_conf;
-    my $cg = "$srv->{root}/callgrind.out";
     my $pid = fork // die;
     if (!$pid) {
         open STDOUT, '>', '/dev/null';
         open STDERR, '>', '/dev/null';
-        exec 'valgrind', '--tool=callgrind', '--instr-atstart=no',
-             "--callgrind-out-file=$cg",
-             '/usr/sbin/apache2', '-X', '-f', "$srv->{root}/httpd.conf";
+        exec @wrap, '/usr/sbin/apache2', '-X', '-f', "$srv->{root}/httpd.conf";
     }
     MemwatchClient::poll(60, sub { ($srv->get('/mw/hello'))[0] == 200 })
-        or die "httpd under callgrind did not answer";
-    # Warm up, then count the requests only, not start-up.
-    system("ab -q -k -n 200 -c 1 " . $srv->url($path) . " >/dev/null 2>&1");
-    system("callgrind_control -i on $pid >/dev/null 2>&1");
-    system("ab -q -k -n 2000 -c 1 " . $srv->url($path) . " >/dev/null 2>&1");
+        or die "httpd -X (@wrap) did not answer";
+    return ($srv, $pid);
+}
+
+sub ab_keepalive {
+    my ($srv, $path, $n) = @_;
+    system("ab -q -k -n $n -c 1 " . $srv->url($path) . " >/dev/null 2>&1");
+}
+
+sub end_single {
+    my ($srv, $pid) = @_;
     kill 'TERM', $pid;
     waitpid $pid, 0;
+    delete $srv->{pid_file};
+}
+
+# Instructions per request: the requests only, after a warm-up.
+sub instructions {
+    my ($without, $path) = @_;
+    my $cg = "/tmp/memwatch-bench-cg.$$." . int(rand 1e9);
+    my ($srv, $pid) = single_httpd($without, 'valgrind', '--tool=callgrind',
+                                   '--instr-atstart=no',
+                                   "--callgrind-out-file=$cg");
+    ab_keepalive($srv, $path, 200);
+    system("callgrind_control -i on $pid >/dev/null 2>&1");
+    ab_keepalive($srv, $path, COUNTED);
+    end_single($srv, $pid);
     my ($total) = `callgrind_annotate $cg 2>/dev/null`
                   =~ /([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS/;
-    delete $srv->{pid_file};
+    unlink $cg;
     return undef unless defined $total;
     $total =~ tr/,//d;
-    return $total / 2000;
+    return $total / COUNTED;
 }
+
+# System calls per request by name: strace -c attached after a warm-up.
+sub syscalls {
+    my ($without, $path) = @_;
+    my ($srv, $pid) = single_httpd($without);
+    ab_keepalive($srv, $path, 200);
+    my $out = "$srv->{root}/strace.out";
+    my $st = fork // die;
+    if (!$st) {
+        open STDERR, '>', '/dev/null';
+        exec 'strace', '-c', '-o', $out, '-p', $pid;
+    }
+    sleep 0.5;      # attached; nothing is sent meanwhile
+    ab_keepalive($srv, $path, COUNTED);
+    kill 'INT', $st;
+    waitpid $st, 0;
+    my %calls;
+    if (open my $fh, '<', $out) {
+        while (<$fh>) {
+            # % time  seconds  usecs/call  calls  [errors]  syscall
+            $calls{$2} = $1 / COUNTED
+                if /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$/
+                   && $2 ne 'total';
+        }
+    }
+    end_single($srv, $pid);
+    return %calls ? \%calls : undef;
+}
+
 unless ($skip{callgrind}) {
     my $t0 = time;
-    print "1b. Instructions per request (callgrind, one prefork process -X, "
-        . "ab -k -c1,\n    2000 requests after 200 of warm-up; system "
-        . "calls not counted)\n";
+    print "1b. Counted, not timed: one prefork process -X, ab -k -c1, "
+        . COUNTED . " requests after\n    200 of warm-up. Instructions "
+        . "under callgrind (user space; system calls not\n    in it), "
+        . "system calls under strace -c\n";
     for my $case (['static file', '/index.html'], ['tiny handler', '/mw/hello']) {
         my $without = instructions(1, $case->[1]);
         my $with = instructions(0, $case->[1]);
         if (!$without || !$with) {
             printf "    %-13s callgrind gave no count\n", $case->[0];
+        }
+        else {
+            printf "    %-13s without %8.0f, with %8.0f instructions/"
+                 . "request; without/with %.3f\n", $case->[0], $without,
+                 $with, $without / $with;
+        }
+        my ($sw, $sm) = (syscalls(1, $case->[1]), syscalls(0, $case->[1]));
+        if (!$sw || !$sm) {
+            printf "    %-13s strace gave no count\n", '';
             next;
         }
-        printf "    %-13s without %8.0f, with %8.0f instructions/request; "
-             . "without/with %.3f\n", $case->[0], $without, $with,
-             $without / $with;
+        my %all = (%$sw, %$sm);
+        my @diff = map { sprintf '%s %+.2f', $_, ($sm->{$_} // 0)
+                                                 - ($sw->{$_} // 0) }
+                   grep { abs(($sm->{$_} // 0) - ($sw->{$_} // 0)) >= 0.005 }
+                   sort keys %all;
+        printf "    %-13s without %5.2f, with %5.2f system calls/request "
+             . "(%s)\n", '', sum(values %$sw), sum(values %$sm),
+             @diff ? "with - without: @diff" : 'the same calls';
     }
     print "\n";
     $took{callgrind} = time - $t0;

@@ -9,7 +9,7 @@ PACKAGES=(
     libapache2-mod-perl2         # Apache::Test; mod_perl, Apache2::SizeLimit (bench)
     libwww-perl                  # Apache::TestRequest
     apache2-utils wrk            # ab, wrk: load tests and benchmarks
-    valgrind                     # callgrind: instructions per request (bench)
+    valgrind strace              # instructions and system calls per request (bench)
     prometheus                   # promtool, to check ?prometheus
     chromium                     # the browser test of /memwatch
 )
