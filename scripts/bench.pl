@@ -53,9 +53,11 @@ sub server {
 # The child's own CPU (utime + stime, so system calls count) divided by the
 # requests wrk completed. Event: one child of 25 threads. Prefork: eight
 # children, one per wrk connection, their CPU summed.
+my $threaded = "StartServers 1\nServerLimit 1\nThreadsPerChild 25\n"
+             . "MinSpareThreads 1\nMaxSpareThreads 26\nMaxRequestWorkers 25\n";
 my %one_child = (
-    event   => "StartServers 1\nServerLimit 1\nThreadsPerChild 25\n"
-             . "MinSpareThreads 1\nMaxSpareThreads 26\nMaxRequestWorkers 25\n",
+    event   => $threaded,
+    worker  => $threaded,
     prefork => "StartServers 8\nMinSpareServers 1\nMaxSpareServers 8\n"
              . "MaxRequestWorkers 8\nServerLimit 8\n",
 );
@@ -140,8 +142,8 @@ sub cpu_section {
     }
     printf "   %s MPM (%s), %d rounds; in each, per path, wrk -t1 -c8 "
          . "keep-alive\n   for %d s on A, B, B, A\n", $mpm,
-         $mpm eq 'event' ? 'one child, 25 threads'
-                         : 'eight children, CPU summed', $round, $half;
+         $mpm eq 'prefork' ? 'eight children, CPU summed'
+                           : 'one child, 25 threads', $round, $half;
     for my $p (@paths) {
         my $e = $r{$p->[0]};
         if (!$e) {
@@ -157,6 +159,8 @@ sub cpu_section {
              . "n=%d): %s\n", $p->[0], median(@{ $e->{without_us} }),
              median(@{ $e->{with_us} }), median(@ratio), 100 * $cover, $lo,
              $hi, $min, $max, scalar @ratio, judge($lo, $hi, $cover);
+        printf "     %-13s rounds in order: %s\n", '',
+               join ' ', map { sprintf '%.3f', $_ } @ratio;
         printf "     %-13s req/s       without %8.0f, with %8.0f; with/without "
              . "%.3f (rounds %.3f..%.3f)\n", '', median(@{ $e->{without_rps} }),
              median(@{ $e->{with_rps} }), median(@{ $e->{rps_ratio} }),
