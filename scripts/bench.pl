@@ -14,6 +14,7 @@ use strict;
 use warnings;
 
 use File::Temp qw(tempfile);
+use POSIX ();
 use List::Util qw(max min sum);
 use Time::HiRes qw(time sleep);
 use MemwatchClient ();
@@ -187,7 +188,7 @@ unless ($skip{cpu}) {
 }
 
 # ---- 1b. The same, counted (deterministic) -------------------------------
-# One httpd process (-X, prefork), the same requests with and without the
+# One httpd process (-X) per MPM, the same requests with and without the
 # module, counted in ways that do not depend on what else the machine is
 # doing: instructions under callgrind (user space only), and system calls
 # under strace -c.
@@ -195,8 +196,8 @@ use constant COUNTED => 2000;
 
 # A single-process httpd (-X) started under @wrap; returns (server, pid).
 sub single_httpd {
-    my ($without, @wrap) = @_;
-    my $srv = server('prefork', name => 'bench-x',
+    my ($mpm, $without, @wrap) = @_;
+    my $srv = server($mpm, name => 'bench-x',
                      without_memwatch => $without, mpm_conf => '');
     $srv->write_conf;
     my $pid = fork // die;
@@ -215,42 +216,52 @@ sub ab_keepalive {
     system("ab -q -k -n $n -c 1 " . $srv->url($path) . " >/dev/null 2>&1");
 }
 
+# Stop it: TERM, and KILL if it is still there 10 s later (seen once on
+# prefork -X under callgrind with the machine loaded).
 sub end_single {
     my ($srv, $pid) = @_;
     kill 'TERM', $pid;
-    waitpid $pid, 0;
+    my $gone = MemwatchClient::poll(10, sub { waitpid($pid, POSIX::WNOHANG()) == $pid });
+    if (!$gone) {
+        kill 'KILL', $pid;
+        waitpid $pid, 0;
+    }
     delete $srv->{pid_file};
 }
 
 # Instructions per request: the requests only, after a warm-up.
 sub instructions {
-    my ($without, $path) = @_;
+    my ($mpm, $without, $path) = @_;
     my $cg = "/tmp/memwatch-bench-cg.$$." . int(rand 1e9);
-    my ($srv, $pid) = single_httpd($without, 'valgrind', '--tool=callgrind',
+    my ($srv, $pid) = single_httpd($mpm, $without, 'valgrind',
+                                   '--tool=callgrind',
                                    '--instr-atstart=no',
                                    "--callgrind-out-file=$cg");
     ab_keepalive($srv, $path, 200);
     system("callgrind_control -i on $pid >/dev/null 2>&1");
     ab_keepalive($srv, $path, COUNTED);
+    # Dump now (to $cg.1), rather than at exit, which a KILL would lose.
+    system("callgrind_control -d $pid >/dev/null 2>&1");
     end_single($srv, $pid);
-    my ($total) = `callgrind_annotate $cg 2>/dev/null`
+    my ($total) = `callgrind_annotate $cg.1 2>/dev/null`
                   =~ /([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS/;
-    unlink $cg;
+    unlink $cg, "$cg.1";
     return undef unless defined $total;
     $total =~ tr/,//d;
     return $total / COUNTED;
 }
 
-# System calls per request by name: strace -c attached after a warm-up.
+# System calls per request by name: strace -c attached (to every thread)
+# after a warm-up.
 sub syscalls {
-    my ($without, $path) = @_;
-    my ($srv, $pid) = single_httpd($without);
+    my ($mpm, $without, $path) = @_;
+    my ($srv, $pid) = single_httpd($mpm, $without);
     ab_keepalive($srv, $path, 200);
     my $out = "$srv->{root}/strace.out";
     my $st = fork // die;
     if (!$st) {
         open STDERR, '>', '/dev/null';
-        exec 'strace', '-c', '-o', $out, '-p', $pid;
+        exec 'strace', '-f', '-c', '-o', $out, '-p', $pid;
     }
     sleep 0.5;      # attached; nothing is sent meanwhile
     ab_keepalive($srv, $path, COUNTED);
@@ -269,36 +280,45 @@ sub syscalls {
     return %calls ? \%calls : undef;
 }
 
+sub counted {
+    my ($mpm, $name, $path) = @_;
+    my $without = instructions($mpm, 1, $path);
+    my $with = instructions($mpm, 0, $path);
+    if (!$without || !$with) {
+        printf "    %-13s callgrind gave no count\n", $name;
+    }
+    else {
+        printf "    %-13s without %8.0f, with %8.0f instructions/request; "
+             . "without/with %.3f\n", $name, $without, $with,
+             $without / $with;
+    }
+    my ($sw, $sm) = (syscalls($mpm, 1, $path), syscalls($mpm, 0, $path));
+    if (!$sw || !$sm) {
+        printf "    %-13s strace gave no count\n", '';
+        return;
+    }
+    my %all = (%$sw, %$sm);
+    my @diff = map { sprintf '%s %+.2f', $_, ($sm->{$_} // 0)
+                                             - ($sw->{$_} // 0) }
+               grep { abs(($sm->{$_} // 0) - ($sw->{$_} // 0)) >= 0.005 }
+               sort keys %all;
+    printf "    %-13s without %5.2f, with %5.2f system calls/request (%s)\n",
+           '', sum(values %$sw), sum(values %$sm),
+           @diff ? "with - without: @diff" : 'the same calls';
+}
+
 unless ($skip{callgrind}) {
     my $t0 = time;
-    print "1b. Counted, not timed: one prefork process -X, ab -k -c1, "
+    print "1b. Counted, not timed: one httpd process -X, ab -k -c1, "
         . COUNTED . " requests after\n    200 of warm-up. Instructions "
         . "under callgrind (user space; system calls not\n    in it), "
         . "system calls under strace -c\n";
-    for my $case (['static file', '/index.html'], ['tiny handler', '/mw/hello']) {
-        my $without = instructions(1, $case->[1]);
-        my $with = instructions(0, $case->[1]);
-        if (!$without || !$with) {
-            printf "    %-13s callgrind gave no count\n", $case->[0];
+    for my $mpm (@mpms) {
+        print "    $mpm MPM\n";
+        for my $case (['static file', '/index.html'],
+                      ['tiny handler', '/mw/hello']) {
+            counted($mpm, @$case);
         }
-        else {
-            printf "    %-13s without %8.0f, with %8.0f instructions/"
-                 . "request; without/with %.3f\n", $case->[0], $without,
-                 $with, $without / $with;
-        }
-        my ($sw, $sm) = (syscalls(1, $case->[1]), syscalls(0, $case->[1]));
-        if (!$sw || !$sm) {
-            printf "    %-13s strace gave no count\n", '';
-            next;
-        }
-        my %all = (%$sw, %$sm);
-        my @diff = map { sprintf '%s %+.2f', $_, ($sm->{$_} // 0)
-                                                 - ($sw->{$_} // 0) }
-                   grep { abs(($sm->{$_} // 0) - ($sw->{$_} // 0)) >= 0.005 }
-                   sort keys %all;
-        printf "    %-13s without %5.2f, with %5.2f system calls/request "
-             . "(%s)\n", '', sum(values %$sw), sum(values %$sm),
-             @diff ? "with - without: @diff" : 'the same calls';
     }
     print "\n";
     $took{callgrind} = time - $t0;
