@@ -387,12 +387,16 @@ sub recycle_run {
     my $peak = max(0, values %{ $r->{peak} });
     # Cross-checks: memwatch's own figures, Apache2::SizeLimit's log lines.
     my %own;
-    if ($j1) {
-        %own = (growth => $j1->{recycles_total}{growth}
-                          - $j0->{recycles_total}{growth},
-                exited => $j1->{exited_total} - $j0->{exited_total},
-                peak => max(0, map { $_->{rss_peak_bytes} }
-                                   @{ $j1->{children} }, @{ $j1->{exited} }));
+    if ($j1) {      # tolerant of fields the status page may rename
+        my $n = sub { my ($j, @k) = @_; $j = $j->{$_} // {} for @k;
+                      ref $j ? 0 : $j };
+        %own = (growth => $n->($j1, qw(recycles_total growth))
+                          - $n->($j0, qw(recycles_total growth)),
+                exited => $n->($j1, 'exited_total')
+                          - $n->($j0, 'exited_total'),
+                peak => max(0, map { $_->{rss_peak_bytes} // 0 }
+                                   @{ $j1->{children} || [] },
+                                   @{ $j1->{exited} || [] }));
     }
     if (open my $log, '<', $srv->error_log) {
         $own{too_big} = grep { /httpd process too big/ } <$log>;
