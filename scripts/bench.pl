@@ -1,118 +1,528 @@
 #!/usr/bin/perl
-# The measurements behind `make bench` (see scripts/bench.sh). Every figure
-# is a median of rounds taken alternately against the servers compared, so
-# noise on this shared machine hits both sides alike.
+# The measurements behind `make bench` (see scripts/bench.sh). This machine
+# is shared and its figures are noisy, so every comparison is made within a
+# round, servers alternate who goes first, and the median of the rounds is
+# reported with their range and a 95% interval for the median.
+#
+# Knobs (environment):
+#   BENCH_MPM           MPMs measured, "event prefork" by default
+#   BENCH_SECONDS       per server and path in one round of the CPU
+#                       comparison (2); a run of the MaxConnectionsPerChild
+#                       comparison lasts 3 times that
+#   BENCH_MIN_ROUNDS, BENCH_ROUNDS      rounds of the CPU comparison (6, 16)
+#   BENCH_LEAK_SECONDS, BENCH_LEAK_ROUNDS   mod_perl leak runs (12 s, 2)
+#   BENCH_SKIP          sections left out: cpu callgrind status sizelimit
+#                       maxconn
+#   BENCH_OUT           where status_cost was built (bench-output)
 use strict;
 use warnings;
 
 use File::Temp qw(tempfile);
-use List::Util qw(max);
+use POSIX ();
+use List::Util qw(max sum);
+use Time::HiRes qw(time sleep);
 use MemwatchClient ();
 use MemwatchServer;
+use MemwatchBench qw(median ci95_median spread wrk children cpu_ns
+                     sampler_start sampler_stop statm_rss
+                     loadavg);
 
-my $secs = $ENV{BENCH_SECONDS} || 4;
-my $rounds = $ENV{BENCH_ROUNDS} || 9;
-my $mpm = $ENV{MEMWATCH_MPM};
+$| = 1;
+my $secs = $ENV{BENCH_SECONDS} || 2;
+my $min_rounds = $ENV{BENCH_MIN_ROUNDS} || 6;
+my $max_rounds = max($ENV{BENCH_ROUNDS} || 16, $min_rounds);
+my $leak_secs = $ENV{BENCH_LEAK_SECONDS} || 12;
+my @mpms = split ' ', ($ENV{BENCH_MPM} || 'event prefork');
+my %skip = map { $_ => 1 } split /[\s,]+/, ($ENV{BENCH_SKIP} || '');
+my $out = $ENV{BENCH_OUT} || 'bench-output';
+my $MiB = 1024 * 1024;
+my $t_start = time;
+my %took;           # section -> seconds
 
-sub median { my @s = sort { $a <=> $b } @_; $s[$#s / 2] }
+# The 1% the module may cost: without/with CPU per request >= this.
+use constant GOAL => 0.99;
 
-# One wrk run: requests per second.
-sub wrk {
-    my ($port, $path, @extra) = @_;
-    my $out = `wrk -t2 -c32 -d${secs}s @extra http://127.0.0.1:$port$path 2>&1`;
-    my ($rps) = $out =~ /Requests\/sec:\s+([\d.]+)/ or die "wrk: $out";
-    my ($errors) = $out =~ /Non-2xx or 3xx responses: (\d+)/;
-    die "wrk saw $errors non-2xx responses" if $errors;
-    return $rps;
+printf "mod_memwatch benchmark, %s UTC, MPMs: %s\n", scalar gmtime, "@mpms";
+chomp(my $ncpu = `nproc`);
+printf "machine: %s cores, load average %s at the start (shared: other "
+     . "work runs beside this)\n\n", $ncpu, loadavg();
+
+# A server of the bench on MPM $mpm (MemwatchServer reads MEMWATCH_MPM).
+sub server {
+    my ($mpm, %a) = @_;
+    local $ENV{MEMWATCH_MPM} = $mpm;
+    return MemwatchServer->new(%a);
 }
 
-printf "mod_memwatch benchmark: %s MPM, wrk -t2 -c32, %d rounds of %d s\n"
-     . "(each round runs both servers back to back; its ratio is taken within\n"
-     . "the round, and the median of the rounds is reported, with their range)\n\n",
-     $mpm, $rounds, $secs;
+# ---- 1. CPU per request with and without the module ---------------------
+# The child's own CPU (utime + stime, so system calls count) divided by the
+# requests wrk completed. Event: one child of 25 threads. Prefork: eight
+# children, one per wrk connection, their CPU summed.
+my $threaded = "StartServers 1\nServerLimit 1\nThreadsPerChild 25\n"
+             . "MinSpareThreads 1\nMaxSpareThreads 26\nMaxRequestWorkers 25\n";
+my %one_child = (
+    event   => $threaded,
+    worker  => $threaded,
+    prefork => "StartServers 8\nMinSpareServers 1\nMaxSpareServers 8\n"
+             . "MaxRequestWorkers 8\nServerLimit 8\n",
+);
 
-# ---- 1. Overhead: the same server with and without the module -----------
-{
-    my $without = MemwatchServer->new(name => 'bench-without',
-                                      without_memwatch => 1)->start;
-    my $with = MemwatchServer->new(name => 'bench-with')->start;
-    print "1. Throughput with the module loaded (watching only) / without\n";
-    for my $case (['static file', '/index.html'], ['tiny handler', '/mw/hello']) {
-        my ($name, $path) = @$case;
-        my (@a, @b, @ratio);
-        wrk($_->port, $path) for $without, $with;     # warm both up
-        for my $r (1 .. $rounds) {
-            # Alternate who goes first.
-            my ($x, $y);
-            if ($r % 2) {
-                $x = wrk($without->port, $path);
-                $y = wrk($with->port, $path);
-            }
-            else {
-                $y = wrk($with->port, $path);
-                $x = wrk($without->port, $path);
-            }
-            push @a, $x;
-            push @b, $y;
-            push @ratio, $y / $x;
-        }
-        my @sorted = sort { $a <=> $b } @ratio;
-        printf "   %-13s without %8.0f req/s   with %8.0f req/s   "
-             . "ratio %.3f (rounds %.3f..%.3f)\n", $name, median(@a),
-             median(@b), median(@ratio), $sorted[0], $sorted[-1];
+# One measured wrk run of $t seconds: the CPU ns of the server's children
+# and the requests wrk completed, or undef if a child or thread came or
+# went during the run or wrk saw an error.
+sub cpu_run {
+    my ($srv, $path, $t) = @_;
+    my @pids = sort { $a <=> $b } children($srv->pid);
+    my ($c0, $tids0) = cpu_ns(@pids);
+    my $w = wrk($srv->url($path), threads => 1, conns => 8, seconds => $t);
+    my ($c1, $tids1) = cpu_ns(@pids);
+    my @after = sort { $a <=> $b } children($srv->pid);
+    return undef if !defined $c0 || !defined $c1 || "@pids" ne "@after"
+                    || $tids0 ne $tids1 || $w->{failed} || !$w->{requests};
+    $w->{ns} = $c1 - $c0;
+    return $w;
+}
+
+sub judge {
+    my ($lo, $hi, $cover) = @_;
+    return 'too few rounds to judge' if $cover < 0.9;
+    return 'meets 0.99' if $lo >= GOAL;
+    return 'below 0.99' if $hi < GOAL;
+    return 'too noisy to judge 1%' if $hi - $lo > 0.01;
+    return 'within 0.005 of 0.99 either way';
+}
+
+sub cpu_section {
+    my ($mpm) = @_;
+    my $without = server($mpm, name => "bench-cpu-without",
+                         without_memwatch => 1,
+                         mpm_conf => $one_child{$mpm})->start;
+    my $with = server($mpm, name => "bench-cpu-with",
+                      mpm_conf => $one_child{$mpm})->start;
+    my @paths = (['static file', '/index.html'], ['tiny handler', '/mw/hello']);
+    my %r;          # name -> { ratio => [], with => [], ... }
+    for my $p (@paths) {        # warm both up
+        wrk($_->url($p->[1]), seconds => 1) for $without, $with;
     }
+    my ($round, $skipped) = (0, 0);
+    my $half = $secs > 2 ? int($secs / 2) : 1;
+    while ($round < $max_rounds) {
+        $round++;
+        for my $p (@paths) {
+            my ($name, $path) = @$p;
+            # A-B-B-A within the round, A and B swapped every other
+            # round, so that a load that rises or falls during the round
+            # weighs on both alike.
+            my @ab = ($round + ($name eq 'tiny handler')) % 2
+                   ? ($without, $with) : ($with, $without);
+            my (%m, $bad);
+            for my $srv (@ab, reverse @ab) {
+                my $side = $srv == $with ? 'with' : 'without';
+                my $x = cpu_run($srv, $path, $half) or $bad = 1, last;
+                $m{$side}{$_} += $x->{$_} for qw(ns requests);
+                $m{$side}{secs} += $half;
+            }
+            if ($bad) {
+                # A child came or went, or wrk saw errors: not comparable.
+                $skipped++;
+                next;
+            }
+            $m{$_}{us} = $m{$_}{ns} / 1000 / $m{$_}{requests},
+            $m{$_}{rps} = $m{$_}{requests} / $m{$_}{secs} for keys %m;
+            my $e = $r{$name} ||= {};
+            push @{ $e->{ratio} }, $m{without}{us} / $m{with}{us};
+            push @{ $e->{$_ . '_us'} }, $m{$_}{us} for qw(with without);
+            push @{ $e->{$_ . '_rps'} }, $m{$_}{rps} for qw(with without);
+            push @{ $e->{rps_ratio} }, $m{with}{rps} / $m{without}{rps};
+        }
+        next if $round < $min_rounds;
+        # Stop once every path's interval is decided or narrow.
+        my $decided = 1;
+        for my $p (@paths) {
+            my $e = $r{$p->[0]} or next;
+            $decided = 0 if judge(ci95_median(@{ $e->{ratio} }))
+                            =~ /^too/;
+        }
+        last if $decided;
+    }
+    printf "   %s MPM (%s), %d rounds; in each, per path, wrk -t1 -c8 "
+         . "keep-alive\n   for %d s on A, B, B, A\n", $mpm,
+         $mpm eq 'prefork' ? 'eight children, CPU summed'
+                           : 'one child, 25 threads', $round, $half;
+    for my $p (@paths) {
+        my $e = $r{$p->[0]};
+        if (!$e) {
+            printf "     %-13s no comparable round\n", $p->[0];
+            next;
+        }
+        my @ratio = @{ $e->{ratio} };
+        my ($lo, $hi, $cover) = ci95_median(@ratio);
+        my ($min, $max) = spread(@ratio);
+        my ($rmin, $rmax) = spread(@{ $e->{rps_ratio} });
+        printf "     %-13s CPU/request without %6.2f us, with %6.2f us; "
+             . "without/with %.3f (%.0f%% CI %.3f..%.3f, rounds %.3f..%.3f, "
+             . "n=%d): %s\n", $p->[0], median(@{ $e->{without_us} }),
+             median(@{ $e->{with_us} }), median(@ratio), 100 * $cover, $lo,
+             $hi, $min, $max, scalar @ratio, judge($lo, $hi, $cover);
+        printf "     %-13s rounds in order: %s\n", '',
+               join ' ', map { sprintf '%.3f', $_ } @ratio;
+        printf "     %-13s req/s       without %8.0f, with %8.0f; with/without "
+             . "%.3f (rounds %.3f..%.3f)\n", '', median(@{ $e->{without_rps} }),
+             median(@{ $e->{with_rps} }), median(@{ $e->{rps_ratio} }),
+             $rmin, $rmax;
+    }
+    print "     ($skipped comparison(s) left out: a child came or went or "
+        . "wrk saw errors)\n" if $skipped;
 }
 
-# ---- 1b. The same, counted in instructions (deterministic) --------------
-# One httpd process (-X, prefork) under callgrind, the same requests with
-# and without the module: instructions per request do not depend on what
-# else the machine is doing. System calls (the statm pread) are not in it.
-sub instructions {
-    my ($without) = @_;
-    my $srv = MemwatchServer->new(name => 'bench-cg',
-                                  without_memwatch => $without,
-                                  mpm_conf => '');
-    $srv->{mpm} = 'prefork';
+unless ($skip{cpu}) {
+    my $t0 = time;
+    print "1. CPU per request, without the module / with it loaded (watching "
+        . "only).\n   The children's utime+stime (in ns, from /proc/PID/task/"
+        . "*/schedstat) over the\n   requests wrk completed; the ratio is "
+        . "taken within a round, and rounds\n   repeat (at least $min_rounds, "
+        . "at most "
+        . "$max_rounds) until the 95% interval of the median is on\n   one "
+        . "side of 0.99 or under 0.01 wide. wrk req/s shares the cores with "
+        . "wrk\n   itself and the other work on this machine: shown, not "
+        . "judged.\n";
+    cpu_section($_) for @mpms;
+    print "\n";
+    $took{cpu} = time - $t0;
+}
+
+# ---- 1b. The same, counted (deterministic) -------------------------------
+# One httpd process (-X) per MPM, the same requests with and without the
+# module, counted in ways that do not depend on what else the machine is
+# doing: instructions under callgrind (user space only), and system calls
+# under strace -c.
+use constant COUNTED => 2000;
+
+# A single-process httpd (-X) started under @wrap; returns (server, pid).
+sub single_httpd {
+    my ($mpm, $without, @wrap) = @_;
+    my $srv = server($mpm, name => 'bench-x',
+                     without_memwatch => $without, mpm_conf => '');
     $srv->write_conf;
-    my $out = "$srv->{root}/callgrind.out";
     my $pid = fork // die;
     if (!$pid) {
         open STDOUT, '>', '/dev/null';
         open STDERR, '>', '/dev/null';
-        exec 'valgrind', '--tool=callgrind', '--instr-atstart=no',
-             "--callgrind-out-file=$out",
-             '/usr/sbin/apache2', '-X', '-f', "$srv->{root}/httpd.conf";
+        exec @wrap, '/usr/sbin/apache2', '-X', '-f', "$srv->{root}/httpd.conf";
     }
     MemwatchClient::poll(60, sub { ($srv->get('/mw/hello'))[0] == 200 })
-        or die "httpd under callgrind did not answer";
-    # Count the requests only, not start-up.
-    system("callgrind_control -i on $pid >/dev/null 2>&1");
-    system("ab -q -k -n 2000 -c 1 http://127.0.0.1:$srv->{port}/index.html "
-           . ">/dev/null 2>&1");
-    kill 'TERM', $pid;
-    waitpid $pid, 0;
-    my ($total) = `callgrind_annotate $out 2>/dev/null`
-                  =~ /([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS/;
-    $total =~ tr/,//d;
-    delete $srv->{pid_file};
-    return $total / 2000;
-}
-{
-    my $without = instructions(1);
-    my $with = instructions(0);
-    printf "   %-13s without %8.0f instructions/request   with %8.0f   "
-         . "ratio %.3f\n   (callgrind, one prefork process, keep-alive; "
-         . "system calls not counted)\n\n", 'static file', $without, $with,
-         $without / $with;
+        or die "httpd -X (@wrap) did not answer";
+    return ($srv, $pid);
 }
 
-# ---- 2. Recycling a leaky workload: memwatch against a fixed limit -------
+sub ab_keepalive {
+    my ($srv, $path, $n) = @_;
+    system("ab -q -k -n $n -c 1 " . $srv->url($path) . " >/dev/null 2>&1");
+}
+
+# Stop it: TERM, and KILL if it is still there 10 s later (seen once on
+# prefork -X under callgrind with the machine loaded).
+sub end_single {
+    my ($srv, $pid) = @_;
+    kill 'TERM', $pid;
+    my $gone = MemwatchClient::poll(10, sub { waitpid($pid, POSIX::WNOHANG()) == $pid });
+    if (!$gone) {
+        kill 'KILL', $pid;
+        waitpid $pid, 0;
+    }
+    delete $srv->{pid_file};
+}
+
+# Instructions per request: the requests only, after a warm-up.
+sub instructions {
+    my ($mpm, $without, $path) = @_;
+    my $cg = "/tmp/memwatch-bench-cg.$$." . int(rand 1e9);
+    my ($srv, $pid) = single_httpd($mpm, $without, 'valgrind',
+                                   '--tool=callgrind',
+                                   '--instr-atstart=no',
+                                   "--callgrind-out-file=$cg");
+    ab_keepalive($srv, $path, 200);
+    system("callgrind_control -i on $pid >/dev/null 2>&1");
+    ab_keepalive($srv, $path, COUNTED);
+    # Dump now (to $cg.1), rather than at exit, which a KILL would lose.
+    system("callgrind_control -d $pid >/dev/null 2>&1");
+    end_single($srv, $pid);
+    my ($total) = `callgrind_annotate $cg.1 2>/dev/null`
+                  =~ /([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS/;
+    unlink $cg, "$cg.1";
+    return undef unless defined $total;
+    $total =~ tr/,//d;
+    return $total / COUNTED;
+}
+
+# System calls per request by name: strace -c attached (to every thread)
+# after a warm-up.
+sub syscalls {
+    my ($mpm, $without, $path) = @_;
+    my ($srv, $pid) = single_httpd($mpm, $without);
+    ab_keepalive($srv, $path, 200);
+    my $out = "$srv->{root}/strace.out";
+    my $st = fork // die;
+    if (!$st) {
+        open STDERR, '>', '/dev/null';
+        exec 'strace', '-f', '-c', '-o', $out, '-p', $pid;
+    }
+    sleep 0.5;      # attached; nothing is sent meanwhile
+    ab_keepalive($srv, $path, COUNTED);
+    kill 'INT', $st;
+    waitpid $st, 0;
+    my %calls;
+    if (open my $fh, '<', $out) {
+        while (<$fh>) {
+            # % time  seconds  usecs/call  calls  [errors]  syscall
+            $calls{$2} = $1 / COUNTED
+                if /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$/
+                   && $2 ne 'total';
+        }
+    }
+    end_single($srv, $pid);
+    return %calls ? \%calls : undef;
+}
+
+sub counted {
+    my ($mpm, $name, $path) = @_;
+    my $without = instructions($mpm, 1, $path);
+    my $with = instructions($mpm, 0, $path);
+    if (!$without || !$with) {
+        printf "    %-13s callgrind gave no count\n", $name;
+    }
+    else {
+        printf "    %-13s without %8.0f, with %8.0f instructions/request; "
+             . "without/with %.3f\n", $name, $without, $with,
+             $without / $with;
+    }
+    my ($sw, $sm) = (syscalls($mpm, 1, $path), syscalls($mpm, 0, $path));
+    if (!$sw || !$sm) {
+        printf "    %-13s strace gave no count\n", '';
+        return;
+    }
+    my %all = (%$sw, %$sm);
+    my @diff = map { sprintf '%s %+.2f', $_, ($sm->{$_} // 0)
+                                             - ($sw->{$_} // 0) }
+               grep { abs(($sm->{$_} // 0) - ($sw->{$_} // 0)) >= 0.005 }
+               sort keys %all;
+    printf "    %-13s without %5.2f, with %5.2f system calls/request (%s)\n",
+           '', sum(values %$sw), sum(values %$sm),
+           @diff ? "with - without: @diff" : 'the same calls';
+}
+
+unless ($skip{callgrind}) {
+    my $t0 = time;
+    print "1b. Counted, not timed: one httpd process -X, ab -k -c1, "
+        . COUNTED . " requests after\n    200 of warm-up. Instructions "
+        . "under callgrind (user space; system calls not\n    in it), "
+        . "system calls under strace -c\n";
+    for my $mpm (@mpms) {
+        print "    $mpm MPM\n";
+        for my $case (['static file', '/index.html'],
+                      ['tiny handler', '/mw/hello']) {
+            counted($mpm, @$case);
+        }
+    }
+    print "\n";
+    $took{callgrind} = time - $t0;
+}
+
+# ---- 2. Status page cost at 256 children ---------------------------------
+unless ($skip{status}) {
+    my $t0 = time;
+    print "2. One scrape of /memwatch at 256 children, every history ring "
+        . "full (120\n   samples, the default), 256 attribution entries: "
+        . "mw_view_collect + the\n   renderer, in a program of its own "
+        . "(bench/status_cost.c, no server); the\n   process's CPU time per "
+        . "scrape, median of the scrapes, judged against the target\n";
+    my @lines = `$out/status_cost 256 120 0.5`;
+    die "status_cost failed" if $? || !@lines;
+    for (@lines) {
+        chomp;
+        if (/^format=/) {
+            my %f = map { split /=/, $_, 2 } split /\t/;
+            my $verdict = !$f{target_ms} ? 'no target'
+                : $f{cpu_ms_median} <= $f{target_ms}
+                  ? "target <= $f{target_ms} ms met"
+                  : "target <= $f{target_ms} ms NOT met";
+            printf "   %-17s %5.2f ms (%.2f..%.2f, %d scrapes; fastest "
+                 . "wall %.2f) %6.0f KiB: %s\n", $f{format},
+                 $f{cpu_ms_median}, $f{cpu_ms_min}, $f{cpu_ms_max},
+                 $f{scrapes}, $f{wall_ms_min}, $f{bytes} / 1024, $verdict;
+        }
+        else {
+            print "   $_\n";
+        }
+    }
+    print "   (json without history is what ?json costs once history is only "
+        . "sent on request,\n   ?json&history; html and json with history "
+        . "collect the history rings)\n\n";
+    $took{status} = time - $t0;
+}
+
+# ---- Recycling runs: the same load and the same measures on both sides --
+# Each run has a fresh server (a leak must not carry over), and the sides
+# alternate who goes first from round to round.
+# Largest child: the highest RSS any child reached, sampled from
+# /proc/PID/statm every 50 ms, and its growth over the median RSS of the
+# idle children before the load. Recycles: children that exited during the
+# run (a child that lived under 50 ms can be missed). Failed: every request
+# wrk saw go wrong (a connection the server closed before answering is a
+# read error).
+sub recycle_run {
+    my ($make, %o) = @_;
+    my $srv = $make->();
+    MemwatchClient::poll(10, sub { ($srv->get($o{ready}))[0] == 200 })
+        or die "$o{ready} does not answer";
+    my $j0 = $srv->{without_memwatch} ? undef : $srv->json;
+    my @idle = map { statm_rss($_) // () } children($srv->pid);
+    my $s = sampler_start($srv->pid);
+    my $w = wrk($srv->url($o{path}), threads => 2, conns => $o{conns} || 8,
+                seconds => $o{seconds}, script => $o{script},
+                header => $o{header});
+    my $r = sampler_stop($s);
+    my $j1 = $j0 && $srv->json;
+    $srv->stop;
+    my $peak = max(0, values %{ $r->{peak} });
+    # Cross-checks: memwatch's own figures, Apache2::SizeLimit's log lines.
+    my %own;
+    if ($j1) {      # tolerant of fields the status page may rename
+        my $n = sub { my ($j, @k) = @_; $j = $j->{$_} // {} for @k;
+                      ref $j ? 0 : $j };
+        %own = (growth => $n->($j1, qw(recycles_total growth))
+                          - $n->($j0, qw(recycles_total growth)),
+                exited => $n->($j1, 'exited_total')
+                          - $n->($j0, 'exited_total'),
+                peak => max(0, map { $_->{rss_peak_bytes} // 0 }
+                                   @{ $j1->{children} || [] },
+                                   @{ $j1->{exited} || [] }));
+    }
+    if (open my $log, '<', $srv->error_log) {
+        $own{too_big} = grep { /httpd process too big/ } <$log>;
+    }
+    return { %$w, peak => $peak, base => median(@idle) // 0,
+             exited => scalar @{ $r->{exited} }, samples => $r->{samples},
+             own => \%own };
+}
+
+# Several runs of one side: failures and recycles added up, req/s the
+# median, the largest child the largest of all runs.
+sub summary {
+    my @r = @_;
+    my %e;
+    for my $x (@r) { $e{$_} += $x->{errors}{$_} for keys %{ $x->{errors} } }
+    my ($worst) = sort { $b->{peak} <=> $a->{peak} } @r;
+    return { failed => sum(map { $_->{failed} } @r), errors => \%e,
+             rps => median(map { $_->{rps} } @r),
+             rps_runs => [map { $_->{rps} } @r],
+             peak => $worst->{peak}, growth => $worst->{peak} - $worst->{base},
+             exited => sum(map { $_->{exited} } @r),
+             requests => sum(map { $_->{requests} } @r),
+             map({ my $k = $_; ("own_$k" => sum(map { $_->{own}{$k} // 0 } @r)) }
+                 qw(growth exited too_big)),
+             own_peak => max(map { $_->{own}{peak} // 0 } @r) };
+}
+
+sub recycle_line {
+    my ($label, $x) = @_;
+    my $err = join ', ', map { "$_ $x->{errors}{$_}" }
+                         sort keys %{ $x->{errors} };
+    printf "   %-32s %5d failed of %7d%s\n   %-32s %7.0f req/s (runs %s), "
+         . "largest child %.1f MiB (+%.1f MiB), %d recycled\n",
+         $label, $x->{failed}, $x->{requests}, $err ? " ($err)" : '', '',
+         $x->{rps}, join('/', map { sprintf '%.0f', $_ } @{ $x->{rps_runs} }),
+         $x->{peak} / $MiB, $x->{growth} / $MiB, $x->{exited};
+}
+
+sub compare_line {
+    my ($m, $o, $other, $goal) = @_;
+    my @ratios = map { $m->{rps_runs}[$_] / $o->{rps_runs}[$_] }
+                 0 .. $#{ $m->{rps_runs} };
+    printf "   memwatch/%s: largest child RSS %.2f, growth %.2f%s; req/s "
+         . "%.2f\n   (per round %s%s)\n", $other,
+         $m->{peak} / ($o->{peak} || 1), $m->{growth} / ($o->{growth} || 1),
+         $goal ? ' (goal <= 1.25)' : '', median(@ratios),
+         join(', ', map { sprintf '%.2f', $_ } @ratios),
+         $goal ? '; goal > 1' : '';
+}
+
+my $leak_rounds = $ENV{BENCH_LEAK_ROUNDS} || 2;
+
+# Rounds of two sides (subs returning one run each), alternating who goes
+# first; @$a and @$b may already hold round 1.
+sub alternate {
+    my ($x, $y, $ra, $rb) = @_;
+    for my $i (@$ra + 1 .. $leak_rounds) {
+        if ($i % 2) { push @$ra, $x->(); push @$rb, $y->() }
+        else        { push @$rb, $y->(); push @$ra, $x->() }
+    }
+    return (summary(@$ra), summary(@$rb));
+}
+
+# ---- 3. mod_perl leak: memwatch against Apache2::SizeLimit ---------------
+my $perl_dir = do { require Cwd; Cwd::abs_path('bench/perl') };
+my $perl_conf = <<"EOF";
+LoadModule perl_module /usr/lib/apache2/modules/mod_perl.so
+PerlSwitches -I$perl_dir
+PerlModule MemwatchBenchLeak
+<Location /leak>
+    SetHandler modperl
+    PerlResponseHandler MemwatchBenchLeak
+    PerlSetVar MemwatchBenchLeakKB 32
+</Location>
+EOF
+my $limit_mb = 16;
+unless ($skip{sizelimit}) {
+    my $t0 = time;
+    my %run = (path => '/leak', ready => '/leak', seconds => $leak_secs);
+    my $memwatch = sub {
+        recycle_run(sub {
+            server('prefork', name => 'bench-perl-memwatch',
+                   conf => $perl_conf . "MemwatchMaxGrowth ${limit_mb}M\n")
+                ->start }, %run);
+    };
+    my $sizelimit = sub {
+        recycle_run(sub {
+            server('prefork', name => 'bench-perl-sizelimit',
+                   without_memwatch => 1,
+                   conf => $perl_conf . "PerlModule MemwatchBenchSizeLimit\n"
+                         . "PerlSetVar MemwatchBenchGrowthKB "
+                         . ($limit_mb * 1024) . "\n"
+                         . "PerlChildInitHandler "
+                         . "MemwatchBenchSizeLimit::child_init\n"
+                         . "PerlCleanupHandler Apache2::SizeLimit\n")
+                ->start }, %run);
+    };
+    my ($m, $s) = alternate($memwatch, $sizelimit, [], []);
+    print "3. A mod_perl handler keeping 32 KiB per request in a global, "
+        . "prefork (16 children\n   at most), wrk -t2 -c8 keep-alive flat out, "
+        . "$leak_rounds round(s) of $leak_secs s per side,\n   alternating, "
+        . "a fresh server per run\n";
+    recycle_line("memwatch MemwatchMaxGrowth ${limit_mb}M", $m);
+    recycle_line("Apache2::SizeLimit +${limit_mb} MiB", $s);
+    printf "   (memwatch's own figures: %d recycled for growth, %d exited, "
+         . "largest rss_peak\n   %.1f MiB; everything but its limit at the "
+         . "defaults. SizeLimit: %d \"too big\"\n   in its log; checked "
+         . "every request, limit = the child's \"unshared\" size at\n   "
+         . "start + %d MiB, as Apache2::SizeLimit measures it from statm)\n",
+         $m->{own_growth}, $m->{own_exited}, $m->{own_peak} / $MiB,
+         $s->{own_too_big}, $limit_mb;
+    compare_line($m, $s, 'SizeLimit', 1);
+    print "\n";
+    $took{sizelimit} = time - $t0;
+}
+
+# ---- 4. Leaky test-module workload: memwatch against a fixed limit -------
 # 1% of requests leak 1 MiB, the rest leak nothing; every request is a new
 # connection, so MaxConnectionsPerChild counts requests. Memwatch recycles
-# a child when it grew by 64 MiB; the fixed limit is tuned until the
-# largest child peaks no higher than under memwatch.
-my ($fh, $lua) = tempfile(SUFFIX => '.lua', UNLINK => 1);
-print $fh <<'LUA';
+# a child when it grew by 64 MiB; in round 1 the fixed limit is tuned until
+# the largest child peaks no higher than under memwatch, then both run
+# again at that limit, the other one first.
+unless ($skip{maxconn}) {
+    my $t0 = time;
+    my ($fh, $lua) = tempfile(SUFFIX => '.lua', UNLINK => 1);
+    print $fh <<'LUA';
 request = function()
   if math.random(100) == 1 then
     return wrk.format("GET", "/mw/leak?kb=1024")
@@ -120,48 +530,56 @@ request = function()
   return wrk.format("GET", "/mw/hello")
 end
 LUA
-close $fh;
-
-sub leaky_run {
-    my ($srv) = @_;
-    my $before = $srv->json;
-    my $rps = wrk($srv->port, '/', '-H', '"Connection: close"',
-                  '-s', $lua, '-d', (3 * $secs) . 's');
-    my $j = $srv->json;
-    my $peak = max(0, map { $_->{rss_peak_bytes} }
-                      @{ $j->{children} }, @{ $j->{exited} });
-    return { rps => $rps, peak => $peak,
-             exits => $j->{exited_total} - $before->{exited_total},
-             recycles => $j->{recycles_total}{growth}
-                         - $before->{recycles_total}{growth} };
+    close $fh;
+    my $mpm = (grep { $_ eq 'event' } @mpms) ? 'event' : $mpms[0];
+    my $sizing = "StartServers 2\nThreadsPerChild 25\nMinSpareThreads 25\n"
+               . "MaxSpareThreads 75\nMaxRequestWorkers 100\nServerLimit 8\n";
+    $sizing = "StartServers 4\nMinSpareServers 4\nMaxSpareServers 8\n"
+            . "MaxRequestWorkers 32\nServerLimit 32\n" if $mpm eq 'prefork';
+    my %run = (path => '/', ready => '/mw/hello', conns => 32,
+               seconds => 3 * $secs, script => $lua,
+               header => ['Connection: close']);
+    my $memwatch = sub {
+        recycle_run(sub {
+            server($mpm, name => 'bench-memwatch', mpm_conf => $sizing,
+                   conf => "MemwatchMaxGrowth 64M\nMemwatchMinLifetime 1\n"
+                         . "MemwatchMaxRetiring 2")->start }, %run);
+    };
+    my $n;
+    my $fixed = sub {
+        recycle_run(sub {
+            server($mpm, name => 'bench-fixed', mpm_conf => $sizing,
+                   conf => "MaxConnectionsPerChild $n")->start }, %run);
+    };
+    # Starting point: the mean growth per request gives the connections
+    # that take a child to 64 MiB on average; the largest child needs fewer.
+    my @m = ($memwatch->());
+    $n = int(64 * $MiB / (0.01 * $MiB));
+    my (@f, @tried);
+    for my $try (1 .. 3) {
+        @f = ($fixed->());
+        push @tried, sprintf "%d: %.0f MiB", $n, $f[0]{peak} / $MiB;
+        last if $f[0]{peak} <= $m[0]{peak} * 1.05;
+        $n = int($n * ($m[0]{peak} / $f[0]{peak}) * 0.95) || 1;
+    }
+    my ($ms, $fs) = alternate($memwatch, $fixed, \@m, \@f);
+    print "4. Leaky test-module workload on $mpm (1% of requests leak 1 MiB, "
+        . "one request per\n   connection), wrk -t2 -c32, " . scalar(@m)
+        . " round(s) of " . 3 * $secs . " s per side, alternating, a fresh "
+        . "server per run\n";
+    recycle_line("memwatch MemwatchMaxGrowth 64M", $ms);
+    recycle_line("MaxConnectionsPerChild $n", $fs);
+    printf "   (memwatch: MemwatchMinLifetime 1, MemwatchMaxRetiring 2; its "
+         . "own figures %d\n   recycled for growth, largest rss_peak %.1f MiB. "
+         . "The fixed limit was tuned in\n   round 1 to a largest child no "
+         . "higher than memwatch's: tried %s)\n", $ms->{own_growth},
+         $ms->{own_peak} / $MiB, join ', ', @tried;
+    compare_line($ms, $fs, 'fixed');
+    print "\n";
+    $took{maxconn} = time - $t0;
 }
 
-my $sizing = "StartServers 2\nThreadsPerChild 25\nMinSpareThreads 25\n"
-           . "MaxSpareThreads 75\nMaxRequestWorkers 100\nServerLimit 8\n";
-$sizing = "StartServers 4\nMinSpareServers 4\nMaxSpareServers 8\n"
-        . "MaxRequestWorkers 32\nServerLimit 32\n" if $mpm eq 'prefork';
-
-my $mw = MemwatchServer->new(name => 'bench-memwatch', mpm_conf => $sizing,
-    conf => "MemwatchMaxGrowth 64M\nMemwatchMinLifetime 1\n"
-          . "MemwatchMaxRetiring 2")->start;
-my $m = leaky_run($mw);
-# Starting point: the mean growth per request gives the connections that
-# take a child to 64 MiB on average; the largest child needs fewer.
-my $n = int(64 * 1024 * 1024 / (0.01 * 1024 * 1024));
-my ($f, $tries);
-for $tries (1 .. 4) {
-    my $fixed = MemwatchServer->new(name => 'bench-fixed', mpm_conf => $sizing,
-        conf => "MaxConnectionsPerChild $n")->start;
-    $f = leaky_run($fixed);
-    $f->{n} = $n;
-    last if $f->{peak} <= $m->{peak} * 1.05;
-    $n = int($n * ($m->{peak} / $f->{peak}) * 0.95);
-}
-print "2. Leaky workload (1% of requests leak 1 MiB, one request per connection)\n";
-printf "   memwatch MemwatchMaxGrowth 64M:    %8.0f req/s  largest child %4.0f MiB"
-     . "  %d children recycled\n", $m->{rps}, $m->{peak} / 1048576, $m->{recycles};
-printf "   fixed MaxConnectionsPerChild %-5d %8.0f req/s  largest child %4.0f MiB"
-     . "  %d children recycled\n", $f->{n}, $f->{rps}, $f->{peak} / 1048576,
-     $f->{exits};
-printf "   throughput ratio memwatch/fixed %.3f, recycles %d vs %d\n",
-       $m->{rps} / $f->{rps}, $m->{recycles}, $f->{exits};
+printf "Load average %s at the end; make bench took %.0f s (%s).\n",
+       loadavg(), time - $t_start,
+       join ', ', map { sprintf '%s %.0f s', $_, $took{$_} }
+                  grep { $took{$_} } qw(cpu callgrind status sizelimit maxconn);

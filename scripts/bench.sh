@@ -1,20 +1,39 @@
 #!/bin/bash
-# make bench: throughput with and without mod_memwatch, and growth-triggered
-# recycling against a fixed MaxConnectionsPerChild, measured side by side
-# in one run on this machine (wrk on loopback). Results in
-# bench-output/bench.txt. BENCH_MPM=worker picks the MPM (default event);
-# BENCH_SECONDS sets the length of one wrk round (default 5).
+# make bench: the module's CPU per request with and without it (event and
+# prefork), instructions per request (callgrind), the cost of one status
+# page scrape at 256 children, and recycling of a leak side by side with
+# Apache2::SizeLimit and a fixed MaxConnectionsPerChild; loopback only.
+# Results in bench-output/bench.txt. Knobs, all optional:
+#   BENCH_MPM="event prefork"   the MPMs measured
+#   BENCH_SECONDS=3             one wrk run
+#   BENCH_MIN_ROUNDS=5 BENCH_ROUNDS=12   rounds of the CPU comparison
+#   BENCH_LEAK_SECONDS=12 BENCH_LEAK_ROUNDS=2   recycling runs
+#   BENCH_SKIP="callgrind maxconn"      sections left out (cpu callgrind
+#                               status sizelimit maxconn)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# As root this runs again as an unprivileged user (scripts/unprivileged.sh),
+# which passes on only some variables: carry every BENCH_* as an argument.
+for a in "$@"; do
+    case $a in BENCH_*=*) export "${a?}" ;; esac
+done
+bench_vars=()
+while IFS='=' read -r name _; do
+    bench_vars+=("$name=${!name}")
+done < <(env | grep '^BENCH_' || true)
+
 bash scripts/deps.sh
 source scripts/unprivileged.sh
-rerun_unprivileged bench-output scripts/bench.sh "$@"
+rerun_unprivileged bench-output scripts/bench.sh "${bench_vars[@]}"
 
 rm -rf bench-output
 mkdir -p bench-output
-make -s all >/dev/null
+# Build quietly; show the log only if it fails.
+{ make -s all && make -s -C bench status_cost; } >bench-output/build.log 2>&1 \
+    || { cat bench-output/build.log; exit 1; }
 bash scripts/build-test-module.sh bench-output/testmod
 MEMWATCH_TESTMOD=$PWD/bench-output/testmod/mod_memwatch_test.so \
-MEMWATCH_MPM=${BENCH_MPM:-event} \
-    perl -Ilib -It/lib scripts/bench.pl | tee bench-output/bench.txt
+    perl -Ilib -It/lib -Ibench/lib scripts/bench.pl 2>&1 \
+    | tee bench-output/bench.txt
+exit "${PIPESTATUS[0]}"

@@ -7,10 +7,11 @@ PACKAGES=(
     make gcc perl curl procps
     clang libclang-rt-14-dev     # libFuzzer harnesses (tests/fuzz)
     apache2 apache2-dev          # httpd, apxs, headers
-    libapache2-mod-perl2         # Apache::Test, and mod_perl for t/runtime_perl.t
-    libapache2-mod-wsgi-py3      # embedded mod_wsgi for t/runtime_wsgi.t
+    libapache2-mod-perl2         # Apache::Test; mod_perl (t/runtime.t), Apache2::SizeLimit (bench)
+    libapache2-mod-wsgi-py3      # embedded mod_wsgi (t/runtime.t)
     libwww-perl                  # Apache::TestRequest
     apache2-utils wrk            # ab, wrk: load tests and benchmarks
+    valgrind strace              # instructions and system calls per request (bench)
     prometheus                   # promtool, to check ?prometheus
     chromium                     # the browser test of /memwatch
     dpkg-dev debhelper           # make deb (dh_apache2 is in apache2-dev)

@@ -1,0 +1,190 @@
+package MemwatchBench;
+
+# Measuring helpers for `make bench` (scripts/bench.pl): statistics over
+# rounds, one wrk run with its counts, a process's CPU time from /proc,
+# and a sampler that follows every child of an httpd parent.
+#
+#   median(@x), spread(@x) -> (min, max)
+#   ci95_median(@x) -> (lo, hi, coverage)
+#   wrk(url, %o)      { requests, rps, failed, errors => {kind => n} }
+#   children($ppid)   the pids of a process's children
+#   cpu_ns(@pids)     (utime + stime summed in ns, thread ids); () if one is gone
+#   sampler_start($ppid) / sampler_stop($s)
+#                     RSS of every child every 50 ms: peak per child,
+#                     children that exited
+
+use strict;
+use warnings FATAL => 'all';
+
+use Exporter 'import';
+use JSON::PP ();
+use POSIX ();
+use Time::HiRes qw(time sleep);
+
+our @EXPORT_OK = qw(median ci95_median spread wrk children cpu_ns
+                    page_size sampler_start sampler_stop
+                    statm_rss loadavg);
+
+sub median {
+    my @s = sort { $a <=> $b } @_;
+    return undef unless @s;
+    return @s % 2 ? $s[$#s / 2] : ($s[@s / 2 - 1] + $s[@s / 2]) / 2;
+}
+
+sub spread {
+    my @s = sort { $a <=> $b } @_;
+    return ($s[0], $s[-1]);
+}
+
+# A distribution-free confidence interval for the median: the k-th
+# smallest and k-th largest of n rounds, with k the largest for which the
+# binomial tail P(B(n, 1/2) < k) stays at or below 2.5% each side; its
+# coverage is 1 - 2 P(B < k). With fewer than 6 rounds no such k exists and
+# the range (k = 1) is returned, with its smaller coverage (94% for n = 5).
+# Returns (lo, hi, coverage).
+sub ci95_median {
+    my @s = sort { $a <=> $b } @_;
+    my $n = @s;
+    my ($k, $below_k, $tail, $c) = (1, 2**-$n, 0, 1);   # c = C(n, j)
+    for my $j (0 .. $n) {
+        $tail += $c / 2**$n;            # P(B <= j)
+        last if $tail > 0.025;
+        ($k, $below_k) = ($j + 1, $tail);   # P(B < k) = P(B <= j)
+        $c = $c * ($n - $j) / ($j + 1);
+    }
+    $k = int(($n + 1) / 2) if $k > ($n + 1) / 2;
+    return ($s[$k - 1], $s[$n - $k], 1 - 2 * $below_k);
+}
+
+sub page_size  { POSIX::sysconf(POSIX::_SC_PAGESIZE()) }
+
+sub loadavg {
+    open my $fh, '<', '/proc/loadavg' or return '?';
+    my @l = split ' ', scalar <$fh>;
+    return "@l[0..2]";
+}
+
+# Children of $ppid (httpd forks them from its main thread).
+sub children {
+    my ($ppid) = @_;
+    if (open my $fh, '<', "/proc/$ppid/task/$ppid/children") {
+        return split ' ', scalar(<$fh>) // '';
+    }
+    my @kids;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;
+        my $line = <$fh> // next;
+        my ($pid, $rest) = $line =~ /^(\d+) \(.*\) (.*)$/s or next;
+        push @kids, $pid if (split ' ', $rest)[1] == $ppid;
+    }
+    return @kids;
+}
+
+# CPU time of each pid, all its threads, summed: (nanoseconds, the thread
+# ids). It is utime + stime as the kernel keeps it (sum_exec_runtime), read
+# from /proc/PID/task/TID/schedstat in ns rather than from /proc/PID/stat
+# in 10 ms ticks. A thread that ends takes its time out of the sum, so
+# compare the thread ids before and after. Empty list if a pid is gone.
+sub cpu_ns {
+    my ($sum, @tids) = (0);
+    for my $pid (@_) {
+        my @tasks = glob "/proc/$pid/task/*" or return;
+        for my $task (@tasks) {
+            open my $fh, '<', "$task/schedstat" or return;
+            my $line = <$fh> // return;
+            $sum += (split ' ', $line)[0];
+            push @tids, $task =~ m{(\d+)$};
+        }
+    }
+    return ($sum, join ',', sort { $a <=> $b } @tids);
+}
+
+sub statm_rss {
+    my ($pid) = @_;
+    open my $fh, '<', "/proc/$pid/statm" or return undef;
+    my $line = <$fh> // return undef;
+    return (split ' ', $line)[1] * page_size();
+}
+
+# One wrk run. Options: threads, conns, seconds, script, header (list).
+# failed counts every request wrk saw go wrong: socket errors (connect,
+# read, write, timeout; a read error is also a connection the server closed
+# before the response was complete) and non-2xx/3xx responses.
+sub wrk {
+    my ($url, %o) = @_;
+    my @cmd = ('wrk', '-t' . ($o{threads} || 1), '-c' . ($o{conns} || 8),
+               '-d' . ($o{seconds} || 3) . 's', '--timeout', '10s');
+    push @cmd, '-s', $o{script} if $o{script};
+    push @cmd, map { ('-H', $_) } @{ $o{header} || [] };
+    open my $fh, '-|', @cmd, $url or die "wrk: $!";
+    local $/;
+    my $out = <$fh>;
+    close $fh;
+    my ($n) = $out =~ /(\d+) requests in / or die "wrk: $out";
+    my ($rps) = $out =~ /Requests\/sec:\s+([\d.]+)/ or die "wrk: $out";
+    my %err;
+    if ($out =~ /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/) {
+        @err{qw(connect read write timeout)} = ($1, $2, $3, $4);
+    }
+    ($err{'non-2xx'}) = $out =~ /Non-2xx or 3xx responses: (\d+)/;
+    my $failed = 0;
+    for (keys %err) {
+        if ($err{$_}) { $failed += $err{$_} } else { delete $err{$_} }
+    }
+    return { requests => $n, rps => $rps, failed => $failed,
+             errors => \%err };
+}
+
+# A process of its own that reads the RSS of every child of $ppid every
+# `interval` seconds until sampler_stop. Result: { peak => {pid => bytes},
+# first => {pid => bytes}, exited => [pids], samples => n }.
+sub sampler_start {
+    my ($ppid, $interval) = @_;
+    $interval ||= 0.05;
+    my $file = "/tmp/memwatch-bench-sampler.$$." . int(rand 1e9);
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        my $stop = 0;
+        local $SIG{TERM} = sub { $stop = 1 };
+        my (%peak, %first, %alive);
+        my $samples = 0;
+        my $tick = sub {
+            my %now = map { $_ => 1 } children($ppid);
+            for my $c (keys %now) {
+                my $rss = statm_rss($c) // next;
+                $first{$c} //= $rss;
+                $peak{$c} = $rss if !$peak{$c} || $rss > $peak{$c};
+            }
+            $alive{$_} = 1 for keys %now;
+            delete $alive{$_} for grep { !$now{$_} } keys %alive;
+            $samples++;
+        };
+        until ($stop) {
+            $tick->();
+            sleep $interval;
+        }
+        $tick->();
+        my @exited = grep { !$alive{$_} } keys %peak;
+        open my $fh, '>', $file or POSIX::_exit(1);
+        print $fh JSON::PP::encode_json({ peak => \%peak, first => \%first,
+                                          exited => \@exited,
+                                          samples => $samples });
+        close $fh;
+        POSIX::_exit(0);
+    }
+    return { pid => $pid, file => $file, ppid => $ppid };
+}
+
+sub sampler_stop {
+    my ($s) = @_;
+    kill 'TERM', $s->{pid};
+    waitpid $s->{pid}, 0;
+    open my $fh, '<', $s->{file} or die "sampler left no result";
+    local $/;
+    my $r = JSON::PP::decode_json(<$fh>);
+    close $fh;
+    unlink $s->{file};
+    return $r;
+}
+
+1;
