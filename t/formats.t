@@ -11,7 +11,8 @@ use Apache::TestRequest qw(GET HEAD);
 use Apache::TestUtil;
 use File::Temp qw(tempfile);
 use JSON::PP;
-use MemwatchUtil qw(get_json poll_until);
+use MemwatchClient qw(poll);
+use MemwatchUtil qw(get_json);
 
 plan tests => 27, need_module 'memwatch_test';
 
@@ -96,7 +97,7 @@ ok t_cmp(($auto{TotalRSS} // '') =~ /^[1-9]\d*$/ ? 1 : 0, 1,
 # One row per child: compare with a JSON snapshot taken just before and
 # after the page, retried while children come or go in between.
 my ($html, $rows, $want, @pids);
-poll_until(sub {
+poll(10, sub {
     my $a = get_json();
     $res = GET('/memwatch');
     my $b = get_json();
@@ -108,7 +109,7 @@ poll_until(sub {
     my ($table) = $html =~ m{<table class="children">(.*?)</table>}s;
     $rows = () = ($table // '') =~ m{<tr><td><span class="sw"}g;
     return $pa eq $pb;
-}, 10);
+});
 ok t_cmp($res->header('Content-Type'), qr{^text/html}, 'HTML: text/html');
 ok t_cmp($html =~ /<svg\b/ ? 1 : 0, 1, 'HTML has an <svg chart');
 ok t_cmp($rows, $want, "HTML: one row per child ($want)");
@@ -117,12 +118,12 @@ ok t_cmp("@absent", '', 'HTML: each child\'s pid in its row');
 
 # Detail view of a live child, by its slot.
 my ($slot, $pid);
-my $detail = poll_until(sub {
+my $detail = poll(10, sub {
     my $c = get_json()->{children}[0] or return 0;
     ($slot, $pid) = ($c->{slot}, $c->{pid});
     my $h = GET("/memwatch?child=$slot")->content;
     return $h =~ /Child in slot \Q$slot\E, pid \Q$pid\E\b/ ? $h : 0;
-}, 10);
+});
 ok t_cmp($detail ? 1 : 0, 1, "?child=$slot shows the child in slot $slot with pid $pid");
 
 my $refresh = GET('/memwatch?refresh=5')->content;
