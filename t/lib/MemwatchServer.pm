@@ -6,6 +6,9 @@ package MemwatchServer;
 #
 #   my $srv = MemwatchServer->new(conf => "MemwatchMaxGrowth 8M\n");
 #   $srv->start; ... $srv->json; ... $srv->stop;
+#
+# HTTP goes through MemwatchClient: $srv->conn for a keep-alive connection
+# of a test's own, $srv->get for one request on a fresh one.
 
 use strict;
 use warnings FATAL => 'all';
@@ -16,9 +19,9 @@ use File::Basename qw(dirname);
 use File::Copy ();
 use IO::Socket::INET;
 use JSON::PP;
-use MemwatchClient ();
+use MemwatchClient qw(request poll);
 use POSIX ();
-use Time::HiRes qw(time sleep);
+use Time::HiRes qw(time);
 
 my $top = abs_path(dirname(__FILE__) . '/../..');
 my $count = 0;
@@ -115,19 +118,12 @@ sub start {
     $self->write_conf;
     my $out = `/usr/sbin/apache2 -f $self->{root}/httpd.conf -k start 2>&1`;
     die "httpd did not start: $out" if $?;
-    my $deadline = time + 20;
-    while (time < $deadline) {
-        if ($self->{without_memwatch}) {
-            my ($status) = eval { $self->get('/mw/hello') };
-            return $self if $status && $status == 200;
-        }
-        else {
-            my $j = eval { $self->json };
-            return $self if $j && @{ $j->{children} };
-        }
-        sleep 0.05;
-    }
-    die "httpd on port $self->{port} did not answer";
+    my $up = poll(20, sub {
+        return ($self->get('/mw/hello'))[0] == 200 if $self->{without_memwatch};
+        return scalar @{ $self->json->{children} };
+    });
+    die "httpd on port $self->{port} did not answer" unless $up;
+    return $self;
 }
 
 sub configtest {
@@ -149,23 +145,34 @@ sub stop {
     my $self = shift;
     my $pid = $self->pid or return;
     system("/usr/sbin/apache2 -f $self->{root}/httpd.conf -k stop >/dev/null 2>&1");
-    my $deadline = time + 20;
-    sleep 0.05 while kill(0, $pid) && time < $deadline;
+    poll(20, sub { !kill(0, $pid) });
 }
 
-# A raw GET on a fresh connection: (status, body).
+# A keep-alive connection of a test's own (MemwatchClient::req on it).
+sub conn { MemwatchClient::conn('127.0.0.1', $_[0]{port}) }
+
+# A keep-alive connection and the pid of the child that answers on it
+# (/mw/info), a child other than those in @not: (socket, pid).
+sub conn_to_child {
+    my ($self, @not) = @_;
+    my %not = map { $_ => 1 } @not;
+    for (1 .. 100) {
+        my $s = $self->conn;
+        my ($pid) = MemwatchClient::req($s, '/mw/info')->{body} =~ /pid=(\d+)/;
+        return ($s, $pid) unless $not{$pid};
+        close $s;
+    }
+    die "no child other than @not to talk to\n";
+}
+
+# One GET on a fresh connection: (status, body); (0, '') if no complete
+# response came. Dies if it cannot connect.
 sub get {
     my ($self, $path) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $self->{port}, Timeout => 10)
-        or die "connect: $!";
-    print $s "GET $path HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    local $/;
-    my $resp = <$s> // '';
+    my $s = $self->conn;
+    my ($r) = request($s, $path, close => 1);
     close $s;
-    my ($status) = $resp =~ m{^HTTP/1\.\d (\d+)};
-    my (undef, $body) = split /\r\n\r\n/, $resp, 2;
-    return ($status // 0, $body // '');
+    return $r ? ($r->{status}, $r->{body}) : (0, '');
 }
 
 # The pids of the parent's children, from /proc.
@@ -213,24 +220,21 @@ sub peak_rss_during {
     return (decode_json($json || '{}'), @ret);
 }
 
-# Children that died on a signal, as the parent logged them (AH00051/52).
-sub crashes {
-    my $self = shift;
-    open my $fh, '<', $self->error_log or return 0;
-    return scalar grep { /exit signal/ } <$fh>;
+# How many lines of the server's error log match $re.
+sub log_count {
+    my ($self, $re) = @_;
+    open my $fh, '<', $self->error_log or die $self->error_log . ": $!\n";
+    return scalar grep { /$re/ } <$fh>;
 }
+
+# Children that died on a signal, as the parent logged them (AH00051/52).
+sub crashes { $_[0]->log_count(qr/exit signal/) }
 
 sub json {
     my $self = shift;
     my ($status, $body) = $self->get('/memwatch?json');
     die "status $status" unless $status == 200;
     return decode_json($body);
-}
-
-# Poll until $cond->() is true; returns its value or undef at the deadline.
-sub poll {
-    my ($self, $timeout, $cond) = @_;
-    return MemwatchClient::poll($timeout, $cond);
 }
 
 sub DESTROY {
