@@ -20,6 +20,10 @@ bash scripts/deps.sh
 source scripts/unprivileged.sh
 rerun_unprivileged test-output scripts/test.sh "$@"
 
+source scripts/httpd.sh
+HTTPD=$(httpd_binary)
+APXS_PATH=$(command -v "${APXS:-apxs}")
+
 rm -rf "$OUT"
 mkdir -p "$OUT"
 make -s clean >/dev/null 2>&1 || true
@@ -36,8 +40,8 @@ for mpm in $MPMS; do
     perl t/TEST.PL -clean >/dev/null 2>&1 || true
     log=$OUT/apache-test-$mpm.log
     set +e
-    MEMWATCH_MPM=$mpm MEMWATCH_OUT=$OUT perl t/TEST.PL -apxs "$(command -v apxs)" \
-        -httpd /usr/sbin/apache2 -httpd_conf "$TOP/t/mpm/$mpm.conf" -port select \
+    MEMWATCH_MPM=$mpm MEMWATCH_OUT=$OUT perl t/TEST.PL -apxs "$APXS_PATH" \
+        -httpd "$HTTPD" -httpd_conf "$TOP/t/mpm/$mpm.conf" -port select \
         ${TEST_VERBOSE:+-verbose} ${TEST_FILES:-} 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
     set -e

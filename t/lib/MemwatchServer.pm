@@ -7,8 +7,10 @@ package MemwatchServer;
 #   my $srv = MemwatchServer->new(conf => "MemwatchMaxGrowth 8M\n");
 #   $srv->start; ... $srv->json; ... $srv->stop;
 #
-# HTTP goes through MemwatchClient: $srv->conn for a keep-alive connection
-# of a test's own, $srv->get for one request on a fresh one.
+# The httpd binary and its modules are where apxs says (httpd(),
+# modules_dir(); APXS picks another apxs). HTTP goes through
+# MemwatchClient: $srv->conn for a keep-alive connection of a test's own,
+# $srv->get for one request on a fresh one.
 
 use strict;
 use warnings FATAL => 'all';
@@ -25,6 +27,31 @@ use Time::HiRes qw(time);
 
 my $top = abs_path(dirname(__FILE__) . '/../..');
 my $count = 0;
+
+# What `apxs -q NAME` says, asked once.
+my %apxs;
+sub apxs_q {
+    my $name = shift;
+    return $apxs{$name} //= do {
+        my $apxs = $ENV{APXS} || 'apxs';
+        my $v = `$apxs -q $name 2>/dev/null`;
+        die "'$apxs -q $name' failed: is apxs (apache2-dev) installed?\n"
+            if $? || !defined $v || $v !~ /\S/;
+        chomp $v;
+        $v;
+    };
+}
+
+# The httpd binary apxs was built for: SBINDIR/TARGET (/usr/sbin/apache2
+# on Debian).
+sub httpd {
+    my $h = apxs_q('SBINDIR') . '/' . apxs_q('TARGET');
+    die "no httpd at $h\n" unless -x $h;
+    return $h;
+}
+
+# Where its modules are (/usr/lib/apache2/modules on Debian).
+sub modules_dir { apxs_q('LIBEXECDIR') }
 
 sub free_port {
     my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
@@ -71,6 +98,7 @@ sub write_conf {
     my $self = shift;
     my $root = $self->{root};
     my $m = $self->{mpm};
+    my $mods = modules_dir();
     make_path("$root/logs", "$root/htdocs");
     open my $ix, '>', "$root/htdocs/index.html" or die $!;
     print $ix "<p>hello</p>\n";
@@ -93,10 +121,10 @@ LogLevel notice
 DocumentRoot $root/htdocs
 DirectoryIndex index.html
 TypesConfig /etc/mime.types
-LoadModule mpm_${m}_module /usr/lib/apache2/modules/mod_mpm_${m}.so
-LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
-LoadModule mime_module /usr/lib/apache2/modules/mod_mime.so
-LoadModule dir_module /usr/lib/apache2/modules/mod_dir.so
+LoadModule mpm_${m}_module $mods/mod_mpm_${m}.so
+LoadModule authz_core_module $mods/mod_authz_core.so
+LoadModule mime_module $mods/mod_mime.so
+LoadModule dir_module $mods/mod_dir.so
 LoadModule memwatch_test_module $testmod
 $memwatch
 Mutex file:$root/logs
@@ -116,7 +144,7 @@ EOF
 sub start {
     my $self = shift;
     $self->write_conf;
-    my $out = `/usr/sbin/apache2 -f $self->{root}/httpd.conf -k start 2>&1`;
+    my $out = `${\httpd()} -f $self->{root}/httpd.conf -k start 2>&1`;
     die "httpd did not start: $out" if $?;
     my $up = poll(20, sub {
         return ($self->get('/mw/hello'))[0] == 200 if $self->{without_memwatch};
@@ -129,7 +157,7 @@ sub start {
 sub configtest {
     my ($self) = @_;
     $self->write_conf;
-    my $out = `/usr/sbin/apache2 -f $self->{root}/httpd.conf -t 2>&1`;
+    my $out = `${\httpd()} -f $self->{root}/httpd.conf -t 2>&1`;
     return ($? >> 8, $out);
 }
 
@@ -144,7 +172,7 @@ sub pid {
 sub stop {
     my $self = shift;
     my $pid = $self->pid or return;
-    system("/usr/sbin/apache2 -f $self->{root}/httpd.conf -k stop >/dev/null 2>&1");
+    system(httpd() . " -f $self->{root}/httpd.conf -k stop >/dev/null 2>&1");
     poll(20, sub { !kill(0, $pid) });
 }
 
