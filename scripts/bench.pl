@@ -208,7 +208,7 @@ sub single_httpd {
     if (!$pid) {
         open STDOUT, '>', '/dev/null';
         open STDERR, '>', '/dev/null';
-        exec @wrap, '/usr/sbin/apache2', '-X', '-f', "$srv->{root}/httpd.conf";
+        exec @wrap, MemwatchServer::httpd(), '-X', '-f', "$srv->{root}/httpd.conf";
     }
     MemwatchClient::poll(60, sub { ($srv->get('/mw/hello'))[0] == 200 })
         or die "httpd -X (@wrap) did not answer";

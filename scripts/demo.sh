@@ -20,7 +20,7 @@ TOP=$PWD
 RUN=$TOP/demo-run
 PORT=${PORT:-8080}
 SECONDS_OF_TRAFFIC=${DEMO_SECONDS:-600}
-HTTPD=/usr/sbin/apache2
+source scripts/httpd.sh
 
 # The pid in FILE if that process is alive and its command line has WORD
 # (so a stale pid file never makes us signal someone else's process).
@@ -42,7 +42,7 @@ stop_demo() {
     fi
     rm -f "$RUN/traffic.pid"
     if pid=$(live_pid "$RUN/httpd.pid" "$RUN/httpd.conf"); then
-        "$HTTPD" -f "$RUN/httpd.conf" -k stop 2>/dev/null || kill -TERM "$pid" || true
+        "$(httpd_binary)" -f "$RUN/httpd.conf" -k stop 2>/dev/null || kill -TERM "$pid" || true
         # -k stop only signals: wait for the parent (it ends its children
         # first), so the port is free when this returns.
         for _ in $(seq 200); do
@@ -101,6 +101,7 @@ esac
 
 bash scripts/deps.sh
 make -s all >/dev/null
+HTTPD=$(httpd_binary)
 stop_demo
 if port_busy "$PORT"; then
     echo "127.0.0.1:$PORT is taken by another program; try PORT=8081 make demo" >&2

@@ -9,6 +9,8 @@
 #   TEST_FILES="t/basic.t" make test   only some Apache::Test files (no C tests)
 #   TEST_VERBOSE=1 make test           show every assertion
 #   TEST_DEB=1 TEST_FILES=... make test   the Debian package test too
+#   MEMWATCH_KEEP=1 make test          keep the private servers' roots
+#                                      (t/servers/, in test-output/servers)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -37,7 +39,11 @@ if [ "$(id -u)" -eq 0 ]; then
     exit $rc
 fi
 
-rm -rf "$OUT"
+source scripts/httpd.sh
+HTTPD=$(httpd_binary)
+APXS_PATH=$(command -v "${APXS:-apxs}")
+
+rm -rf "$OUT" t/servers
 mkdir -p "$OUT"
 make -s clean >/dev/null 2>&1 || true
 make -s all >/dev/null
@@ -55,8 +61,8 @@ for mpm in $MPMS; do
     perl t/TEST.PL -clean >/dev/null 2>&1 || true
     log=$OUT/apache-test-$mpm.log
     set +e
-    MEMWATCH_MPM=$mpm MEMWATCH_OUT=$OUT perl t/TEST.PL -apxs "$(command -v apxs)" \
-        -httpd /usr/sbin/apache2 -httpd_conf "$TOP/t/mpm/$mpm.conf" -port select \
+    MEMWATCH_MPM=$mpm MEMWATCH_OUT=$OUT perl t/TEST.PL -apxs "$APXS_PATH" \
+        -httpd "$HTTPD" -httpd_conf "$TOP/t/mpm/$mpm.conf" -port select \
         ${TEST_VERBOSE:+-verbose} ${TEST_FILES:-} 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
     set -e
@@ -74,6 +80,11 @@ for mpm in $MPMS; do
     ran[$mpm]=${tests:-0}
 done
 perl t/TEST.PL -clean >/dev/null 2>&1 || true
+# MemwatchServer left the roots of its servers (MEMWATCH_KEEP): copy them
+# where they outlive the unprivileged run's copy of the tree.
+if [ -n "${MEMWATCH_KEEP:-}" ] && [ -d t/servers ]; then
+    cp -r t/servers "$OUT/servers"
+fi
 
 for mpm in $MPMS; do
     echo "$mpm: ${ran[$mpm]} Apache::Test tests"

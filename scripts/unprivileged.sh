@@ -18,7 +18,7 @@ rerun_unprivileged() {
     runuser -u "$user" -- env HOME="$work" PATH="$PATH" \
         MPMS="${MPMS:-}" TEST_FILES="${TEST_FILES:-}" \
         TEST_VERBOSE="${TEST_VERBOSE:-}" CI="${CI:-}" \
-        MEMWATCH_KEEP="${MEMWATCH_KEEP:-}" \
+        MEMWATCH_KEEP="${MEMWATCH_KEEP:-}" ${APXS:+"APXS=$APXS"} \
         BENCH_MPM="${BENCH_MPM:-}" BENCH_SECONDS="${BENCH_SECONDS:-}" \
         bash "$work/$script" "$@" || rc=$?
     rm -rf "$out"

@@ -19,7 +19,8 @@ use lib 't/lib';
 use Apache::Test;
 use Apache::TestRequest qw(GET);
 use Apache::TestUtil;
-use MemwatchUtil qw(get_json poll_until exited_key);
+use MemwatchClient qw(poll);
+use MemwatchUtil qw(get_json exited_key);
 
 plan tests => 6, need_module 'memwatch_test';
 
@@ -51,7 +52,7 @@ ok t_cmp(scalar(grep { $_ == 200 } @codes), $N, "$N requests to /mw/hello answer
 #   requests    = before + N + 1 (the first ?json) + k
 #   connections = before + N + k + 1 (its own, counted when it opened)
 my ($polls, $req, $conn, $exits) = (0, 0, 0, 0);
-my $exact = poll_until(sub {
+my $exact = poll(15, sub {
     my $j = get_json();
     my $k = $polls++;
     ($req, $conn) = counted($j, \%seen);
@@ -59,7 +60,7 @@ my $exact = poll_until(sub {
     $conn -= $k + 1;
     $exits = grep { !$seen{ exited_key($_) } } @{ $j->{exited} };
     return $req == $req0 + $N + 1;
-}, 15);
+});
 t_debug("polled $polls times; $exits children exited meanwhile");
 ok t_cmp($req - $req0, $N + 1,
          "totals.requests grew by exactly $N + 1 (the ?json that read it)");

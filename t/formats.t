@@ -11,7 +11,8 @@ use Apache::TestRequest qw(GET HEAD);
 use Apache::TestUtil;
 use File::Temp qw(tempfile);
 use JSON::PP;
-use MemwatchUtil qw(get_json poll_until);
+use MemwatchClient qw(poll);
+use MemwatchUtil qw(get_json);
 
 plan tests => 34, need_module 'memwatch_test';
 
@@ -63,11 +64,11 @@ ok t_cmp(length(GET('/memwatch?json=&history=')->content) > 0
          && GET('/memwatch?json=&history=')->code == 200 ? 1 : 0, 1,
          '?json=&history= (key= forms) answers too');
 # PSS: per child from smaps_rollup (MemwatchSmapsInterval 1), summed.
-my $pss = poll_until(sub {
+my $pss = poll(10, sub {
     my $x = get_json();
     my @k = @{ $x->{children} };
     return (@k && !grep { !defined $_->{pss_bytes} } @k) ? $x : 0;
-}, 10);
+});
 my $pss_sum = 0;
 $pss_sum += $_->{pss_bytes} for @{ $pss ? $pss->{children} : [] };
 ok t_cmp($pss ? $pss->{totals}{pss_bytes} : 'no pss', $pss_sum,
@@ -76,7 +77,7 @@ ok t_cmp($pss_sum > 0 && $pss_sum <= ($pss->{totals}{rss_bytes} // 0) ? 1 : 0, 1
          "0 < PSS total ($pss_sum) <= RSS total ("
          . ($pss ? $pss->{totals}{rss_bytes} : '?') . ')');
 # (absent while a child's PSS is unknown: a child may just have started)
-ok t_cmp(poll_until(sub { (GET('/memwatch?auto')->content =~ /^TotalPSS: (\d+)$/m)[0] }, 10)
+ok t_cmp(poll(10, sub { (GET('/memwatch?auto')->content =~ /^TotalPSS: (\d+)$/m)[0] })
          // 'missing', qr/^[1-9]\d*$/, '?auto: TotalPSS');
 
 # ---- Prometheus -------------------------------------------------------------
@@ -123,7 +124,7 @@ ok t_cmp(($auto{TotalRSS} // '') =~ /^[1-9]\d*$/ ? 1 : 0, 1,
 # One row per child: compare with a JSON snapshot taken just before and
 # after the page, retried while children come or go in between.
 my ($html, $rows, $want, @pids);
-poll_until(sub {
+poll(10, sub {
     my $a = get_json();
     $res = GET('/memwatch');
     my $b = get_json();
@@ -135,7 +136,7 @@ poll_until(sub {
     my ($table) = $html =~ m{<table class="children">(.*?)</table>}s;
     $rows = () = ($table // '') =~ m{<tr><td><span class="sw"}g;
     return $pa eq $pb;
-}, 10);
+});
 ok t_cmp($res->header('Content-Type'), qr{^text/html}, 'HTML: text/html');
 ok t_cmp($html =~ /<svg\b/ ? 1 : 0, 1, 'HTML has an <svg chart');
 ok t_cmp($rows, $want, "HTML: one row per child ($want)");
@@ -144,12 +145,12 @@ ok t_cmp("@absent", '', 'HTML: each child\'s pid in its row');
 
 # Detail view of a live child, by its slot.
 my ($slot, $pid);
-my $detail = poll_until(sub {
+my $detail = poll(10, sub {
     my $c = get_json()->{children}[0] or return 0;
     ($slot, $pid) = ($c->{slot}, $c->{pid});
     my $h = GET("/memwatch?child=$slot")->content;
     return $h =~ /Child in slot \Q$slot\E, pid \Q$pid\E\b/ ? $h : 0;
-}, 10);
+});
 ok t_cmp($detail ? 1 : 0, 1, "?child=$slot shows the child in slot $slot with pid $pid");
 
 ok t_cmp((GET('/memwatch?refresh')->content =~ m{(<meta http-equiv="refresh"[^>]*>)})[0]

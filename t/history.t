@@ -8,7 +8,8 @@ use lib 't/lib';
 use Apache::Test;
 use Apache::TestRequest qw(GET);
 use Apache::TestUtil;
-use MemwatchUtil qw(get_json poll_until);
+use MemwatchClient qw(poll);
+use MemwatchUtil qw(get_json);
 
 plan tests => 6, need_module 'memwatch_test';
 
@@ -16,12 +17,12 @@ Apache::TestRequest::user_agent(reset => 1, keep_alive => 0);
 
 # Each ?json is a request: the child answering it samples when due.
 my $j;
-my $c = poll_until(sub {
+my $c = poll(15, sub {
     $j = get_json('history');
     my ($h) = sort { @{ $b->{history} } <=> @{ $a->{history} } }
               grep { @{ $_->{history} } >= 3 } @{ $j->{children} };
     return $h;
-}, 15);
+});
 ok t_cmp($c ? 1 : 0, 1, 'a child has at least 3 history samples within 15 s');
 $c ||= { history => [], pid => 0 };
 my @h = @{ $c->{history} };

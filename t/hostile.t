@@ -9,7 +9,8 @@ use lib 't/lib';
 use Apache::Test;
 use Apache::TestRequest qw(GET);
 use Apache::TestUtil;
-use MemwatchUtil qw(get_json poll_until raw_connect raw_request);
+use MemwatchClient qw(conn req poll);
+use MemwatchUtil qw(get_json server_addr);
 
 # Query strings sent through LWP (which %-escapes what a URI may not hold)
 # and the status each must get. 400s are the module's own, in text/plain:
@@ -71,7 +72,7 @@ for my $h (@hostile) {
 
 for my $r (@raw) {
     my ($target, $want, $name) = @$r;
-    my $res = eval { raw_request(raw_connect(), $target, close => 1) };
+    my $res = eval { req(conn(server_addr()), $target, close => 1) };
     my $got = $res ? $res->{status} : "error: $@";
     my $type = $res ? $res->{headers}{'content-type'} // '' : '';
     # A request line core itself refuses gets core's 400 page; anything
@@ -111,8 +112,8 @@ ok t_cmp(index($res->content, '" onmouseover="'), -1,
 # request line carries a literal <script> in the path; the test handler
 # keys on the last segment, so /mw/<script>x/leak is /mw/leak.
 {
-    my $sock = raw_connect();
-    my $ok = grep { raw_request($sock, '/mw/hello')->{status} == 200 } 1 .. 6;
+    my $sock = conn(server_addr());
+    my $ok = grep { req($sock, '/mw/hello')->{status} == 200 } 1 .. 6;
     ok t_cmp($ok, 6, 'six requests on one connection: past the warm-up');
     my $prefix = '/mw/<script>x';
     my ($leaks, $attr) = (0, undef);
@@ -120,14 +121,14 @@ ok t_cmp(index($res->content, '" onmouseover="'), -1,
     # then RSS does not grow and nothing is attributed. Leak again, at most
     # four times (16 MiB), until the prefix shows.
     while ($leaks < 4 && !$attr) {
-        my $r = raw_request($sock, "$prefix/leak?kb=4096");
+        my $r = req($sock, "$prefix/leak?kb=4096");
         $leaks++;
         die "leak under $prefix: $r->{status} $r->{body}"
             unless $r->{status} == 200 && $r->{body} =~ /leaked 4096 KiB/;
-        $attr = poll_until(sub {
+        $attr = poll(3, sub {
             my ($a) = grep { $_->{prefix} eq $prefix } @{ get_json()->{attribution} };
             return $a;
-        }, 3);
+        });
     }
     close $sock;
     t_debug("attributed after $leaks leak(s) of 4 MiB: "

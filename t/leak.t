@@ -21,20 +21,16 @@ my $one = $threaded
     : "StartServers 1\nMinSpareServers 1\nMaxSpareServers 1\n"
       . "ServerLimit 1\nMaxRequestWorkers 1\n";
 
-sub conn { MemwatchClient::conn('127.0.0.1', $_[0]->port) }
-sub the_child { child_of($_[0]->json, $_[1]) }
-
 # ---- A steady leak of 4 KiB a request ------------------------------------
 {
     my $srv = MemwatchServer->new(name => 'leak', mpm_conf => $one,
         conf => "MemwatchWarmup 20\nMemwatchAttributeDepth 2");
     $srv->start;
-    my $s = conn($srv);
-    my ($pid) = req($s, '/mw/info')->{body} =~ /pid=(\d+)/;
+    my ($s, $pid) = $srv->conn_to_child;
     req($s, '/mw/hello') for 1 .. 30;
     req($s, '/mw/leak?kb=4') for 1 .. 3000;
     req($s, '/mw/hello') for 1 .. 20;
-    my $c = the_child($srv, $pid);
+    my $c = child_of($srv->json, $pid);
     t_debug("verdict $c->{verdict}, $c->{growth_per_request_bytes} B/request, "
             . "$c->{trend_points} points over $c->{trend_window_requests} requests");
     ok t_cmp($c->{verdict}, 'leaking', 'a steady leak is called leaking');
@@ -72,12 +68,11 @@ sub the_child { child_of($_[0]->json, $_[1]) }
     my $srv = MemwatchServer->new(name => 'plateau', mpm_conf => $one,
         conf => "MemwatchWarmup 20");
     $srv->start;
-    my $s = conn($srv);
-    my ($pid) = req($s, '/mw/info')->{body} =~ /pid=(\d+)/;
+    my ($s, $pid) = $srv->conn_to_child;
     req($s, '/mw/hello') for 1 .. 30;
     req($s, '/mw/cache?mb=32');
     req($s, '/mw/hello') for 1 .. 3000;
-    my $c = the_child($srv, $pid);
+    my $c = child_of($srv->json, $pid);
     t_debug("verdict $c->{verdict}, growth $c->{growth_bytes}, "
             . "$c->{growth_per_request_bytes} B/request");
     ok t_cmp($c->{growth_bytes} >= 30 * 1048576 ? 1 : 0, 1,
@@ -90,7 +85,7 @@ sub the_child { child_of($_[0]->json, $_[1]) }
     my $srv = MemwatchServer->new(name => 'random', mpm_conf => $one,
         conf => "MemwatchWarmup 1\nMemwatchAttributeSlots 16");
     $srv->start;
-    my $s = conn($srv);
+    my $s = $srv->conn;
     for my $i (1 .. 400) {
         my $rnd = join '', map { ('a' .. 'z')[rand 26] } 1 .. 12;
         req($s, "/mw/$rnd/leak?kb=64");

@@ -14,7 +14,8 @@ use lib 't/lib';
 use Apache::Test;
 use Apache::TestRequest qw(GET);
 use Apache::TestUtil;
-use MemwatchUtil qw(get_json poll_until child_by_pid KiB MiB);
+use MemwatchClient qw(poll child_of);
+use MemwatchUtil qw(get_json KiB MiB);
 
 plan tests => 9, need_module 'memwatch_test';
 
@@ -27,14 +28,14 @@ ok t_cmp($j->{pools}{reason}, undef, 'and no reason is given');
 {
     Apache::TestRequest::user_agent(reset => 1, keep_alive => 1);
     my ($pid) = GET('/mw/info')->content =~ /pid=(\d+)/;
-    my $before = poll_until(sub { child_by_pid(get_json(), $pid) }, 10);
+    my $before = poll(10, sub { child_of(get_json(), $pid) });
     my $peak0 = $before->{request_pool_peak_bytes} // 0;
     my $res = GET('/mw/rpool?kb=512');
     ok t_cmp($res->content, qr/r->pool \+512 KiB/, '/mw/rpool?kb=512 answered');
-    my $after = poll_until(sub {
-        my $c = child_by_pid(get_json(), $pid);
+    my $after = poll(10, sub {
+        my $c = child_of(get_json(), $pid);
         return $c && $c->{requests} >= $before->{requests} + 2 ? $c : 0;
-    }, 10);
+    });
     my $peak = $after ? $after->{request_pool_peak_bytes} // 0 : 0;
     t_debug("child $pid: request pool peak $peak0 before, $peak after "
             . "512 KiB from r->pool");
@@ -61,7 +62,7 @@ ok t_cmp($j->{pools}{reason}, undef, 'and no reason is given');
 {
     Apache::TestRequest::user_agent(reset => 1, keep_alive => 1);
     my ($pid) = GET('/mw/info')->content =~ /pid=(\d+)/;
-    my $before = poll_until(sub { child_by_pid(get_json(), $pid) }, 10);
+    my $before = poll(10, sub { child_of(get_json(), $pid) });
     my $growth0 = $before->{connection_pool_growth_bytes} // 0;
     # 10 x 16 KiB normally. If an earlier connection on this child grew its
     # pool more than that already, allocate more per request so that the
@@ -72,12 +73,12 @@ ok t_cmp($j->{pools}{reason}, undef, 'and no reason is given');
     ok t_cmp($ok, $K, "$K requests to /mw/cpool?kb=$kb on one connection");
     my $pid2 = GET('/mw/info')->content =~ /pid=(\d+)/ ? $1 : 0;
     ok t_cmp($pid2, $pid, 'all answered by the same child (one connection)');
-    my $growth = poll_until(sub {
-        my $c = child_by_pid(get_json(), $pid);
+    my $growth = poll(10, sub {
+        my $c = child_of(get_json(), $pid);
         my $g = $c ? $c->{connection_pool_growth_bytes} // 0 : 0;
         return $g >= 9 * $kb * KiB ? $g : 0;
-    }, 10);
-    $growth //= child_by_pid(get_json(), $pid)->{connection_pool_growth_bytes};
+    });
+    $growth //= child_of(get_json(), $pid)->{connection_pool_growth_bytes};
     t_debug("child $pid: connection pool growth $growth0 before, "
             . ($growth // 'null') . " after $K x $kb KiB");
     ok t_cmp(($growth // 0) >= 9 * $kb * KiB ? 1 : 0, 1,

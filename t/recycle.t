@@ -12,6 +12,7 @@ use Apache::TestUtil;
 use JSON::PP ();
 use POSIX ();
 use Time::HiRes qw(time);
+use MemwatchClient qw(poll);
 use MemwatchLoad;
 use MemwatchServer;
 
@@ -104,7 +105,7 @@ my $over = sub {
 my @over_at_end = $over->();
 t_debug("children over their limit when the load stopped: "
         . (@over_at_end ? "@over_at_end" : 'none'));
-my $settled = $srv->poll(15 - (time - $load_end), sub { !$over->() });
+my $settled = poll(15 - (time - $load_end), sub { !$over->() });
 my @left = $over->();
 ok t_cmp(scalar(@left), 0,
          'within 15 s of the load stopping no child is over its limit'
@@ -113,9 +114,8 @@ ok t_cmp(scalar(@left), 0,
 my $live = grep { $_->{state} !~ /retiring|exiting/ } @{ $srv->json->{children} };
 ok t_cmp($live >= 1 ? 1 : 0, 1, 'children serve on after the run');
 
-open my $log, '<', $srv->error_log or die $!;
-my @notices = grep { /\[memwatch:notice\].*recycling.* child pid \d+/ } <$log>;
-ok t_cmp(scalar(@notices) >= $recycled ? 1 : 0, 1,
+my $notices = $srv->log_count(qr/\[memwatch:notice\].*recycling.* child pid \d+/);
+ok t_cmp($notices >= $recycled ? 1 : 0, 1,
          'each recycle was logged at notice level');
 
 ok t_cmp($srv->crashes, 0, 'no child died on a signal');

@@ -10,7 +10,7 @@ use Apache::Test;
 use Apache::TestUtil;
 use POSIX ();
 use Time::HiRes qw(time);
-use MemwatchClient qw(req child_of);
+use MemwatchClient qw(request req child_of poll);
 use MemwatchLoad;
 use MemwatchServer;
 
@@ -19,16 +19,6 @@ plan tests => 21, need_module 'memwatch_test';
 my $mpm = $ENV{MEMWATCH_MPM};
 my $threaded = $mpm ne 'prefork';
 
-# A keep-alive connection of our own, to stay on one child.
-sub conn { MemwatchClient::conn('127.0.0.1', $_[0]->port) }
-sub child { child_of(@_) }
-
-sub log_has {
-    my ($srv, $re) = @_;
-    open my $fh, '<', $srv->error_log or return 0;
-    return scalar grep { /$re/ } <$fh>;
-}
-
 # ---- 1. The decision comes at the first request over the limit ----------
 # Requests are paced by a slow handler on the server (100 ms each), so the
 # child is past MemwatchMinLifetime when it crosses the limit.
@@ -36,8 +26,7 @@ sub log_has {
     my $srv = MemwatchServer->new(name => 'prompt', conf => join "\n",
         'MemwatchMaxGrowth 4M', 'MemwatchWarmup 2', 'MemwatchMinLifetime 1');
     $srv->start;
-    my $s = conn($srv);
-    my ($pid) = req($s, '/mw/info')->{body} =~ /pid=(\d+)/;
+    my ($s, $pid) = $srv->conn_to_child;
     req($s, '/mw/hello') for 1 .. 2;
     my ($closed, $n) = (0, 0);
     while (!$closed && $n++ < 40) {
@@ -60,7 +49,7 @@ sub log_has {
     # ---- 2. On an idle server the retiring child leaves by itself --------
     # The client keeps its connection open and sends nothing more.
     my $t0 = time;
-    my $gone = $srv->poll(30, sub { !kill(0, $pid) });
+    my $gone = poll(30, sub { !kill(0, $pid) });
     my $took = time - $t0;
     t_debug(sprintf "retiring child %d left %.2f s after its last request "
                     . "on an idle server", $pid, $took);
@@ -83,8 +72,7 @@ sub log_has {
         conf => join "\n", 'MemwatchMaxGrowth 4M', 'MemwatchWarmup 1',
                            'MemwatchMinLifetime 1');
     $srv->start;
-    my $a = conn($srv);
-    my ($pid) = req($a, '/mw/info')->{body} =~ /pid=(\d+)/;
+    my ($a, $pid) = $srv->conn_to_child;
     # Older than MemwatchMinLifetime before it crosses.
     req($a, '/mw/slow?ms=1100');
 
@@ -94,18 +82,16 @@ sub log_has {
     if (!$kid) {
         close $rd;
         close $started;
-        my $b = conn($srv);
-        print $b "GET /mw/stream?chunks=20&ms=100 HTTP/1.1\r\n"
-               . "Host: 127.0.0.1\r\nConnection: close\r\n\r\n";
-        my ($buf, $told) = ('', 0);
-        while (sysread($b, $buf, 65536, length $buf)) {
-            if (!$told && $buf =~ /chunk 0\n/) {
-                syswrite $started_w, "1";
-                $told = 1;
-            }
-        }
+        my $told = 0;
+        my ($r, $err) = request($srv->conn, '/mw/stream?chunks=20&ms=100',
+                                close => 1, timeout => 30, on_read => sub {
+            return if $told || $_[0] !~ /chunk 0\n/;
+            syswrite $started_w, "1";
+            $told = 1;
+        });
         syswrite $started_w, "0" unless $told;
-        print $wr $buf;
+        # The status, then the body: the reader checked it was complete.
+        print $wr $r ? "$r->{status}\n$r->{body}" : "error: $err\n";
         close $wr;
         POSIX::_exit(0);
     }
@@ -120,7 +106,7 @@ sub log_has {
     my @chunks = $out =~ /^chunk \d+$/mg;
     my ($served_by) = $out =~ /stream done pid=(\d+)/;
     t_debug("stream served by $served_by, crossing request by $pid");
-    ok t_cmp($out =~ m{^HTTP/1\.1 200 } && @chunks == 20 && defined $served_by
+    ok t_cmp($out =~ /\A200\n/ && @chunks == 20 && defined $served_by
              ? 1 : 0, 1,
              'the slow streaming request completed intact (20 chunks)');
     if ($threaded) {
@@ -130,7 +116,7 @@ sub log_has {
     else {
         ok 1;   # prefork: one connection per child, nothing to share
     }
-    my $gone = $srv->poll(30, sub { !kill(0, $pid) });
+    my $gone = poll(30, sub { !kill(0, $pid) });
     ok t_cmp($gone ? 1 : 0, 1, 'the child left after the stream finished');
     close $a;
 }
@@ -141,19 +127,18 @@ sub log_has {
         'MemwatchMaxGrowth 4M', 'MemwatchWarmup 1', 'MemwatchMinLifetime 1',
         'MemwatchDryRun On');
     $srv->start;
-    my $s = conn($srv);
-    my ($pid) = req($s, '/mw/info')->{body} =~ /pid=(\d+)/;
+    my ($s, $pid) = $srv->conn_to_child;
     req($s, '/mw/slow?ms=1100');
     my $r = req($s, '/mw/leak?kb=6000');
     $r = req($s, '/mw/hello');
     my $j = $srv->json;
-    my $c = child($j, $pid);
+    my $c = child_of($j, $pid);
     ok t_cmp($c && $c->{state}, 'would recycle', 'state is "would recycle"');
     ok t_cmp($j->{would_recycle_total} >= 1 && $j->{recycles_total}{growth} == 0
              ? 1 : 0, 1, 'counted as would-recycle, nothing recycled');
     ok t_cmp(!$r->{close} && kill(0, $pid) ? 1 : 0, 1,
              'the child keeps serving with keep-alive');
-    ok t_cmp(log_has($srv, qr/would recycle \(MemwatchDryRun\) child pid $pid/)
+    ok t_cmp($srv->log_count(qr/would recycle \(MemwatchDryRun\) child pid $pid/)
              ? 1 : 0, 1, 'the decision was logged');
 }
 
@@ -163,7 +148,7 @@ sub log_has {
         'MemwatchMaxGrowth 10M', 'MemwatchJitter 20');
     $srv->start;
     # The children start one after the other: wait for a few of them.
-    my $children = $srv->poll(20, sub {
+    my $children = poll(20, sub {
         my $c = $srv->json->{children};
         return @$c >= 3 ? $c : undef;
     }) || [];
@@ -214,14 +199,13 @@ sub log_has {
         'MemwatchMaxGrowth 4M', 'MemwatchWarmup 1', 'MemwatchMinLifetime 300',
         'MemwatchCeiling off');
     $srv->start;
-    my $s = conn($srv);
-    my ($pid) = req($s, '/mw/info')->{body} =~ /pid=(\d+)/;
+    my ($s, $pid) = $srv->conn_to_child;
     req($s, '/mw/leak?kb=6000');
     req($s, '/mw/hello');
-    my $c = child($srv->json, $pid);
+    my $c = child_of($srv->json, $pid);
     ok t_cmp($c && $c->{state}, 'over limit (waiting)',
              'a child younger than MemwatchMinLifetime waits');
-    ok t_cmp(log_has($srv, qr/MemwatchMinLifetime is 300 s: holding it back/)
+    ok t_cmp($srv->log_count(qr/MemwatchMinLifetime is 300 s: holding it back/)
              ? 1 : 0, 1, 'with a warning in the log');
 }
 
@@ -233,23 +217,12 @@ sub log_has {
         'MemwatchMinLifetime 1', 'MemwatchSmapsInterval 1');
     $srv->start;
     # Two connections on two different children.
-    my $big = conn($srv);
-    my ($big_pid) = req($big, '/mw/info')->{body} =~ /pid=(\d+)/;
-    my ($small, $small_pid);
-    for (1 .. 50) {
-        my $s = conn($srv);
-        my ($pid) = req($s, '/mw/info')->{body} =~ /pid=(\d+)/;
-        if ($pid != $big_pid) {
-            ($small, $small_pid) = ($s, $pid);
-            last;
-        }
-        close $s;
-    }
-    die "no second child to talk to" unless $small;
+    my ($big, $big_pid) = $srv->conn_to_child;
+    my ($small, $small_pid) = $srv->conn_to_child($big_pid);
     req($big, '/mw/leak?kb=32768');
     req($small, '/mw/leak?kb=12288');
     # Keep both busy enough to refresh their figures and act on a request.
-    my $closed = $srv->poll(40, sub {
+    my $closed = poll(40, sub {
         req($small, '/mw/hello');
         return req($big, '/mw/slow?ms=200')->{close};
     });

@@ -12,8 +12,8 @@ use Apache::Test;
 use Apache::TestRequest qw(GET);
 use Apache::TestUtil;
 use Time::HiRes qw(time);
-use MemwatchUtil qw(get_json poll_until proc_status map_count raw_connect
-                    raw_request KiB MiB);
+use MemwatchClient qw(conn req poll);
+use MemwatchUtil qw(get_json proc_status map_count server_addr KiB MiB);
 
 my $RESTARTS = 100;
 # Allowed growth of the parent from before the first restart to after the
@@ -44,14 +44,14 @@ sub shm_maps {
 # Something the table holds that no child does: an attribution entry.
 my $mark = '/mw/restart-mark';
 {
-    my $sock = raw_connect();
-    raw_request($sock, '/mw/hello') for 1 .. 6;     # past the warm-up
+    my $sock = conn(server_addr());
+    req($sock, '/mw/hello') for 1 .. 6;     # past the warm-up
     my $attr;
     for (1 .. 4) {
-        raw_request($sock, "$mark/leak?kb=2048");
-        last if $attr = poll_until(sub {
+        req($sock, "$mark/leak?kb=2048");
+        last if $attr = poll(3, sub {
             grep { $_->{prefix} eq $mark } @{ get_json()->{attribution} };
-        }, 3);
+        });
     }
     close $sock;
     die "no attribution entry for $mark to follow across restarts" unless $attr;
@@ -68,10 +68,10 @@ sub restart_to {
     my $want = shift;
     my $t0 = time;
     kill 'USR1', $parent or die "kill USR1 $parent: $!";
-    my $ok = poll_until(sub {
+    my $ok = poll(15, sub {
         $j = get_json();
         return $j->{generation} >= $want;
-    }, 15);
+    });
     push @took, time - $t0;
     return $ok && $j->{generation} == $want;
 }
@@ -115,11 +115,11 @@ ok t_cmp($shm2, $shm0, "no new shared segment in the parent ($shm0 -> $shm2)");
 
 # ---- the table after the restarts ---------------------------------------------
 my $last = $gen0 + $done;
-my $settled = poll_until(sub {
+my $settled = poll(15, sub {
     $j = get_json();
     my @old = grep { $_->{generation} != $last } @{ $j->{children} };
     return @{ $j->{children} } && !@old;
-}, 15);
+});
 my @gens = map { "$_->{pid}:$_->{generation}" } @{ $j->{children} };
 ok t_cmp($j->{generation}, $last, "?json reports generation $last");
 ok t_cmp((grep { $_->{generation} == $last } @{ $j->{children} }) ? 1 : 0, 1,

@@ -8,7 +8,8 @@ use lib 't/lib';
 use Apache::Test;
 use Apache::TestRequest qw(GET);
 use Apache::TestUtil;
-use MemwatchUtil qw(get_json poll_until child_by_pid vmrss KiB MiB);
+use MemwatchClient qw(poll child_of);
+use MemwatchUtil qw(get_json vmrss KiB MiB);
 
 plan tests => 10, need_module 'memwatch_test';
 
@@ -30,7 +31,7 @@ sub close_enough {
     # (bounded: a wrong figure never agrees).
     my @report;
     my $compared = 0;
-    my $agree = poll_until(sub {
+    my $agree = poll(10, sub {
         my $pids0 = get_json();
         my %pre = map { $_->{pid} => vmrss($_->{pid}) } @{ $pids0->{children} };
         my $j = get_json();
@@ -49,7 +50,7 @@ sub close_enough {
             $bad++ unless $ok;
         }
         return $compared && !$bad;
-    }, 10);
+    });
     t_debug($_) for @report;
     ok t_cmp($compared ? 1 : 0, 1, "children to compare ($compared)");
     ok t_cmp($agree ? 1 : 0, 1,
@@ -62,16 +63,16 @@ sub close_enough {
     # One keep-alive connection: the same child answers everything below.
     Apache::TestRequest::user_agent(reset => 1, keep_alive => 1);
     my ($pid) = GET('/mw/info')->content =~ /pid=(\d+)/;
-    my $before = poll_until(sub { child_by_pid(get_json(), $pid) }, 10);
+    my $before = poll(10, sub { child_of(get_json(), $pid) });
     ok t_cmp($before && $before->{rss_bytes} > 0 ? 1 : 0, 1,
              "child $pid is listed with an RSS");
     my $res = GET('/mw/leak?kb=16384');
     ok t_cmp($res->content, qr/leaked 16384 KiB pid=$pid\b/,
              'the same child leaked 16 MiB');
-    my $after = poll_until(sub {
-        my $c = child_by_pid(get_json(), $pid);
+    my $after = poll(10, sub {
+        my $c = child_of(get_json(), $pid);
         return $c && $c->{requests} >= $before->{requests} + 2 ? $c : 0;
-    }, 10);
+    });
     my $grew = $after->{rss_bytes} - $before->{rss_bytes};
     my $peak_grew = $after->{rss_peak_bytes} - $before->{rss_peak_bytes};
     t_debug("child $pid: rss $before->{rss_bytes} -> $after->{rss_bytes}, "
@@ -91,12 +92,12 @@ sub close_enough {
 
     # The split is refreshed at most every second at the end of a request;
     # each ?json on this connection is such a request.
-    my $split = poll_until(sub {
-        my $c = child_by_pid(get_json(), $pid);
+    my $split = poll(10, sub {
+        my $c = child_of(get_json(), $pid);
         return $c && defined $c->{private_bytes} && defined $c->{shared_bytes}
             && $c->{private_bytes} >= 16 * MiB ? $c : 0;
-    }, 10);
-    my $c = $split || child_by_pid(get_json(), $pid);
+    });
+    my $c = $split || child_of(get_json(), $pid);
     t_debug("child $pid: private " . ($c->{private_bytes} // 'null')
             . ", shared " . ($c->{shared_bytes} // 'null')
             . ", rss $c->{rss_bytes}");

@@ -12,6 +12,7 @@ use lib 't/lib';
 use Apache::Test;
 use Apache::TestUtil;
 use Cwd qw(abs_path);
+use MemwatchClient qw(poll);
 use MemwatchLoad;
 use MemwatchServer;
 
@@ -76,7 +77,7 @@ ok t_cmp($leak && $leak->{prefix}, $rt->{path},
 # No process the parent started is left hung: every child of the parent
 # is one memwatch lists, and none of them is exiting for good.
 my $hung_seen = 0;
-my $clean = $srv->poll($timeout + 20, sub {
+my $clean = poll($timeout + 20, sub {
     my %listed = map { $_->{pid} => $_ } @{ $srv->json->{children} };
     my @left = grep { !$listed{$_} || $listed{$_}{state} eq 'exiting' }
                $srv->children;
@@ -86,9 +87,7 @@ my $clean = $srv->poll($timeout + 20, sub {
 ok t_cmp($clean ? 1 : 0, 1,
          "no hung process is left after MemwatchExitTimeout ($timeout s)");
 
-open my $log, '<', $srv->error_log or die $!;
-my @log = <$log>;
-my $killed = grep { /killing it \(MemwatchExitTimeout/ } @log;
+my $killed = $srv->log_count(qr/killing it \(MemwatchExitTimeout/);
 t_debug("hung exits ended by the parent: $killed");
 if ($mpm eq 'event') {
     # What makes this a test of stuck exits: mod_wsgi's really hung.

@@ -7,7 +7,8 @@ use lib 't/lib';
 use Apache::Test;
 use Apache::TestRequest qw(GET);
 use Apache::TestUtil;
-use MemwatchUtil qw(get_json poll_until MiB);
+use MemwatchClient qw(poll);
+use MemwatchUtil qw(get_json MiB);
 
 plan tests => 7, need_module 'memwatch_test';
 
@@ -17,7 +18,7 @@ Apache::TestRequest::user_agent(reset => 1, keep_alive => 0);
 # a ?json read just before and one just after, only the children answering
 # them move, a little. Retried while a child comes or goes in between.
 my ($res, %auto, $j, $diff);
-my $agree = poll_until(sub {
+my $agree = poll(10, sub {
     my $j1 = get_json();
     $res = GET('/server-status?auto');
     $j = get_json();
@@ -27,7 +28,7 @@ my $agree = poll_until(sub {
     my $total = $auto{MemwatchTotalRSS} // 0;
     ($diff) = sort { $a <=> $b } map { abs($total - $_->{totals}{rss_bytes}) } $j1, $j;
     return $pa eq $pb && $diff <= 2 * MiB;
-}, 10);
+});
 ok t_cmp($res->code, 200, '/server-status?auto answers');
 ok t_cmp(($auto{MemwatchTotalRSS} // '') =~ /^[1-9]\d*$/ ? 1 : 0, 1,
          'MemwatchTotalRSS: ' . ($auto{MemwatchTotalRSS} // 'missing'));

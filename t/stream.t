@@ -7,8 +7,8 @@ use lib 't/lib';
 use Apache::Test;
 use Apache::TestRequest qw(GET);
 use Apache::TestUtil;
-use IO::Socket::INET;
 use JSON::PP;
+use MemwatchClient qw(conn request);
 use POSIX ();
 use Time::HiRes qw(time sleep);
 
@@ -21,13 +21,10 @@ pipe(my $rd, my $wr) or die $!;
 my $kid = fork // die "fork: $!";
 if (!$kid) {
     close $rd;
-    my $s = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port,
-                                  Timeout => 20) or POSIX::_exit(1);
-    print $s "GET /mw/stream?chunks=30&ms=100&kb=64 HTTP/1.1\r\n"
-           . "Host: $host\r\nConnection: close\r\n\r\n";
-    my $buf = '';
-    1 while sysread($s, $buf, 65536, length $buf);
-    print $wr $buf;
+    my $s = eval { conn($host, $port) } or POSIX::_exit(1);
+    my ($r, $err) = request($s, '/mw/stream?chunks=30&ms=100&kb=64',
+                            close => 1, timeout => 20);
+    print $wr $r ? $r->{body} : "error: $err\n";
     close $wr;
     POSIX::_exit(0);
 }

@@ -3,10 +3,10 @@ package MemwatchLoad;
 # A strict HTTP/1.1 keep-alive load client for the recycling tests.
 # Unlike ab, which silently retries a keep-alive connection the server
 # closed without answering, every request here must get a complete 200
-# response: a reset, an EOF before or inside a response, a short body or
-# a non-2xx status is counted as a failure. "Connection: close" from the
-# server is honoured by reconnecting for the next request. Loopback only,
-# bounded in requests and time.
+# response: a reset, an EOF before or inside a response, a short body (all
+# as MemwatchClient's reader sees them) or a non-2xx status is counted as a
+# failure. "Connection: close" from the server is honoured by reconnecting
+# for the next request. Loopback only, bounded in requests and time.
 #
 #   my $r = MemwatchLoad::run(port => $p, path => '/mw/leak?kb=64',
 #                             requests => 20000, clients => 8);
@@ -15,41 +15,9 @@ package MemwatchLoad;
 use strict;
 use warnings FATAL => 'all';
 
-use IO::Socket::INET;
 use JSON::PP;
 use Time::HiRes qw(time);
-
-sub read_response {
-    my ($sock) = @_;
-    my $buf = '';
-    while ($buf !~ /\r\n\r\n/) {
-        my $n = sysread($sock, $buf, 65536, length $buf);
-        return (undef, defined $n ? ($buf eq '' ? 'eof before response'
-                                                : 'eof in headers')
-                                  : "read error: $!") unless $n;
-    }
-    my ($head, $body) = split /\r\n\r\n/, $buf, 2;
-    my ($status) = $head =~ m{^HTTP/1\.1 (\d{3})} or return (undef, 'bad status line');
-    my ($len) = $head =~ /^Content-Length:\s*(\d+)/mi;
-    my $close = $head =~ /^Connection:\s*close/mi ? 1 : 0;
-    my $chunked = $head =~ /^Transfer-Encoding:\s*chunked/mi;
-    if ($chunked) {
-        while ($body !~ /(?:^|\r\n)0\r\n\r\n\z/) {
-            my $n = sysread($sock, $body, 65536, length $body);
-            return (undef, 'short chunked body') unless $n;
-        }
-    }
-    elsif (defined $len) {
-        while (length($body) < $len) {
-            my $n = sysread($sock, $body, 65536, length $body);
-            return (undef, 'short body') unless $n;
-        }
-    }
-    else {
-        return (undef, 'no length');
-    }
-    return ({ status => $status, close => $close, body => $body });
-}
+use MemwatchClient ();
 
 sub client {
     my (%a) = @_;
@@ -59,25 +27,17 @@ sub client {
     my $deadline = time + $a{seconds};
     for (my $i = 0; $i < $a{requests} && time < $deadline; $i++) {
         unless ($sock) {
-            $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                          PeerPort => $a{port},
-                                          Timeout => 10);
+            $sock = eval { MemwatchClient::conn('127.0.0.1', $a{port}) };
             unless ($sock) {
                 $res{failed}++;
-                $res{errors}{"connect: $!"}++;
+                $res{errors}{$@ =~ s/\n\z//r}++;
                 next;
             }
             $res{connections}++;
             $used = 0;
         }
-        my $req = "GET $a{path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-        unless (defined syswrite($sock, $req)) {
-            $res{failed}++;
-            $res{errors}{"write: $!"}++;
-            undef $sock;
-            next;
-        }
-        my ($r, $err) = read_response($sock);
+        # A request on a loaded machine may take a while, but not 30 s.
+        my ($r, $err) = MemwatchClient::request($sock, $a{path}, timeout => 30);
         $used++;
         if (!$r) {
             $res{failed}++;

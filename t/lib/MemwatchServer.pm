@@ -6,6 +6,11 @@ package MemwatchServer;
 #
 #   my $srv = MemwatchServer->new(conf => "MemwatchMaxGrowth 8M\n");
 #   $srv->start; ... $srv->json; ... $srv->stop;
+#
+# The httpd binary and its modules are where apxs says (httpd(),
+# modules_dir(); APXS picks another apxs). HTTP goes through
+# MemwatchClient: $srv->conn for a keep-alive connection of a test's own,
+# $srv->get for one request on a fresh one.
 
 use strict;
 use warnings FATAL => 'all';
@@ -16,12 +21,37 @@ use File::Basename qw(dirname);
 use File::Copy ();
 use IO::Socket::INET;
 use JSON::PP;
-use MemwatchClient ();
+use MemwatchClient qw(request poll);
 use POSIX ();
-use Time::HiRes qw(time sleep);
+use Time::HiRes qw(time);
 
 my $top = abs_path(dirname(__FILE__) . '/../..');
 my $count = 0;
+
+# What `apxs -q NAME` says, asked once.
+my %apxs;
+sub apxs_q {
+    my $name = shift;
+    return $apxs{$name} //= do {
+        my $apxs = $ENV{APXS} || 'apxs';
+        my $v = `$apxs -q $name 2>/dev/null`;
+        die "'$apxs -q $name' failed: is apxs (apache2-dev) installed?\n"
+            if $? || !defined $v || $v !~ /\S/;
+        chomp $v;
+        $v;
+    };
+}
+
+# The httpd binary apxs was built for: SBINDIR/TARGET (/usr/sbin/apache2
+# on Debian).
+sub httpd {
+    my $h = apxs_q('SBINDIR') . '/' . apxs_q('TARGET');
+    die "no httpd at $h\n" unless -x $h;
+    return $h;
+}
+
+# Where its modules are (/usr/lib/apache2/modules on Debian).
+sub modules_dir { apxs_q('LIBEXECDIR') }
 
 sub free_port {
     my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
@@ -68,6 +98,7 @@ sub write_conf {
     my $self = shift;
     my $root = $self->{root};
     my $m = $self->{mpm};
+    my $mods = modules_dir();
     make_path("$root/logs", "$root/htdocs");
     open my $ix, '>', "$root/htdocs/index.html" or die $!;
     print $ix "<p>hello</p>\n";
@@ -90,10 +121,10 @@ LogLevel notice
 DocumentRoot $root/htdocs
 DirectoryIndex index.html
 TypesConfig /etc/mime.types
-LoadModule mpm_${m}_module /usr/lib/apache2/modules/mod_mpm_${m}.so
-LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
-LoadModule mime_module /usr/lib/apache2/modules/mod_mime.so
-LoadModule dir_module /usr/lib/apache2/modules/mod_dir.so
+LoadModule mpm_${m}_module $mods/mod_mpm_${m}.so
+LoadModule authz_core_module $mods/mod_authz_core.so
+LoadModule mime_module $mods/mod_mime.so
+LoadModule dir_module $mods/mod_dir.so
 LoadModule memwatch_test_module $testmod
 $memwatch
 Mutex file:$root/logs
@@ -113,27 +144,20 @@ EOF
 sub start {
     my $self = shift;
     $self->write_conf;
-    my $out = `/usr/sbin/apache2 -f $self->{root}/httpd.conf -k start 2>&1`;
+    my $out = `${\httpd()} -f $self->{root}/httpd.conf -k start 2>&1`;
     die "httpd did not start: $out" if $?;
-    my $deadline = time + 20;
-    while (time < $deadline) {
-        if ($self->{without_memwatch}) {
-            my ($status) = eval { $self->get('/mw/hello') };
-            return $self if $status && $status == 200;
-        }
-        else {
-            my $j = eval { $self->json };
-            return $self if $j && @{ $j->{children} };
-        }
-        sleep 0.05;
-    }
-    die "httpd on port $self->{port} did not answer";
+    my $up = poll(20, sub {
+        return ($self->get('/mw/hello'))[0] == 200 if $self->{without_memwatch};
+        return scalar @{ $self->json->{children} };
+    });
+    die "httpd on port $self->{port} did not answer" unless $up;
+    return $self;
 }
 
 sub configtest {
     my ($self) = @_;
     $self->write_conf;
-    my $out = `/usr/sbin/apache2 -f $self->{root}/httpd.conf -t 2>&1`;
+    my $out = `${\httpd()} -f $self->{root}/httpd.conf -t 2>&1`;
     return ($? >> 8, $out);
 }
 
@@ -148,24 +172,35 @@ sub pid {
 sub stop {
     my $self = shift;
     my $pid = $self->pid or return;
-    system("/usr/sbin/apache2 -f $self->{root}/httpd.conf -k stop >/dev/null 2>&1");
-    my $deadline = time + 20;
-    sleep 0.05 while kill(0, $pid) && time < $deadline;
+    system(httpd() . " -f $self->{root}/httpd.conf -k stop >/dev/null 2>&1");
+    poll(20, sub { !kill(0, $pid) });
 }
 
-# A raw GET on a fresh connection: (status, body).
+# A keep-alive connection of a test's own (MemwatchClient::req on it).
+sub conn { MemwatchClient::conn('127.0.0.1', $_[0]{port}) }
+
+# A keep-alive connection and the pid of the child that answers on it
+# (/mw/info), a child other than those in @not: (socket, pid).
+sub conn_to_child {
+    my ($self, @not) = @_;
+    my %not = map { $_ => 1 } @not;
+    for (1 .. 100) {
+        my $s = $self->conn;
+        my ($pid) = MemwatchClient::req($s, '/mw/info')->{body} =~ /pid=(\d+)/;
+        return ($s, $pid) unless $not{$pid};
+        close $s;
+    }
+    die "no child other than @not to talk to\n";
+}
+
+# One GET on a fresh connection: (status, body); (0, '') if no complete
+# response came. Dies if it cannot connect.
 sub get {
     my ($self, $path) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $self->{port}, Timeout => 10)
-        or die "connect: $!";
-    print $s "GET $path HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    local $/;
-    my $resp = <$s> // '';
+    my $s = $self->conn;
+    my ($r) = request($s, $path, close => 1);
     close $s;
-    my ($status) = $resp =~ m{^HTTP/1\.\d (\d+)};
-    my (undef, $body) = split /\r\n\r\n/, $resp, 2;
-    return ($status // 0, $body // '');
+    return $r ? ($r->{status}, $r->{body}) : (0, '');
 }
 
 # The pids of the parent's children, from /proc.
@@ -213,24 +248,21 @@ sub peak_rss_during {
     return (decode_json($json || '{}'), @ret);
 }
 
-# Children that died on a signal, as the parent logged them (AH00051/52).
-sub crashes {
-    my $self = shift;
-    open my $fh, '<', $self->error_log or return 0;
-    return scalar grep { /exit signal/ } <$fh>;
+# How many lines of the server's error log match $re.
+sub log_count {
+    my ($self, $re) = @_;
+    open my $fh, '<', $self->error_log or die $self->error_log . ": $!\n";
+    return scalar grep { /$re/ } <$fh>;
 }
+
+# Children that died on a signal, as the parent logged them (AH00051/52).
+sub crashes { $_[0]->log_count(qr/exit signal/) }
 
 sub json {
     my $self = shift;
     my ($status, $body) = $self->get('/memwatch?json');
     die "status $status" unless $status == 200;
     return decode_json($body);
-}
-
-# Poll until $cond->() is true; returns its value or undef at the deadline.
-sub poll {
-    my ($self, $timeout, $cond) = @_;
-    return MemwatchClient::poll($timeout, $cond);
 }
 
 sub DESTROY {
