@@ -480,10 +480,17 @@ static void sample_child_init(apr_pool_t *pchild, server_rec *s)
 {
     mw_slot_t *me = mw_my_slot();
 
-    if (me && conf->warmup == 0) {
+    if (!me) {
+        return;
+    }
+    if (conf->warmup == 0) {
         apr_atomic_set32(&me->state, MW_STATE_OK);
         mw_trend_start(&me->trend, 0);
     }
+    /* A first history point and the private/shared split from the start
+     * (one smaps_rollup read), so a child that has served nothing yet is
+     * not shown with unknown figures until the parent samples it. */
+    sample_slot(mw_table(), me, 0, apr_time_now(), mw_own_rss());
 }
 
 /* Parent, every ten seconds (ap_wait_or_timeout runs monitor hooks on
