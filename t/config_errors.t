@@ -24,6 +24,8 @@ my @bad = (
     [ 'MemwatchExitTimeout 5s',  qr/MemwatchExitTimeout: '5s' is not valid; expected a number of seconds from 0 \(never\)/ ],
     [ 'MemwatchExitTimeout 99999', qr/MemwatchExitTimeout: '99999' is not valid/ ],
     [ 'MemwatchDryRun maybe',    qr/MemwatchDryRun must be On or Off/ ],
+    [ 'MemwatchAttributeGroupIds sometimes',
+      qr/MemwatchAttributeGroupIds must be On or Off/ ],
     [ 'MemwatchHistory 1',       qr/MemwatchHistory: '1' is not valid/ ],
     [ "ServerLimit 200\nMemwatchHistory 10000",
       qr/MW0017: MemwatchHistory 10000 samples x ServerLimit 200 children .*needs more than the 64 MiB/ ],
