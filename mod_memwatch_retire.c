@@ -25,6 +25,12 @@
  *   generation has settled: that exit status (APEXIT_CHILDSICK) before any
  *   child of the generation was healthy would make httpd shut down. The
  *   watcher thread wakes an idle child's listener when it may leave.
+ *
+ * Exiting: as the MPM destroys pchild, after every worker has finished,
+ * the child marks itself exiting and gives its ticket back. The parent
+ * ends with SIGKILL a child still exiting after MemwatchExitTimeout (a
+ * module's pchild cleanup that never returns, as embedded mod_wsgi's does
+ * on Python 3.11), whatever made it leave.
  */
 
 #include <errno.h>
@@ -323,6 +329,10 @@ static int decide(server_rec *s, apr_pool_t *p, const subject_t *who,
  * generation has settled. */
 static int may_leave(apr_time_t now)
 {
+    /* The atomic read orders it after start_leaving's exit_deadline. */
+    if (!apr_atomic_read32(&retiring)) {
+        return 0;
+    }
     return ((apr_atomic_read32(&idle_keepalive) == 0
              && apr_atomic_read32(&active_before_retiring) == 0)
             || now >= exit_deadline)
@@ -396,10 +406,11 @@ static void start_leaving(conn_rec *c, apr_time_t now)
 {
     ap_listen_rec *lr;
 
-    apr_atomic_set32(&retiring, 1);
     /* Idle keep-alive connections time out within KeepAliveTimeout; event
-     * checks its keep-alive queue with up to a second's delay. */
+     * checks its keep-alive queue with up to a second's delay. Published
+     * by the atomic store, before any accept function can read it. */
     exit_deadline = now + keepalive_max + apr_time_from_sec(1);
+    apr_atomic_set32(&retiring, 1);
     /* Set by the MPM after child_init, so swapped only now; the listener
      * reads the pointer once per accept. */
     for (lr = ap_listeners; lr; lr = lr->next) {
