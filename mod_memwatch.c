@@ -106,6 +106,14 @@ void mw_layout_of(const mw_config_t *conf, mw_layout_t *layout)
     layout->attr_len = conf->attribute_slots;
 }
 
+apr_uint64_t mw_rss_of(pid_t pid)
+{
+    mw_statm_t st;
+
+    return mw_statm_read_pid((long)pid, page_size, &st) == APR_SUCCESS
+           ? st.rss_bytes : 0;
+}
+
 static apr_status_t attach_table(server_rec *s, const mw_config_t *conf)
 {
     mw_retained_t *ret;

@@ -61,6 +61,9 @@ int mw_my_slot_index(void);
  * or 0 when it cannot be read. */
 apr_uint64_t mw_own_rss(void);
 
+/* In the parent: a child's resident set size now, or 0. */
+apr_uint64_t mw_rss_of(pid_t pid);
+
 /* What this system cannot measure, and why (NULL: it can). */
 const char *mw_smaps_unavailable(void);
 const char *mw_pools_unavailable(void);
@@ -80,7 +83,7 @@ mw_conn_t *mw_conn(conn_rec *c);
  * (mod_memwatch_retire.c) called at the end of the request path. */
 typedef struct mw_request_figures_t {
     apr_uint64_t requests;          /* this child's, including this one */
-    mw_figures_t memory;
+    apr_uint64_t rss;               /* read as the request ended */
     apr_time_t now;
 } mw_request_figures_t;
 

@@ -60,7 +60,6 @@
 #include "mod_memwatch_private.h"
 #include "mod_memwatch_retire.h"
 #include "mw_format.h"
-#include "mw_proc.h"
 
 /* How long a generation's first healthy child must have been seen before
  * an exit with APEXIT_CHILDSICK is safe: the parent's maintenance, which
@@ -137,6 +136,15 @@ static apr_interval_time_t max_keepalive(server_rec *s)
         }
     }
     return m;
+}
+
+/* A child's memory figures: rss as just read, the rest from its slot. */
+static void slot_figures(mw_slot_t *sl, apr_uint64_t rss, mw_figures_t *f)
+{
+    f->rss = rss;
+    f->baseline_rss = apr_atomic_read64(&sl->baseline_rss);
+    f->private_bytes = apr_atomic_read64(&sl->private_bytes);
+    f->shared_bytes = apr_atomic_read64(&sl->shared_bytes);
 }
 
 static void slot_limits(const mw_slot_t *sl, mw_limits_t *l)
@@ -428,6 +436,7 @@ static void start_leaving(conn_rec *c, apr_time_t now)
 void mw_retire_check_request(request_rec *r, const mw_request_figures_t *f)
 {
     subject_t me;
+    mw_figures_t memory;
 
     if (!checking || f->requests % conf->check_every) {
         return;
@@ -436,7 +445,8 @@ void mw_retire_check_request(request_rec *r, const mw_request_figures_t *f)
     me.index = mw_my_slot_index();
     me.pid = getpid();
     me.self = 1;
-    if (decide(r->server, r->pool, &me, &f->memory, f->requests, f->now,
+    slot_figures(me.slot, f->rss, &memory);
+    if (decide(r->server, r->pool, &me, &memory, f->requests, f->now,
                &ceiling)) {
         start_leaving(r->connection, f->now);
     }
@@ -596,13 +606,10 @@ static void watch_limits(apr_time_t now)
     if (state != MW_STATE_OK && state != MW_STATE_WAITING) {
         return;
     }
-    f.rss = mw_own_rss();
+    slot_figures(sl, mw_own_rss(), &f);
     if (!f.rss) {
         return;
     }
-    f.baseline_rss = apr_atomic_read64(&sl->baseline_rss);
-    f.private_bytes = apr_atomic_read64(&sl->private_bytes);
-    f.shared_bytes = apr_atomic_read64(&sl->shared_bytes);
     me.slot = sl;
     me.index = mw_my_slot_index();
     me.pid = getpid();
@@ -765,17 +772,12 @@ static void prefork_check_idle(server_rec *s, apr_pool_t *p, int i,
 {
     subject_t who = { sl, i, pid, 0 };
     mw_limits_t limits, ceil;
-    mw_statm_t st;
     mw_figures_t f;
 
-    if (mw_statm_read_pid((long)pid, (apr_size_t)sysconf(_SC_PAGESIZE), &st)
-        != APR_SUCCESS || !prefork_idle(pid)) {
+    slot_figures(sl, mw_rss_of(pid), &f);
+    if (!f.rss || !prefork_idle(pid)) {
         return;
     }
-    f.rss = st.rss_bytes;
-    f.baseline_rss = apr_atomic_read64(&sl->baseline_rss);
-    f.private_bytes = apr_atomic_read64(&sl->private_bytes);
-    f.shared_bytes = apr_atomic_read64(&sl->shared_bytes);
     slot_limits(sl, &limits);
     mw_policy_ceiling(&limits, conf->ceiling, &ceil);
     if (decide(s, p, &who, &f, apr_atomic_read64(&sl->requests), now,
@@ -809,7 +811,7 @@ static int retire_monitor(apr_pool_t *pconf, server_rec *s)
 {
     const mw_table_t *t = mw_table();
     apr_time_t now = apr_time_now();
-    apr_interval_time_t slow = max_keepalive(s) + s->timeout
+    apr_interval_time_t slow = keepalive_max + s->timeout
                                + apr_time_from_sec(10);
     apr_uint64_t total_private = 0, largest = 0;
     mw_slot_t *largest_slot = NULL;

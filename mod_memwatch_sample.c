@@ -66,7 +66,6 @@ typedef struct request_state_t {
 
 static ap_filter_rec_t *stream_filter_handle;
 static const mw_config_t *conf;
-static apr_size_t page_size;
 static volatile apr_uint64_t last_read;     /* apr_time_t, this process */
 /* The configuration logs %{memwatch-rss}n or %{memwatch-growth}n: every
  * request then reads RSS, and ends before the access log is written. */
@@ -297,10 +296,7 @@ static apr_status_t request_done(void *data)
                       rss > st->rss_before ? rss - st->rss_before : 0,
                       pool_bytes, fig.now);
         }
-        fig.memory.rss = rss;
-        fig.memory.baseline_rss = apr_atomic_read64(&me->baseline_rss);
-        fig.memory.private_bytes = apr_atomic_read64(&me->private_bytes);
-        fig.memory.shared_bytes = apr_atomic_read64(&me->shared_bytes);
+        fig.rss = rss;
         mw_retire_check_request(r, &fig);
     }
     record_history(me, fig.requests, fig.now);
@@ -471,7 +467,6 @@ static int sample_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                               apr_pool_t *ptemp, server_rec *s)
 {
     conf = mw_config(s);
-    page_size = (apr_size_t)sysconf(_SC_PAGESIZE);
     log_notes_wanted = mentions_log_notes(ap_conftree);
     return OK;
 }
@@ -508,14 +503,13 @@ static int sample_monitor(apr_pool_t *p, server_rec *s)
     for (i = 0; i < mw_table_nslots(t); i++) {
         mw_slot_t *sl = mw_table_slot(t, i);
         apr_uint32_t pid = apr_atomic_read32(&sl->pid);
-        mw_statm_t st;
+        apr_uint64_t rss;
 
         if (pid && apr_atomic_read32(&sl->state) != MW_STATE_FREE
             && now - sl->hist_last > apr_time_from_sec(
                    conf->history_interval + 1)
-            && mw_statm_read_pid((long)pid, page_size, &st)
-               == APR_SUCCESS) {
-            sample_slot(t, sl, (long)pid, now, st.rss_bytes);
+            && (rss = mw_rss_of((pid_t)pid)) != 0) {
+            sample_slot(t, sl, (long)pid, now, rss);
         }
     }
     return DECLINED;
