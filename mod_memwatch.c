@@ -81,12 +81,6 @@ apr_uint64_t mw_own_rss(void)
     return mw_statm_rss(buf, page_size);
 }
 
-mw_conn_t *mw_conn(conn_rec *c)
-{
-    return c->master ? NULL
-           : ap_get_module_config(c->conn_config, &memwatch_module);
-}
-
 static int mw_pre_connection(conn_rec *c, void *csd)
 {
     if (my_slot && !c->master) {

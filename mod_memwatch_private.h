@@ -13,6 +13,7 @@
 #include "http_config.h"
 #include "http_log.h"
 
+#include "mw_hot.h"
 #include "mw_policy.h"
 #include "mw_shm.h"
 
@@ -77,7 +78,11 @@ typedef struct mw_conn_t {
     struct mw_retire_conn_t *retire;    /* mod_memwatch_retire.c */
 } mw_conn_t;
 
-mw_conn_t *mw_conn(conn_rec *c);
+static APR_INLINE mw_conn_t *mw_conn(conn_rec *c)
+{
+    return c->master ? NULL
+           : ap_get_module_config(c->conn_config, &memwatch_module);
+}
 
 /* The figures of one finished request, for the limit check
  * (mod_memwatch_retire.c) called at the end of the request path. */

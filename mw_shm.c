@@ -8,7 +8,7 @@
 
 #include "mw_shm.h"
 
-#define MW_MAGIC 0x6d774d35     /* "mwM5": bump when the layout changes */
+#define MW_MAGIC 0x6d774d36     /* "mwM6": bump when the layout changes */
 
 /* Publication order between processes: a writer's release before the
  * word that publishes a record, a reader's acquire after loading it and
@@ -30,7 +30,7 @@ static int mul_size(apr_size_t a, apr_size_t b, apr_size_t *r)
 
 static apr_size_t align(apr_size_t n)
 {
-    return APR_ALIGN_DEFAULT(n);
+    return APR_ALIGN(n, MW_LINE);
 }
 
 /* Slot and total sizes of a layout; 0 if either overflows. */
@@ -41,13 +41,13 @@ static int layout_sizes(const mw_layout_t *l, apr_size_t *slot,
 
     if (!mul_size(l->history_len, sizeof(mw_sample_t), &hist)
         || !add_size(sizeof(mw_slot_t), hist, &sz)
-        || sz > APR_SIZE_MAX - 8) {
+        || sz > APR_SIZE_MAX - MW_LINE) {
         return 0;
     }
     *slot = align(sz);
     if (!mul_size(l->nslots, *slot, &slots)
         || !mul_size(l->attr_len, sizeof(mw_attr_t), &attrs)
-        || !add_size(align(sizeof(mw_shm_header_t)), slots, &sz)
+        || !add_size(align(sizeof(mw_shm_header_t)) + MW_LINE, slots, &sz)
         || !add_size(sz, attrs, total)) {
         return 0;
     }
@@ -104,7 +104,11 @@ apr_status_t mw_table_open(mw_table_t *t, void *base, apr_size_t size,
     if (!create && mw_table_check(t)) {
         return APR_EMISMATCH;
     }
-    t->slots = (char *)base + align(sizeof(mw_shm_header_t));
+    /* Slots begin on a line of their own: the base need not be aligned
+     * (APR's anonymous segments begin 8 bytes into a page), so the
+     * layout leaves a line's room for it. */
+    t->slots = (char *)APR_ALIGN((apr_uintptr_t)base
+                                 + sizeof(mw_shm_header_t), MW_LINE);
     t->attr = (mw_attr_t *)(t->slots + (apr_size_t)l->nslots * slot);
     return APR_SUCCESS;
 }
@@ -147,19 +151,6 @@ mw_slot_t *mw_table_slot(const mw_table_t *t, apr_uint32_t i)
 static mw_sample_t *slot_history(mw_slot_t *slot)
 {
     return (mw_sample_t *)(slot + 1);
-}
-
-void mw_atomic_max64(volatile apr_uint64_t *target, apr_uint64_t v)
-{
-    apr_uint64_t cur = apr_atomic_read64(target);
-
-    while (v > cur) {
-        apr_uint64_t seen = apr_atomic_cas64(target, v, cur);
-        if (seen == cur) {
-            break;
-        }
-        cur = seen;
-    }
 }
 
 /* Reset a slot just claimed. The pid word (the claim) is left alone:

@@ -35,6 +35,9 @@
 #include "mw_names.h"
 #include "mw_trend.h"
 
+/* A cache line: slots begin on one, so that no two children write the
+ * same line, and a request's writes fall in one line of its own slot. */
+#define MW_LINE             64
 #define MW_HANDLER_LEN      48
 #define MW_PREFIX_LEN       96
 #define MW_EXITED_LEN       32
@@ -66,28 +69,30 @@ typedef struct mw_sample_t {
 } mw_sample_t;
 
 typedef struct mw_slot_t {
+    /* The first 64 bytes hold all a request writes, and what it reads but
+     * on a fresh RSS: one cache line (slots are aligned to MW_LINE). */
     volatile apr_uint32_t pid;          /* 0: free; claimed by CAS */
     volatile apr_uint32_t state;        /* mw_state_e */
     volatile apr_uint32_t reason;       /* mw_reason_e over the limit */
     volatile apr_uint32_t lock;         /* try-lock for trend and history */
     apr_uint32_t generation;
+    volatile apr_uint32_t retired;      /* decided to retire, for `reason` */
+    volatile apr_uint64_t requests;
+    volatile apr_uint64_t connections;
+    volatile apr_uint64_t request_pool_peak;
+    volatile apr_uint64_t request_pool_sum;
+    volatile apr_uint64_t request_pool_count;
     volatile apr_uint32_t retire_requested; /* set by the parent (budget) */
     volatile apr_uint32_t exit_warned;  /* parent: "slow to leave" logged */
     volatile apr_uint32_t ticket_held;  /* holds a retire ticket */
-    volatile apr_uint32_t retired;      /* decided to retire, for `reason` */
     volatile apr_uint32_t exit_killed;  /* parent: ended, stuck in exit */
     apr_int64_t started;                /* apr_time_t */
-    volatile apr_uint64_t requests;
-    volatile apr_uint64_t connections;
     volatile apr_uint64_t rss;
     volatile apr_uint64_t rss_peak;
     volatile apr_uint64_t baseline_rss;
     volatile apr_uint64_t private_bytes;    /* parent, from smaps_rollup */
     volatile apr_uint64_t shared_bytes;
     volatile apr_uint64_t pss_bytes;        /* parent or child, smaps_rollup */
-    volatile apr_uint64_t request_pool_peak;
-    volatile apr_uint64_t request_pool_sum;
-    volatile apr_uint64_t request_pool_count;
     volatile apr_uint64_t connection_pool_peak;
     volatile apr_uint64_t connection_pool_growth_peak;  /* one connection */
     volatile apr_uint64_t stream_pool_growth_peak;  /* during one response */
@@ -343,8 +348,5 @@ void mw_attr_add(const mw_table_t *t, const char *handler,
 /* Try to take a slot's lock (never waits); release with mw_slot_unlock. */
 int mw_slot_trylock(mw_slot_t *slot);
 void mw_slot_unlock(mw_slot_t *slot);
-
-/* Atomically raise *target to v if v is larger. */
-void mw_atomic_max64(volatile apr_uint64_t *target, apr_uint64_t v);
 
 #endif /* MW_SHM_H */

@@ -7,8 +7,10 @@
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 #include <sched.h>
+#include <stddef.h>
 
 #include "tap.h"
+#include "mw_atomic.h"
 #include "mw_shm.h"
 
 #define SEC(s) apr_time_from_sec(s)
@@ -1057,6 +1059,45 @@ static void test_threads(apr_pool_t *p)
     free(block);
 }
 
+/* Slots begin on a cache line of their own wherever the segment begins
+ * (APR's anonymous segments begin 8 bytes into a page), and all a request
+ * writes lies in the first line of its slot. */
+static void test_slot_lines(void)
+{
+    static const apr_size_t offsets[] = { 0, 8, 24, 56 };
+    mw_layout_t l = { 5, 7, 3 };
+    apr_size_t size = mw_shm_size(&l), i;
+
+    ok(offsetof(mw_slot_t, request_pool_count) + sizeof(apr_uint64_t)
+       <= MW_LINE && offsetof(mw_slot_t, requests) < MW_LINE
+       && offsetof(mw_slot_t, state) < MW_LINE,
+       "a request's counters and the state lie in the slot's first line");
+    for (i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
+        char *block = aligned_alloc(MW_LINE, size + MW_LINE);
+        char *base = block + offsets[i];
+        mw_table_t t;
+        apr_uint32_t k;
+        int aligned = 1, inside = 1;
+
+        if (!block) {
+            bail_out("aligned_alloc failed");
+        }
+        is_int(mw_table_open(&t, base, size, &l, 1), APR_SUCCESS,
+               "a table opens %d bytes into a line", (int)offsets[i]);
+        for (k = 0; k < l.nslots; k++) {
+            char *slot = (char *)mw_table_slot(&t, k);
+            aligned &= (apr_uintptr_t)slot % MW_LINE == 0;
+            inside &= slot >= base + sizeof(mw_shm_header_t)
+                      && slot + t.slot_size <= (char *)t.attr;
+        }
+        ok(aligned, "and every slot begins on a line");
+        ok(inside && (char *)(t.attr + l.attr_len) <= base + size,
+           "between the header and the attribution table, within the "
+           "segment");
+        free(block);
+    }
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -1066,6 +1107,7 @@ int main(void)
 
     test_open();
     test_slots();
+    test_slot_lines();
     test_exited_ring();
     test_recycles();
     test_tickets();
