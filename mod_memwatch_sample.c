@@ -4,9 +4,10 @@
  * history and trend, attribution of growth, and (in the parent) samples
  * for children that have been idle.
  *
- * The request path is a short pipeline, run as the request's pool is
- * destroyed: measure the request (RSS, pools), record it in the child's
- * slot, attribute its growth, and hand the figures to the limit check. */
+ * The request path runs once per request, at its end: count it and
+ * measure its pool and, when due, read RSS, record it in the child's slot,
+ * attribute a measured request's growth, and hand the figures to the
+ * limit check. What it costs is in docs/design.md. */
 
 #include "httpd.h"
 #include "http_config.h"
@@ -21,14 +22,17 @@
 
 #include "mod_memwatch_private.h"
 #include "mod_memwatch_sample.h"
+#include "mw_atomic.h"
 #include "mw_key.h"
 #include "mw_pool.h"
 #include "mw_proc.h"
 
-/* Per connection: the connection pool as it was after its first request,
- * and the response being written, for the streaming sampler. */
+/* Per connection (its thread's alone): the connection pool as it was
+ * after its first request, and the response being written, for the
+ * streaming sampler. */
 struct mw_sample_conn_t {
     apr_uint64_t requests;
+    apr_uint32_t unmeasured;        /* since its last measured request */
     apr_size_t first_used;
     request_rec *current;
     int passes;                     /* brigades of it so far */
@@ -38,47 +42,57 @@ struct mw_sample_conn_t {
 
 /* A response still flowing after this long is sampled, and then no more
  * often than this, so a pool that grows while a client stays connected
- * shows before the request ends. */
+ * shows before the request ends. Responses of up to STREAM_PASSES
+ * brigades (nearly all: a small one takes four) do not look at the
+ * clock. */
 #define MW_STREAM_SAMPLE apr_time_from_msec(250)
+#define STREAM_PASSES 8
 
-/* The request path reads RSS (a pread of /proc/self/statm, 1.2-1.4 us
- * here) at most this often per child, so a limit is noticed within this
- * long, or at the next request of a quieter child. */
-#define RSS_READ_INTERVAL apr_time_from_msec(5)
+/* The request path reads RSS (a pread of /proc/self/statm, about 1 us)
+ * when this long has passed or this many requests have ended since this
+ * child last read it: a limit is noticed within 10 ms or 32 requests,
+ * whichever comes first (a fresh child under a flat-out load can serve
+ * 20,000 requests a second), or at the next request of a quieter child.
+ * Either costs a busy child a few hundredths of a percent. */
+#define RSS_READ_INTERVAL apr_time_from_msec(10)
+#define RSS_READ_REQUESTS 32
 
-/* Attribution measures requests on their own: RSS before and after.
- * Up to EXACT_PER_SECOND a second (with bursts of EXACT_BURST) every
- * request is measured, so a quiet server attributes exactly. Past that,
- * one request in about ATTRIBUTE_GAP is, and is charged for the requests
- * it stands for (each thread draws its gaps at random between half and
- * one and a half times this, so periodic traffic cannot alias with it). */
-#define EXACT_PER_SECOND 100
-#define EXACT_BURST 20
-#define ATTRIBUTE_GAP 32
+/* Attribution measures requests on their own: RSS before and after, two
+ * reads. At most MEASURE_PER_SECOND requests a second per child are
+ * measured (with bursts of MEASURE_BURST), so a quiet server measures
+ * every request and a busy one spends the same few reads a second on it
+ * whatever its rate. A measured request stands for the requests of its
+ * connection since the previous measured one, and for those no connection
+ * holds any more (unmeasured_elsewhere). The time to the next measure
+ * varies between half and one and a half times the mean, so that periodic
+ * traffic cannot alias with it. */
+#define MEASURE_PER_SECOND 50
+#define MEASURE_BURST 20
 
-/* A request, from post_read_request to its end (in r->request_config
- * until it ended). */
+/* A request measured for attribution, from post_read_request to its end
+ * (in r->request_config). */
 typedef struct request_state_t {
-    request_rec *r;
-    apr_uint64_t rss_before;        /* measured for attribution */
-    apr_uint32_t weight;            /* requests it stands for; 0: not */
+    apr_uint64_t rss_before;
+    apr_uint32_t weight;            /* requests it stands for; 0: none */
 } request_state_t;
+
+/* The state of every request not measured: nothing to keep per request. */
+static request_state_t counted_only;
 
 static ap_filter_rec_t *stream_filter_handle;
 static const mw_config_t *conf;
+static mw_slot_t *me;                       /* this child's slot */
 static volatile apr_uint64_t last_read;     /* apr_time_t, this process */
+static volatile apr_uint64_t last_read_requests;    /* its request count */
 /* The configuration logs %{memwatch-rss}n or %{memwatch-growth}n: every
- * request then reads RSS, and ends before the access log is written. */
+ * request then reads RSS. */
 static int log_notes_wanted;
 static volatile apr_uint64_t last_logged_rss;
-/* When the next exactly measured request is due (a GCRA bucket). */
-static volatile apr_uint64_t exact_due;
-
-/* Requests not measured since the last one that was, and how many to let
- * pass before the next; this thread's random state. */
-static volatile apr_uint32_t unmeasured;
-static apr_uint32_t next_gap;
-static __thread apr_uint32_t prng_state;
+/* When the next measured request is due (a GCRA bucket). */
+static volatile apr_uint64_t measure_due;
+/* Requests not measured whose connection ended before it had a measured
+ * one, and those of mod_http2's secondary connections. */
+static volatile apr_uint32_t unmeasured_elsewhere;
 
 static int history_due(const mw_slot_t *sl, apr_time_t now)
 {
@@ -129,17 +143,22 @@ static void sample_slot(const mw_table_t *t, mw_slot_t *sl, long pid,
     mw_slot_unlock(sl);
 }
 
-/* Only the thread serving a connection may walk its pool (cs is NULL on
- * mod_http2's secondary connections, whose pool other threads use). */
-static void note_connection_pool(struct mw_sample_conn_t *cs, conn_rec *c,
-                                 mw_slot_t *me)
+/* The connection pool of a request's connection: its peak, and how much
+ * it grew since the connection's first request. Only the thread serving a
+ * connection may walk its pool (cs is NULL on mod_http2's secondary
+ * connections, whose pool other threads use). A pool only grows until it
+ * is destroyed, so the end of the connection sees its peak; in between it
+ * is walked after the first request (the base of its growth) and on
+ * measured requests, so a long keep-alive connection that grows shows
+ * before it ends. */
+static void note_connection_pool(struct mw_sample_conn_t *cs, conn_rec *c)
 {
     mw_pool_size_t ps;
 
-    if (!cs || mw_pool_measure(c->pool, &ps) != APR_SUCCESS) {
+    if (mw_pool_measure(c->pool, &ps) != APR_SUCCESS) {
         return;
     }
-    if (cs->requests++ == 0) {
+    if (cs->requests == 1) {
         cs->first_used = ps.used;
     }
     else if (ps.used > cs->first_used) {
@@ -149,37 +168,38 @@ static void note_connection_pool(struct mw_sample_conn_t *cs, conn_rec *c,
     mw_atomic_max64(&me->connection_pool_peak, ps.held);
 }
 
-/* Step 1: the pools the request leaves behind (walking their nodes is
- * cheap: a request pool has one to three). */
-static apr_uint64_t measure_pools(request_rec *r, struct mw_sample_conn_t *cs,
-                                  mw_slot_t *me)
+/* The request pool, every request (its peak is a maximum: a sample could
+ * miss it). Walking its nodes is cheap: a request pool has one to three. */
+static apr_uint64_t note_request_pool(request_rec *r)
 {
     mw_pool_size_t ps;
 
-    note_connection_pool(cs, r->connection, me);
     if (mw_pool_measure(r->pool, &ps) != APR_SUCCESS) {
         return 0;
     }
     mw_atomic_max64(&me->request_pool_peak, ps.held);
-    apr_atomic_add64(&me->request_pool_sum, ps.held);
-    apr_atomic_inc64(&me->request_pool_count);
+    mw_atomic_add64(&me->request_pool_sum, ps.held);
+    mw_atomic_add64(&me->request_pool_count, 1);
     return ps.held;
 }
 
-/* Is it this thread's turn to read RSS on the request path? One thread
- * per interval wins the compare-and-swap. */
-static int rss_read_due(apr_time_t now)
+/* Is it this thread's turn to read RSS, for the n-th request of the
+ * child, which began at `began`? One thread wins each compare-and-swap.
+ * The request's start time spares a clock read on the many requests for
+ * which it is not. */
+static int rss_read_due(apr_uint64_t n, apr_time_t began)
 {
-    apr_uint64_t prev = apr_atomic_read64(&last_read);
+    apr_uint64_t prev = mw_atomic_read64(&last_read);
+    apr_uint64_t prev_n = mw_atomic_read64(&last_read_requests);
 
-    return now - (apr_time_t)prev >= RSS_READ_INTERVAL
-           && apr_atomic_cas64(&last_read, (apr_uint64_t)now, prev) == prev;
+    return (n - prev_n >= RSS_READ_REQUESTS
+            && mw_atomic_cas64(&last_read_requests, prev_n, n))
+           || (began - (apr_time_t)prev >= RSS_READ_INTERVAL
+               && mw_atomic_cas64(&last_read, prev, (apr_uint64_t)began));
 }
 
-/* Step 2: record a fresh RSS in the slot; the end of warm-up takes the
- * baseline. */
-static void record_rss(request_rec *r, mw_slot_t *me, apr_uint64_t n,
-                       apr_uint64_t rss)
+/* A fresh RSS in the slot; the end of warm-up takes the baseline. */
+static void record_rss(request_rec *r, apr_uint64_t n, apr_uint64_t rss)
 {
     apr_atomic_set64(&me->rss, rss);
     mw_atomic_max64(&me->rss_peak, rss);
@@ -193,11 +213,9 @@ static void record_rss(request_rec *r, mw_slot_t *me, apr_uint64_t n,
     }
 }
 
-/* Step 3: the slot's trend and history, from the latest RSS. */
-static void record_history(mw_slot_t *me, apr_uint64_t n, apr_time_t now)
+/* The slot's trend and history, from a fresh RSS. */
+static void record_history(apr_uint64_t n, apr_uint64_t rss, apr_time_t now)
 {
-    apr_uint64_t rss = apr_atomic_read64(&me->rss);
-
     if (apr_atomic_read32(&me->state) != MW_STATE_WARMING
         && mw_trend_due(&me->trend, n) && mw_slot_trylock(me)) {
         mw_trend_add(&me->trend, n, rss, now);
@@ -208,8 +226,8 @@ static void record_history(mw_slot_t *me, apr_uint64_t n, apr_time_t now)
     }
 }
 
-/* Step 4: a measured request's growth, for all the requests it stands
- * for, to its handler and URL prefix. */
+/* A measured request's growth, for all the requests it stands for, to
+ * its handler and URL prefix. */
 static void attribute(request_rec *r, apr_uint32_t weight,
                       apr_uint64_t growth, apr_uint64_t pool_bytes,
                       apr_time_t now)
@@ -260,62 +278,69 @@ static void set_log_notes(request_rec *r, apr_uint64_t rss)
                    log_number(r->pool, (apr_int64_t)rss - (apr_int64_t)prev));
 }
 
-/* The end of a request: after the response, as its pool is destroyed
- * (nodes still intact) or, when the access log wants the notes, from the
- * first log_transaction hook. */
-static apr_status_t request_done(void *data)
+/* A fresh RSS after request `r`: record it, attribute the request if it
+ * was measured, and check the limits. */
+static MW_COLD void request_read(request_rec *r, const request_state_t *st,
+                                 apr_uint64_t n, apr_uint64_t pool_bytes)
 {
-    request_state_t *st = data;
-    request_rec *r = st->r;
-    mw_slot_t *me = mw_my_slot();
-    mw_conn_t *conn = mw_conn(r->connection);
-    struct mw_sample_conn_t *cs = conn ? conn->sample : NULL;
     mw_request_figures_t fig;
-    apr_uint64_t pool_bytes, rss;
+    apr_uint64_t rss = mw_own_rss();
 
-    ap_set_module_config(r->request_config, &memwatch_module, NULL);
-    fig.requests = apr_atomic_inc64(&me->requests) + 1;
-    if (cs) {
-        cs->current = NULL;
+    if (!rss) {
+        return;
     }
-    pool_bytes = measure_pools(r, cs, me);
+    fig.requests = n;
+    fig.rss = rss;
     fig.now = apr_time_now();
-    if (st->weight) {
-        apr_atomic_set64(&last_read, (apr_uint64_t)fig.now);
+    apr_atomic_set64(&last_read, (apr_uint64_t)fig.now);
+    apr_atomic_set64(&last_read_requests, n);
+    record_rss(r, n, rss);
+    if (log_notes_wanted) {
+        set_log_notes(r, rss);
     }
-    if ((st->weight || log_notes_wanted || rss_read_due(fig.now)
-         || (apr_atomic_read32(&me->state) == MW_STATE_WARMING
-             && fig.requests >= conf->warmup))
-        && (rss = mw_own_rss()) != 0) {
-        record_rss(r, me, fig.requests, rss);
-        if (log_notes_wanted) {
-            set_log_notes(r, rss);
-        }
-        if (st->weight && apr_atomic_read32(&me->state) != MW_STATE_WARMING) {
-            attribute(r, st->weight,
-                      rss > st->rss_before ? rss - st->rss_before : 0,
-                      pool_bytes, fig.now);
-        }
-        fig.rss = rss;
-        mw_retire_check_request(r, &fig);
+    if (st->weight && apr_atomic_read32(&me->state) != MW_STATE_WARMING) {
+        attribute(r, st->weight,
+                  rss > st->rss_before ? rss - st->rss_before : 0,
+                  pool_bytes, fig.now);
     }
-    record_history(me, fig.requests, fig.now);
-    return APR_SUCCESS;
+    mw_retire_check_request(r, &fig);
+    record_history(n, rss, fig.now);
 }
 
-/* mod_log_config writes the access log from the log_transaction hook,
- * which runs from a cleanup of the request pool registered after ours
- * (the EOR bucket's), so before it: notes set as the pool is destroyed
- * would come too late. When they are logged, the request ends here,
- * first of the log_transaction hooks. */
-static int sample_log_transaction(request_rec *r)
+/* The end of a request, from the first log_transaction hook: after the
+ * response, its pool still intact, and before mod_log_config writes the
+ * access log (so the notes above can be logged). httpd runs
+ * log_transaction for every request that reached post_read_request: from
+ * the EOR bucket's cleanup of the request pool, also when the request
+ * failed or the client went away. */
+static MW_HOT int sample_log_transaction(request_rec *r)
 {
-    request_state_t *st;
+    request_state_t *st = ap_get_module_config(r->request_config,
+                                               &memwatch_module);
+    mw_conn_t *conn;
+    struct mw_sample_conn_t *cs;
+    apr_uint64_t n, pool_bytes;
 
-    if (log_notes_wanted
-        && (st = ap_get_module_config(r->request_config,
-                                      &memwatch_module)) != NULL) {
-        apr_pool_cleanup_run(r->pool, st, request_done);
+    if (!st) {
+        return DECLINED;
+    }
+    ap_set_module_config(r->request_config, &memwatch_module, NULL);
+    n = mw_atomic_add64(&me->requests, 1);
+    pool_bytes = note_request_pool(r);
+    conn = mw_conn(r->connection);
+    if (conn && (cs = conn->sample) != NULL) {
+        /* A pipelined request may have begun already. */
+        if (cs->current == r) {
+            cs->current = NULL;
+        }
+        if (++cs->requests == 1 || st->weight) {
+            note_connection_pool(cs, r->connection);
+        }
+    }
+    if (st->weight || log_notes_wanted || rss_read_due(n, r->request_time)
+        || (apr_atomic_read32(&me->state) == MW_STATE_WARMING
+            && n >= conf->warmup)) {
+        request_read(r, st, n, pool_bytes);
     }
     return DECLINED;
 }
@@ -331,76 +356,79 @@ static int mentions_log_notes(const ap_directive_t *d)
     return 0;
 }
 
-/* May this request, starting at `now`, be measured on its own? */
-static int exact_allowed(apr_time_t now)
+/* The time from one measured request to the next: half to one and a half
+ * times the mean. A multiplicative hash of the due time (microseconds,
+ * from request arrivals) stands for a random draw; no state is kept. */
+static apr_interval_time_t measure_gap(apr_time_t due)
 {
-    const apr_interval_time_t interval = APR_USEC_PER_SEC / EXACT_PER_SECOND;
-    apr_uint64_t due = apr_atomic_read64(&exact_due);
-    apr_time_t next = (apr_time_t)due > now ? (apr_time_t)due : now;
+    const apr_interval_time_t mean = APR_USEC_PER_SEC / MEASURE_PER_SECOND;
+    apr_uint64_t h = (apr_uint64_t)due * APR_UINT64_C(0x9e3779b97f4a7c15);
 
-    return next - now <= EXACT_BURST * interval
-           && apr_atomic_cas64(&exact_due, (apr_uint64_t)(next + interval),
-                               due) == due;
+    return mean / 2 + (apr_interval_time_t)((h >> 32) % (apr_uint64_t)mean);
 }
 
-/* Is this request one to measure for attribution? Returns the number of
- * requests it stands for (itself and those of the gap before it), or 0. */
-static apr_uint32_t pick_for_measure(apr_time_t now)
+/* Is the request beginning at `now` one to measure for attribution?
+ * *unmeasured counts its connection's requests since the last measured
+ * one. Returns the number of requests it stands for, or 0. */
+static apr_uint32_t pick_for_measure(apr_uint32_t *unmeasured, apr_time_t now)
 {
+    const apr_interval_time_t mean = APR_USEC_PER_SEC / MEASURE_PER_SECOND;
+    apr_uint64_t due = mw_atomic_read64(&measure_due);
+    apr_time_t next = (apr_time_t)due > now ? (apr_time_t)due : now;
     apr_uint32_t weight;
 
-    if (exact_allowed(now)) {
-        return 1;
+    ++*unmeasured;
+    if (next - now > MEASURE_BURST * mean
+        || !mw_atomic_cas64(&measure_due, due,
+                            (apr_uint64_t)(next + measure_gap(next)))) {
+        return 0;
     }
-    if (apr_atomic_inc32(&unmeasured) + 1 < next_gap
-        || (weight = apr_atomic_xchg32(&unmeasured, 0)) == 0) {
-        return 0;   /* not yet, or another thread took this gap */
-    }
-    if (!prng_state) {
-        prng_state = ((apr_uint32_t)now
-                      ^ (apr_uint32_t)(apr_uintptr_t)&prng_state) | 1;
-    }
-    /* xorshift32: cheap, and plenty for spreading gaps. */
-    prng_state ^= prng_state << 13;
-    prng_state ^= prng_state >> 17;
-    prng_state ^= prng_state << 5;
-    next_gap = ATTRIBUTE_GAP / 2 + prng_state % (ATTRIBUTE_GAP + 1);
+    weight = *unmeasured + apr_atomic_xchg32(&unmeasured_elsewhere, 0);
+    *unmeasured = 0;
     return weight;
 }
 
-static int sample_post_read_request(request_rec *r)
+static MW_HOT int sample_post_read_request(request_rec *r)
 {
     mw_conn_t *conn;
-    request_state_t *st;
+    struct mw_sample_conn_t *cs;
+    request_state_t *st = &counted_only;
+    apr_uint32_t weight, alone = 0;
 
-    if (!mw_my_slot() || r->main || r->prev) {
+    if (!me || r->main || r->prev) {
         return DECLINED;
     }
     conn = mw_conn(r->connection);
-    if (conn && conn->sample) {
-        struct mw_sample_conn_t *cs = conn->sample;
+    if (conn && (cs = conn->sample) != NULL) {
         cs->current = r;
         cs->passes = 0;
         cs->next_sample = r->request_time + MW_STREAM_SAMPLE;
         cs->stream_base = 0;
+        weight = pick_for_measure(&cs->unmeasured, r->request_time);
     }
-    st = apr_palloc(r->pool, sizeof(*st));
-    st->r = r;
-    st->weight = pick_for_measure(r->request_time);
-    st->rss_before = st->weight ? mw_own_rss() : 0;
+    else if ((weight = pick_for_measure(&alone, r->request_time)) == 0) {
+        /* mod_http2's secondary connection: left to the next measured. */
+        apr_atomic_add32(&unmeasured_elsewhere, alone);
+    }
+    if (weight) {
+        st = apr_palloc(r->pool, sizeof(*st));
+        st->weight = weight;
+        st->rss_before = mw_own_rss();
+    }
     ap_set_module_config(r->request_config, &memwatch_module, st);
-    apr_pool_cleanup_register(r->pool, st, request_done,
-                              apr_pool_cleanup_null);
     return DECLINED;
 }
 
 static apr_status_t connection_done(void *data)
 {
     conn_rec *c = data;
-    mw_pool_size_t ps;
+    mw_conn_t *conn = mw_conn(c);
 
-    if (mw_pool_measure(c->pool, &ps) == APR_SUCCESS) {
-        mw_atomic_max64(&mw_my_slot()->connection_pool_peak, ps.held);
+    if (conn && conn->sample->requests) {
+        note_connection_pool(conn->sample, c);
+    }
+    if (conn && conn->sample->unmeasured) {
+        apr_atomic_add32(&unmeasured_elsewhere, conn->sample->unmeasured);
     }
     return APR_SUCCESS;
 }
@@ -409,12 +437,15 @@ static apr_status_t connection_done(void *data)
  * its first sample. Runs in the thread writing the response, which owns
  * both pools, and before the brigade is passed on (which may end the
  * request). */
-static void sample_stream(struct mw_sample_conn_t *cs, conn_rec *c,
-                          apr_time_t now)
+static MW_COLD void sample_stream(struct mw_sample_conn_t *cs,
+                                  conn_rec *c)
 {
-    mw_slot_t *me = mw_my_slot();
+    apr_time_t now = apr_time_now();
     mw_pool_size_t rp, cp;
 
+    if (now < cs->next_sample) {
+        return;
+    }
     cs->next_sample = now + MW_STREAM_SAMPLE;
     if (mw_pool_measure(cs->current->pool, &rp) != APR_SUCCESS
         || mw_pool_measure(c->pool, &cp) != APR_SUCCESS) {
@@ -430,17 +461,13 @@ static void sample_stream(struct mw_sample_conn_t *cs, conn_rec *c,
     }
 }
 
-static apr_status_t stream_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+static MW_HOT apr_status_t stream_filter(ap_filter_t *f,
+                                         apr_bucket_brigade *bb)
 {
     struct mw_sample_conn_t *cs = f->ctx;
 
-    /* Most responses pass in a brigade or three: look at the clock only
-     * for those that go on. */
-    if (cs->current && ++cs->passes > 3) {
-        apr_time_t now = apr_time_now();
-        if (now >= cs->next_sample) {
-            sample_stream(cs, f->c, now);
-        }
+    if (cs->current && ++cs->passes > STREAM_PASSES) {
+        sample_stream(cs, f->c);
     }
     return ap_pass_brigade(f->next, bb);
 }
@@ -452,7 +479,7 @@ static int sample_pre_connection(conn_rec *c, void *csd)
     if (!conn) {
         return DECLINED;
     }
-    apr_atomic_inc64(&mw_my_slot()->connections);
+    mw_atomic_add64(&me->connections, 1);
     conn->sample = apr_pcalloc(c->pool, sizeof(*conn->sample));
     if (mw_pool_method() != MW_POOL_UNAVAILABLE) {
         ap_add_output_filter_handle(stream_filter_handle, conn->sample, NULL,
@@ -473,8 +500,7 @@ static int sample_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 static void sample_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    mw_slot_t *me = mw_my_slot();
-
+    me = mw_my_slot();
     if (!me) {
         return;
     }
