@@ -73,9 +73,15 @@
  * child takes it meanwhile). */
 #define DECLINE_PAUSE apr_time_from_msec(20)
 
-/* Per connection: waiting for its next keep-alive request. */
+/* Per connection (its thread's alone): requests begun on it and not yet
+ * ended (more than one when pipelined), how many of them began before
+ * this process retired, whether it waits for its next keep-alive request,
+ * and whether it holds the process (below). */
 struct mw_retire_conn_t {
+    apr_uint32_t open;
+    apr_uint32_t before;
     int idle;
+    int holds;
 };
 
 /* Where a decision is made: in the child itself, or in the parent for an
@@ -96,6 +102,7 @@ static int server_limit;
 static apr_interval_time_t keepalive_max;
 
 /* This child. */
+static int watched;                 /* it has a slot */
 static int checking;                /* some limit can trigger a recycle */
 /* How a retiring worker or event child's listener declines connections:
  * event's listener has other work (keep-alive and lingering connections)
@@ -111,11 +118,14 @@ static mw_limits_t ceiling;         /* its limits, moved by MemwatchCeiling */
 static apr_time_t exit_deadline;
 static int min_lifetime_warned;
 static volatile apr_uint32_t retiring;
-/* Connections waiting for their next keep-alive request, and requests in
- * flight that began before the child retired: a worker or event child
- * leaves once both are zero. */
-static volatile apr_uint32_t idle_keepalive;
-static volatile apr_uint32_t active_before_retiring;
+/* Connections that hold a worker or event child: while one of its
+ * requests that began before the child retired is open, or while it waits
+ * for its next keep-alive request (which a client may send as the child
+ * leaves). The child leaves once none does. A keep-alive connection holds
+ * from its first request to its end, so the count moves once per
+ * connection, not per request; a request of a mod_http2 secondary
+ * connection that began before retiring holds on its own. */
+static volatile apr_uint32_t holding;
 
 /* The watcher thread (worker and event). It is stopped and joined before
  * the child exits: exit() runs apr_terminate, which unloads this module
@@ -341,9 +351,7 @@ static int may_leave(apr_time_t now)
     if (!apr_atomic_read32(&retiring)) {
         return 0;
     }
-    return ((apr_atomic_read32(&idle_keepalive) == 0
-             && apr_atomic_read32(&active_before_retiring) == 0)
-            || now >= exit_deadline)
+    return (apr_atomic_read32(&holding) == 0 || now >= exit_deadline)
            && generation_settled(now);
 }
 
@@ -476,52 +484,88 @@ void mw_retire_baseline(request_rec *r, apr_uint64_t baseline_rss)
                  mw_format_size(r->pool, limits.max_rss));
 }
 
-/* The end of a request: its connection may now wait idle for the next
- * keep-alive request. */
-static apr_status_t request_done(void *data)
+/* The end of a request on a mod_http2 secondary connection, which has no
+ * state of its own here: its master's belongs to another thread. */
+static apr_status_t secondary_request_done(void *data)
 {
-    request_rec *r = data;
-    mw_conn_t *conn = mw_conn(r->connection);
-
-    if (conn && conn->retire
-        && r->connection->keepalive == AP_CONN_KEEPALIVE
-        && !r->connection->aborted && !conn->retire->idle) {
-        conn->retire->idle = 1;
-        apr_atomic_inc32(&idle_keepalive);
-    }
+    apr_atomic_dec32(&holding);
     return APR_SUCCESS;
 }
 
-/* The end of a request that began before this process retired. */
-static apr_status_t request_before_done(void *data)
+/* A connection's hold on the process, after its state changed. */
+static void update_hold(struct mw_retire_conn_t *rc)
 {
-    apr_atomic_dec32(&active_before_retiring);
-    return request_done(data);
+    int holds = rc->before || rc->idle;
+
+    if (holds != rc->holds) {
+        rc->holds = holds;
+        if (holds) {
+            apr_atomic_inc32(&holding);
+        }
+        else {
+            apr_atomic_dec32(&holding);
+        }
+    }
 }
 
-static int retire_post_read_request(request_rec *r)
+static MW_HOT int retire_post_read_request(request_rec *r)
 {
     mw_conn_t *conn;
+    struct mw_retire_conn_t *rc;
+    int is_retiring;
 
-    if (!mw_my_slot() || r->main || r->prev) {
+    if (!watched || r->main || r->prev) {
         return DECLINED;
     }
-    conn = mw_conn(r->connection);
-    if (conn && conn->retire && conn->retire->idle) {
-        conn->retire->idle = 0;
-        apr_atomic_dec32(&idle_keepalive);
-    }
-    if (apr_atomic_read32(&retiring)) {
+    is_retiring = apr_atomic_read32(&retiring) != 0;
+    if (is_retiring) {
         /* ap_set_keepalive() then answers "Connection: close". */
         r->connection->keepalive = AP_CONN_CLOSE;
-        apr_pool_cleanup_register(r->pool, r, request_done,
-                                  apr_pool_cleanup_null);
     }
-    else {
-        apr_atomic_inc32(&active_before_retiring);
-        apr_pool_cleanup_register(r->pool, r, request_before_done,
-                                  apr_pool_cleanup_null);
+    if (!threaded) {
+        return DECLINED;    /* prefork leaves once its connection ended */
     }
+    conn = mw_conn(r->connection);
+    if (!conn) {
+        if (!is_retiring) {
+            apr_atomic_inc32(&holding);
+            apr_pool_cleanup_register(r->pool, NULL, secondary_request_done,
+                                      apr_pool_cleanup_null);
+        }
+        return DECLINED;
+    }
+    if (!(rc = conn->retire)) {
+        return DECLINED;
+    }
+    rc->idle = 0;
+    rc->open++;
+    if (!is_retiring) {
+        rc->before++;
+    }
+    update_hold(rc);
+    return DECLINED;
+}
+
+/* The end of a request (httpd runs log_transaction for every request that
+ * reached post_read_request): once none is open, its connection may wait
+ * idle for the next keep-alive request. Requests on a connection end in
+ * the order they began, so those that began before retiring end first. */
+static MW_HOT int retire_log_transaction(request_rec *r)
+{
+    conn_rec *c = r->connection;
+    mw_conn_t *conn;
+    struct mw_retire_conn_t *rc;
+
+    if (!threaded || !(conn = mw_conn(c)) || !(rc = conn->retire)
+        || !rc->open) {
+        return DECLINED;
+    }
+    rc->open--;
+    if (rc->before) {
+        rc->before--;
+    }
+    rc->idle = !rc->open && c->keepalive == AP_CONN_KEEPALIVE && !c->aborted;
+    update_hold(rc);
     return DECLINED;
 }
 
@@ -529,10 +573,9 @@ static apr_status_t connection_done(void *data)
 {
     struct mw_retire_conn_t *rc = data;
 
-    if (rc->idle) {
-        rc->idle = 0;
-        apr_atomic_dec32(&idle_keepalive);
-    }
+    rc->before = 0;
+    rc->idle = 0;
+    update_hold(rc);
     return APR_SUCCESS;
 }
 
@@ -540,7 +583,7 @@ static int retire_pre_connection(conn_rec *c, void *csd)
 {
     mw_conn_t *conn = mw_conn(c);
 
-    if (conn) {
+    if (conn && threaded) {
         conn->retire = apr_pcalloc(c->pool, sizeof(*conn->retire));
         apr_pool_cleanup_register(c->pool, conn->retire, connection_done,
                                   apr_pool_cleanup_null);
@@ -713,6 +756,7 @@ static void retire_child_init(apr_pool_t *pchild, server_rec *s)
     if (!me) {
         return;
     }
+    watched = 1;
     ap_mpm_query(AP_MPMQ_GENERATION, &generation);
     draw_limits(me);
     checking = (mw_policy_active(&conf->limits) || conf->max_total_private)
@@ -881,8 +925,9 @@ void mw_retire_register_hooks(void)
     ap_hook_child_init(retire_child_init, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_pre_connection(retire_pre_connection, NULL, NULL,
                            APR_HOOK_MIDDLE);
-    /* After the sampler's, so its request cleanup runs before the check. */
     ap_hook_post_read_request(retire_post_read_request, NULL, NULL,
                               APR_HOOK_FIRST);
+    ap_hook_log_transaction(retire_log_transaction, NULL, NULL,
+                            APR_HOOK_FIRST);
     ap_hook_monitor(retire_monitor, NULL, NULL, APR_HOOK_MIDDLE);
 }
