@@ -18,13 +18,16 @@ OBJECTS  := $(shell sed -n 's/^memwatch_objects="\(.*\)"/\1/p' config.m4)
 SOURCES  := $(OBJECTS:.lo=.c)
 HEADERS  := $(wildcard *.h)
 WARN     := -Wall -Wextra -Wno-unused-parameter
+# Only the module record is exported (MW_EXPORTED): calls between the
+# module's files are then direct, not through the PLT.
+HIDDEN   := -fvisibility=hidden
 CFLAGS_X ?=
 LDFLAGS_X ?=
 
 all: .libs/mod_memwatch.so
 
 .libs/mod_memwatch.so: $(SOURCES) $(HEADERS) config.m4
-	$(APXS) -c -Wc,"$(WARN) $(CFLAGS_X)" $(if $(LDFLAGS_X),-Wl,"$(LDFLAGS_X)") \
+	$(APXS) -c -Wc,"$(WARN) $(HIDDEN) $(CFLAGS_X)" $(if $(LDFLAGS_X),-Wl,"$(LDFLAGS_X)") \
 	    -o mod_memwatch.la $(SOURCES)
 
 install: all

@@ -19,7 +19,15 @@
 
 #define MEMWATCH_VERSION "0.2.0"
 
-extern module AP_MODULE_DECLARE_DATA memwatch_module;
+/* The one symbol httpd looks up in the module; the Makefile hides the rest
+ * (-fvisibility=hidden), so calls between the module's files are direct. */
+#if defined(__GNUC__)
+#define MW_EXPORTED __attribute__((visibility("default")))
+#else
+#define MW_EXPORTED
+#endif
+
+extern module AP_MODULE_DECLARE_DATA memwatch_module MW_EXPORTED;
 APLOG_USE_MODULE(memwatch);
 
 /* Server-wide settings (main server only), set by the directives in
@@ -92,7 +100,10 @@ typedef struct mw_request_figures_t {
     apr_time_t now;
 } mw_request_figures_t;
 
-void mw_retire_check_request(request_rec *r, const mw_request_figures_t *f);
+/* Returns nonzero while the child has used more than half of what an RSS
+ * limit allows it (mw_policy_near): the request path reads RSS more often
+ * then. */
+int mw_retire_check_request(request_rec *r, const mw_request_figures_t *f);
 
 /* At the end of warm-up: a limit below what a fresh child holds is a
  * configuration problem, reported once per generation. */

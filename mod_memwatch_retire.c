@@ -59,6 +59,7 @@
 
 #include "mod_memwatch_private.h"
 #include "mod_memwatch_retire.h"
+#include "mw_atomic.h"
 #include "mw_format.h"
 
 /* How long a generation's first healthy child must have been seen before
@@ -441,23 +442,27 @@ static void start_leaving(conn_rec *c, apr_time_t now)
 
 /* ---- The request path ------------------------------------------------ */
 
-void mw_retire_check_request(request_rec *r, const mw_request_figures_t *f)
+int mw_retire_check_request(request_rec *r, const mw_request_figures_t *f)
 {
     subject_t me;
     mw_figures_t memory;
+    mw_limits_t limits;
 
-    if (!checking || f->requests % conf->check_every) {
-        return;
+    if (!checking) {
+        return 0;
     }
     me.slot = mw_my_slot();
     me.index = mw_my_slot_index();
     me.pid = getpid();
     me.self = 1;
     slot_figures(me.slot, f->rss, &memory);
-    if (decide(r->server, r->pool, &me, &memory, f->requests, f->now,
-               &ceiling)) {
+    if (f->requests % conf->check_every == 0
+        && decide(r->server, r->pool, &me, &memory, f->requests, f->now,
+                  &ceiling)) {
         start_leaving(r->connection, f->now);
     }
+    slot_limits(me.slot, &limits);
+    return mw_policy_near(&limits, &memory);
 }
 
 void mw_retire_baseline(request_rec *r, apr_uint64_t baseline_rss)
@@ -517,7 +522,7 @@ static MW_HOT int retire_post_read_request(request_rec *r)
     if (!watched || r->main || r->prev) {
         return DECLINED;
     }
-    is_retiring = apr_atomic_read32(&retiring) != 0;
+    is_retiring = mw_atomic_read32(&retiring) != 0;
     if (is_retiring) {
         /* ap_set_keepalive() then answers "Connection: close". */
         r->connection->keepalive = AP_CONN_CLOSE;

@@ -49,13 +49,16 @@ struct mw_sample_conn_t {
 #define STREAM_PASSES 8
 
 /* The request path reads RSS (a pread of /proc/self/statm, about 1 us)
- * when this long has passed or this many requests have ended since this
- * child last read it: a limit is noticed within 10 ms or 32 requests,
- * whichever comes first (a fresh child under a flat-out load can serve
- * 20,000 requests a second), or at the next request of a quieter child.
- * Either costs a busy child a few hundredths of a percent. */
-#define RSS_READ_INTERVAL apr_time_from_msec(10)
-#define RSS_READ_REQUESTS 32
+ * when some time has passed or some requests have ended since this child
+ * last read it, whichever comes first: both bounds matter, as a fresh
+ * child under a flat-out load can serve 20,000 requests a second. Once a
+ * child has used more than half of what an RSS limit allows it, it reads
+ * four times as often, so a limit is noticed within 5 ms or 16 requests
+ * (or at the next request of a quieter child). */
+#define RSS_READ_INTERVAL apr_time_from_msec(20)
+#define RSS_READ_REQUESTS 64
+#define RSS_READ_NEAR_INTERVAL apr_time_from_msec(5)
+#define RSS_READ_NEAR_REQUESTS 16
 
 /* Attribution measures requests on their own: RSS before and after, two
  * reads. At most MEASURE_PER_SECOND requests a second per child are
@@ -84,6 +87,7 @@ static const mw_config_t *conf;
 static mw_slot_t *me;                       /* this child's slot */
 static volatile apr_uint64_t last_read;     /* apr_time_t, this process */
 static volatile apr_uint64_t last_read_requests;    /* its request count */
+static volatile apr_uint32_t near_limit;    /* past half an RSS limit */
 /* The configuration logs %{memwatch-rss}n or %{memwatch-growth}n: every
  * request then reads RSS. */
 static int log_notes_wanted;
@@ -191,10 +195,12 @@ static int rss_read_due(apr_uint64_t n, apr_time_t began)
 {
     apr_uint64_t prev = mw_atomic_read64(&last_read);
     apr_uint64_t prev_n = mw_atomic_read64(&last_read_requests);
+    int near = mw_atomic_read32(&near_limit) != 0;
 
-    return (n - prev_n >= RSS_READ_REQUESTS
+    return (n - prev_n >= (near ? RSS_READ_NEAR_REQUESTS : RSS_READ_REQUESTS)
             && mw_atomic_cas64(&last_read_requests, prev_n, n))
-           || (began - (apr_time_t)prev >= RSS_READ_INTERVAL
+           || (began - (apr_time_t)prev
+               >= (near ? RSS_READ_NEAR_INTERVAL : RSS_READ_INTERVAL)
                && mw_atomic_cas64(&last_read, prev, (apr_uint64_t)began));
 }
 
@@ -203,7 +209,7 @@ static void record_rss(request_rec *r, apr_uint64_t n, apr_uint64_t rss)
 {
     apr_atomic_set64(&me->rss, rss);
     mw_atomic_max64(&me->rss_peak, rss);
-    if (apr_atomic_read32(&me->state) == MW_STATE_WARMING
+    if (mw_atomic_read32(&me->state) == MW_STATE_WARMING
         && n >= conf->warmup
         && apr_atomic_cas32(&me->state, MW_STATE_OK, MW_STATE_WARMING)
            == MW_STATE_WARMING) {
@@ -216,7 +222,7 @@ static void record_rss(request_rec *r, apr_uint64_t n, apr_uint64_t rss)
 /* The slot's trend and history, from a fresh RSS. */
 static void record_history(apr_uint64_t n, apr_uint64_t rss, apr_time_t now)
 {
-    if (apr_atomic_read32(&me->state) != MW_STATE_WARMING
+    if (mw_atomic_read32(&me->state) != MW_STATE_WARMING
         && mw_trend_due(&me->trend, n) && mw_slot_trylock(me)) {
         mw_trend_add(&me->trend, n, rss, now);
         mw_slot_unlock(me);
@@ -298,12 +304,12 @@ static MW_COLD void request_read(request_rec *r, const request_state_t *st,
     if (log_notes_wanted) {
         set_log_notes(r, rss);
     }
-    if (st->weight && apr_atomic_read32(&me->state) != MW_STATE_WARMING) {
+    if (st->weight && mw_atomic_read32(&me->state) != MW_STATE_WARMING) {
         attribute(r, st->weight,
                   rss > st->rss_before ? rss - st->rss_before : 0,
                   pool_bytes, fig.now);
     }
-    mw_retire_check_request(r, &fig);
+    apr_atomic_set32(&near_limit, mw_retire_check_request(r, &fig) != 0);
     record_history(n, rss, fig.now);
 }
 
@@ -338,7 +344,7 @@ static MW_HOT int sample_log_transaction(request_rec *r)
         }
     }
     if (st->weight || log_notes_wanted || rss_read_due(n, r->request_time)
-        || (apr_atomic_read32(&me->state) == MW_STATE_WARMING
+        || (mw_atomic_read32(&me->state) == MW_STATE_WARMING
             && n >= conf->warmup)) {
         request_read(r, st, n, pool_bytes);
     }

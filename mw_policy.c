@@ -27,6 +27,16 @@ mw_reason_e mw_policy_check(const mw_limits_t *l, const mw_figures_t *f)
     return MW_REASON_NONE;
 }
 
+int mw_policy_near(const mw_limits_t *l, const mw_figures_t *f)
+{
+    apr_uint64_t growth = f->rss > f->baseline_rss
+                          ? f->rss - f->baseline_rss : 0;
+
+    return (l->max_growth && growth > l->max_growth / 2)
+           || (l->max_rss && l->max_rss > f->baseline_rss
+               && growth > (l->max_rss - f->baseline_rss) / 2);
+}
+
 int mw_policy_born_over(const mw_limits_t *l, apr_uint64_t baseline_rss)
 {
     return l->max_rss && baseline_rss > l->max_rss;

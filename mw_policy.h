@@ -32,6 +32,11 @@ typedef struct mw_figures_t {
 mw_reason_e mw_policy_check(const mw_limits_t *limits,
                             const mw_figures_t *f);
 
+/* Has a child used more than half of what an RSS limit allows it: half
+ * of MemwatchMaxGrowth, or half the way from its baseline to
+ * MemwatchMaxRSS? The request path then reads RSS more often. */
+int mw_policy_near(const mw_limits_t *limits, const mw_figures_t *f);
+
 /* Is a fresh child, at its baseline, already over a limit it cannot
  * grow out of (MemwatchMaxRSS)? */
 int mw_policy_born_over(const mw_limits_t *limits, apr_uint64_t baseline_rss);

@@ -244,10 +244,37 @@ static void test_decide(void)
            "hold name");
 }
 
+static void test_near(void)
+{
+    mw_limits_t growth = { 100 * MIB, 0, 0, 0 };
+    mw_limits_t rss = { 0, 500 * MIB, 0, 0 };
+    mw_limits_t smaps = { 0, 0, 300 * MIB, 20 * MIB };
+    mw_figures_t f;
+
+    f = figures(200 * MIB, 150 * MIB, 100 * MIB, 50 * MIB);
+    ok(!mw_policy_near(&growth, &f), "grew 50 MiB of 100: not near");
+    f = figures(200 * MIB + 1, 150 * MIB, 100 * MIB, 50 * MIB);
+    ok(mw_policy_near(&growth, &f), "grew past half of MaxGrowth: near");
+    f = figures(100 * MIB, 150 * MIB, 100 * MIB, 50 * MIB);
+    ok(!mw_policy_near(&growth, &f), "shrank below the baseline: not near");
+    f = figures(325 * MIB, 150 * MIB, 100 * MIB, 50 * MIB);
+    ok(!mw_policy_near(&rss, &f),
+       "half way from a 150 MiB baseline to MaxRSS 500 MiB: not near");
+    f = figures(325 * MIB + 1, 150 * MIB, 100 * MIB, 50 * MIB);
+    ok(mw_policy_near(&rss, &f), "past half way to MaxRSS: near");
+    f = figures(600 * MIB, 550 * MIB, 100 * MIB, 50 * MIB);
+    ok(!mw_policy_near(&rss, &f),
+       "born over MaxRSS (not a reason to recycle): not near");
+    f = figures(200 * MIB, 150 * MIB, 299 * MIB, 21 * MIB);
+    ok(!mw_policy_near(&smaps, &f),
+       "private and shared limits (read from smaps) do not count");
+}
+
 int main(void)
 {
     apr_initialize();
     test_check();
+    test_near();
     test_jitter();
     test_ceiling();
     test_decide();
