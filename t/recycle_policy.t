@@ -147,10 +147,12 @@ my $threaded = $mpm ne 'prefork';
     my $srv = MemwatchServer->new(name => 'jitter', conf => join "\n",
         'MemwatchMaxGrowth 10M', 'MemwatchJitter 20');
     $srv->start;
-    # The children start one after the other: wait for a few of them.
+    # The children start one after the other: wait for a few of them,
+    # each past its child_init (its limits drawn).
     my $children = poll(20, sub {
-        my $c = $srv->json->{children};
-        return @$c >= 3 ? $c : undef;
+        my @c = grep { defined $_->{limits}{max_growth_bytes} }
+                @{ $srv->json->{children} };
+        return @c >= 3 ? \@c : undef;
     }) || [];
     my @lim = map { $_->{limits}{max_growth_bytes} } @$children;
     my %distinct = map { $_ => 1 } @lim;
