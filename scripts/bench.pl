@@ -9,7 +9,7 @@
 #   BENCH_SECONDS       per server and path in one round of the CPU
 #                       comparison (2); a run of the MaxConnectionsPerChild
 #                       comparison lasts 3 times that
-#   BENCH_MIN_ROUNDS, BENCH_ROUNDS      rounds of the CPU comparison (6, 16)
+#   BENCH_MIN_ROUNDS, BENCH_ROUNDS      rounds of the CPU comparison (10, 24)
 #   BENCH_LEAK_SECONDS, BENCH_LEAK_ROUNDS   mod_perl leak runs (12 s, 2)
 #   BENCH_SKIP          sections left out: cpu callgrind status sizelimit
 #                       maxconn
@@ -29,8 +29,8 @@ use MemwatchBench qw(median ci95_median spread wrk children cpu_ns
 
 $| = 1;
 my $secs = $ENV{BENCH_SECONDS} || 2;
-my $min_rounds = $ENV{BENCH_MIN_ROUNDS} || 6;
-my $max_rounds = max($ENV{BENCH_ROUNDS} || 16, $min_rounds);
+my $min_rounds = $ENV{BENCH_MIN_ROUNDS} || 10;
+my $max_rounds = max($ENV{BENCH_ROUNDS} || 24, $min_rounds);
 my $leak_secs = $ENV{BENCH_LEAK_SECONDS} || 12;
 my @mpms = split ' ', ($ENV{BENCH_MPM} || 'event prefork');
 my %skip = map { $_ => 1 } split /[\s,]+/, ($ENV{BENCH_SKIP} || '');
@@ -92,22 +92,32 @@ sub judge {
     return 'within 0.005 of 0.99 either way';
 }
 
-sub cpu_section {
-    my ($mpm) = @_;
+# A pair of fresh servers, without and with the module, warmed up on
+# every path. Two instances of the same server differ by a percent or two
+# (where their memory landed): each round has its own, so that the median
+# is over instances too, not over the luck of one.
+sub cpu_pair {
+    my ($mpm, @paths) = @_;
     my $without = server($mpm, name => "bench-cpu-without",
                          without_memwatch => 1,
                          mpm_conf => $one_child{$mpm})->start;
     my $with = server($mpm, name => "bench-cpu-with",
                       mpm_conf => $one_child{$mpm})->start;
-    my @paths = (['static file', '/index.html'], ['tiny handler', '/mw/hello']);
-    my %r;          # name -> { ratio => [], with => [], ... }
-    for my $p (@paths) {        # warm both up
+    for my $p (@paths) {
         wrk($_->url($p->[1]), seconds => 1) for $without, $with;
     }
+    return ($without, $with);
+}
+
+sub cpu_section {
+    my ($mpm) = @_;
+    my @paths = (['static file', '/index.html'], ['tiny handler', '/mw/hello']);
+    my %r;          # name -> { ratio => [], with => [], ... }
     my ($round, $skipped) = (0, 0);
     my $half = $secs > 2 ? int($secs / 2) : 1;
     while ($round < $max_rounds) {
         $round++;
+        my ($without, $with) = cpu_pair($mpm, @paths);
         for my $p (@paths) {
             my ($name, $path) = @$p;
             # A-B-B-A within the round, A and B swapped every other
@@ -135,6 +145,7 @@ sub cpu_section {
             push @{ $e->{$_ . '_rps'} }, $m{$_}{rps} for qw(with without);
             push @{ $e->{rps_ratio} }, $m{with}{rps} / $m{without}{rps};
         }
+        $_->stop for $without, $with;
         next if $round < $min_rounds;
         # Stop once every path's interval is decided or narrow.
         my $decided = 1;
@@ -145,8 +156,9 @@ sub cpu_section {
         }
         last if $decided;
     }
-    printf "   %s MPM (%s), %d rounds; in each, per path, wrk -t1 -c8 "
-         . "keep-alive\n   for %d s on A, B, B, A\n", $mpm,
+    printf "   %s MPM (%s), %d rounds; in each, a fresh pair of servers "
+         . "and, per path,\n   wrk -t1 -c8 keep-alive for %d s on A, B, B, "
+         . "A\n", $mpm,
          $mpm eq 'prefork' ? 'eight children, CPU summed'
                            : 'one child, 25 threads', $round, $half;
     for my $p (@paths) {
@@ -185,7 +197,9 @@ unless ($skip{cpu}) {
         . "$max_rounds) until the 95% interval of the median is on\n   one "
         . "side of 0.99 or under 0.01 wide. wrk req/s shares the cores with "
         . "wrk\n   itself and the other work on this machine: shown, not "
-        . "judged.\n";
+        . "judged.\n   Both servers have the same configuration but for the "
+        . "LoadModule line (the\n   <Location /memwatch> costs a location "
+        . "walk with or without the module).\n";
     cpu_section($_) for @mpms;
     print "\n";
     $took{cpu} = time - $t0;

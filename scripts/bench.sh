@@ -6,7 +6,7 @@
 # Results in bench-output/bench.txt. Knobs, all optional:
 #   BENCH_MPM="event prefork"   the MPMs measured
 #   BENCH_SECONDS=3             one wrk run
-#   BENCH_MIN_ROUNDS=5 BENCH_ROUNDS=12   rounds of the CPU comparison
+#   BENCH_MIN_ROUNDS=10 BENCH_ROUNDS=24  rounds of the CPU comparison
 #   BENCH_LEAK_SECONDS=12 BENCH_LEAK_ROUNDS=2   recycling runs
 #   BENCH_SKIP="callgrind maxconn"      sections left out (cpu callgrind
 #                               status sizelimit maxconn)
