@@ -169,7 +169,7 @@ static void slot_reset(const mw_table_t *t, mw_slot_t *s,
     memset((char *)s + from, 0, t->slot_size - from);
     s->generation = generation;
     s->started = now;
-    s->rss = s->rss_peak = s->baseline_rss = s->last_rss = rss;
+    s->rss = s->rss_peak = s->baseline_rss = rss;
     s->private_bytes = s->shared_bytes = MW_UNKNOWN;
     s->pss_bytes = MW_UNKNOWN;
     MW_RELEASE();

@@ -96,7 +96,6 @@ typedef struct mw_slot_t {
     volatile apr_uint64_t connection_pool_peak;
     volatile apr_uint64_t connection_pool_growth_peak;  /* one connection */
     volatile apr_uint64_t stream_pool_growth_peak;  /* during one response */
-    volatile apr_uint64_t last_rss;     /* for per-request growth */
     apr_uint64_t limit_growth;          /* this child's limits, jittered */
     apr_uint64_t limit_rss;
     apr_uint64_t limit_private;
