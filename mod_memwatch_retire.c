@@ -103,7 +103,6 @@ static int server_limit;
 static apr_interval_time_t keepalive_max;
 
 /* This child. */
-static int watched;                 /* it has a slot */
 static int checking;                /* some limit can trigger a recycle */
 /* How a retiring worker or event child's listener declines connections:
  * event's listener has other work (keep-alive and lingering connections)
@@ -519,7 +518,7 @@ static MW_HOT int retire_post_read_request(request_rec *r)
     struct mw_retire_conn_t *rc;
     int is_retiring;
 
-    if (!watched || r->main || r->prev) {
+    if (!mw_my_slot() || r->main || r->prev) {
         return DECLINED;
     }
     is_retiring = mw_atomic_read32(&retiring) != 0;
@@ -761,7 +760,6 @@ static void retire_child_init(apr_pool_t *pchild, server_rec *s)
     if (!me) {
         return;
     }
-    watched = 1;
     ap_mpm_query(AP_MPMQ_GENERATION, &generation);
     draw_limits(me);
     checking = (mw_policy_active(&conf->limits) || conf->max_total_private)

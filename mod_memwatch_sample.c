@@ -71,6 +71,7 @@ struct mw_sample_conn_t {
  * traffic cannot alias with it. */
 #define MEASURE_PER_SECOND 50
 #define MEASURE_BURST 20
+#define MEASURE_MEAN (APR_USEC_PER_SEC / MEASURE_PER_SECOND)
 
 /* A request measured for attribution, from post_read_request to its end
  * (in r->request_config). */
@@ -367,10 +368,10 @@ static int mentions_log_notes(const ap_directive_t *d)
  * from request arrivals) stands for a random draw; no state is kept. */
 static apr_interval_time_t measure_gap(apr_time_t due)
 {
-    const apr_interval_time_t mean = APR_USEC_PER_SEC / MEASURE_PER_SECOND;
     apr_uint64_t h = (apr_uint64_t)due * APR_UINT64_C(0x9e3779b97f4a7c15);
 
-    return mean / 2 + (apr_interval_time_t)((h >> 32) % (apr_uint64_t)mean);
+    return MEASURE_MEAN / 2
+           + (apr_interval_time_t)((h >> 32) % (apr_uint64_t)MEASURE_MEAN);
 }
 
 /* Is the request beginning at `now` one to measure for attribution?
@@ -378,13 +379,12 @@ static apr_interval_time_t measure_gap(apr_time_t due)
  * one. Returns the number of requests it stands for, or 0. */
 static apr_uint32_t pick_for_measure(apr_uint32_t *unmeasured, apr_time_t now)
 {
-    const apr_interval_time_t mean = APR_USEC_PER_SEC / MEASURE_PER_SECOND;
     apr_uint64_t due = mw_atomic_read64(&measure_due);
     apr_time_t next = (apr_time_t)due > now ? (apr_time_t)due : now;
     apr_uint32_t weight;
 
     ++*unmeasured;
-    if (next - now > MEASURE_BURST * mean
+    if (next - now > MEASURE_BURST * MEASURE_MEAN
         || !mw_atomic_cas64(&measure_due, due,
                             (apr_uint64_t)(next + measure_gap(next)))) {
         return 0;
@@ -430,10 +430,13 @@ static apr_status_t connection_done(void *data)
     conn_rec *c = data;
     mw_conn_t *conn = mw_conn(c);
 
-    if (conn && conn->sample->requests) {
+    if (!conn) {
+        return APR_SUCCESS;
+    }
+    if (conn->sample->requests) {
         note_connection_pool(conn->sample, c);
     }
-    if (conn && conn->sample->unmeasured) {
+    if (conn->sample->unmeasured) {
         apr_atomic_add32(&unmeasured_elsewhere, conn->sample->unmeasured);
     }
     return APR_SUCCESS;
