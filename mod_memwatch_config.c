@@ -140,22 +140,14 @@ static const char *set_ceiling(cmd_parms *cmd, void *dummy, const char *arg)
     return err ? err : set_number(cmd, dummy, arg);
 }
 
-static const char *set_dry_run(cmd_parms *cmd, void *d, int on)
+/* An On|Off directive; cmd->info is the offset of its int in
+ * mw_config_t. */
+static const char *set_flag(cmd_parms *cmd, void *d, int on)
 {
     const char *err = global_only(cmd);
 
     if (!err) {
-        CONF(cmd)->dry_run = on;
-    }
-    return err;
-}
-
-static const char *set_group_ids(cmd_parms *cmd, void *d, int on)
-{
-    const char *err = global_only(cmd);
-
-    if (!err) {
-        CONF(cmd)->attribute_group_ids = on;
+        *(int *)((char *)CONF(cmd) + (apr_size_t)cmd->info) = on;
     }
     return err;
 }
@@ -176,22 +168,22 @@ static const char *set_history(cmd_parms *cmd, void *d, const char *n,
     return err;
 }
 
-#define SIZE_FIELD(f) (void *)APR_OFFSETOF(mw_config_t, f)
+#define FIELD(f) (void *)APR_OFFSETOF(mw_config_t, f)
 
 const command_rec mw_cmds[] = {
-    AP_INIT_TAKE1("MemwatchMaxGrowth", set_size, SIZE_FIELD(limits.max_growth),
+    AP_INIT_TAKE1("MemwatchMaxGrowth", set_size, FIELD(limits.max_growth),
                   RSRC_CONF, "Recycle a child whose RSS grew by more than "
                   "this since its baseline (bytes, or with K, M, G)"),
-    AP_INIT_TAKE1("MemwatchMaxRSS", set_size, SIZE_FIELD(limits.max_rss),
+    AP_INIT_TAKE1("MemwatchMaxRSS", set_size, FIELD(limits.max_rss),
                   RSRC_CONF, "Recycle a child whose RSS exceeds this"),
     AP_INIT_TAKE1("MemwatchMaxPrivate", set_size,
-                  SIZE_FIELD(limits.max_private), RSRC_CONF,
+                  FIELD(limits.max_private), RSRC_CONF,
                   "Recycle a child whose private memory exceeds this"),
     AP_INIT_TAKE1("MemwatchMinShared", set_size,
-                  SIZE_FIELD(limits.min_shared), RSRC_CONF,
+                  FIELD(limits.min_shared), RSRC_CONF,
                   "Recycle a child whose shared memory falls below this"),
     AP_INIT_TAKE1("MemwatchMaxTotalPrivate", set_size,
-                  SIZE_FIELD(max_total_private), RSRC_CONF,
+                  FIELD(max_total_private), RSRC_CONF,
                   "Retire the largest children while their private memory "
                   "together exceeds this"),
     AP_INIT_TAKE1("MemwatchWarmup", set_number, &warmup, RSRC_CONF,
@@ -212,7 +204,7 @@ const command_rec mw_cmds[] = {
     AP_INIT_TAKE1("MemwatchExitTimeout", set_number, &exit_timeout, RSRC_CONF,
                   "Kill a child still exiting this many seconds after it "
                   "stopped serving (0: never)"),
-    AP_INIT_FLAG("MemwatchDryRun", set_dry_run, NULL, RSRC_CONF,
+    AP_INIT_FLAG("MemwatchDryRun", set_flag, FIELD(dry_run), RSRC_CONF,
                  "On: decide and log, but recycle nothing"),
     AP_INIT_TAKE12("MemwatchHistory", set_history, NULL, RSRC_CONF,
                    "Samples of history per child, and seconds between them"),
@@ -222,9 +214,14 @@ const command_rec mw_cmds[] = {
     AP_INIT_TAKE1("MemwatchAttributeSlots", set_number, &attribute_slots,
                   RSRC_CONF,
                   "Entries in the attribution table"),
-    AP_INIT_FLAG("MemwatchAttributeGroupIds", set_group_ids, NULL, RSRC_CONF,
+    AP_INIT_FLAG("MemwatchAttributeGroupIds", set_flag,
+                 FIELD(attribute_group_ids), RSRC_CONF,
                  "On: path segments that look like identifiers (digits, "
                  "long hex, UUIDs) are grouped as :id in attribution"),
+    AP_INIT_FLAG("MemwatchSampleStreams", set_flag, FIELD(sample_streams),
+                 RSRC_CONF, "On: measure the request and connection pools "
+                 "while a long response is still flowing (a filter on "
+                 "every connection)"),
     AP_INIT_TAKE1("MemwatchSmapsInterval", set_number, &smaps_interval,
                   RSRC_CONF, "Seconds between reads of the private/shared "
                   "split (smaps_rollup)"),

@@ -49,6 +49,7 @@ typedef struct mw_config_t {
     apr_uint32_t attribute_slots;   /* attribution table entries */
     int attribute_group_ids;        /* path segments like ids as ":id" */
     apr_uint32_t smaps_interval;    /* seconds between smaps_rollup reads */
+    int sample_streams;             /* pools during long responses */
 } mw_config_t;
 
 /* The configuration of the main server. */
@@ -104,6 +105,13 @@ typedef struct mw_request_figures_t {
  * limit allows it (mw_policy_near): the request path reads RSS more often
  * then. */
 int mw_retire_check_request(request_rec *r, const mw_request_figures_t *f);
+
+/* The begin and end of each request of a watched child, from the
+ * request path (mod_memwatch_sample.c owns its two hooks: a hook of its
+ * own costs each request its dispatch and the lookups again). conn is
+ * NULL on a mod_http2 secondary connection. */
+MW_HOT void mw_retire_request_begin(request_rec *r, mw_conn_t *conn);
+MW_HOT void mw_retire_request_end(request_rec *r, mw_conn_t *conn);
 
 /* At the end of warm-up: a limit below what a fresh child holds is a
  * configuration problem, reported once per generation. */

@@ -512,34 +512,30 @@ static void update_hold(struct mw_retire_conn_t *rc)
     }
 }
 
-static MW_HOT int retire_post_read_request(request_rec *r)
+/* A request begins (called from the request path's post_read_request;
+ * conn is NULL on a mod_http2 secondary connection). */
+MW_HOT void mw_retire_request_begin(request_rec *r, mw_conn_t *conn)
 {
-    mw_conn_t *conn;
     struct mw_retire_conn_t *rc;
-    int is_retiring;
+    int is_retiring = mw_atomic_read32(&retiring) != 0;
 
-    if (!mw_my_slot() || r->main || r->prev) {
-        return DECLINED;
-    }
-    is_retiring = mw_atomic_read32(&retiring) != 0;
     if (is_retiring) {
         /* ap_set_keepalive() then answers "Connection: close". */
         r->connection->keepalive = AP_CONN_CLOSE;
     }
     if (!threaded) {
-        return DECLINED;    /* prefork leaves once its connection ended */
+        return;     /* prefork leaves once its connection ended */
     }
-    conn = mw_conn(r->connection);
     if (!conn) {
         if (!is_retiring) {
             apr_atomic_inc32(&holding);
             apr_pool_cleanup_register(r->pool, NULL, secondary_request_done,
                                       apr_pool_cleanup_null);
         }
-        return DECLINED;
+        return;
     }
     if (!(rc = conn->retire)) {
-        return DECLINED;
+        return;
     }
     rc->idle = 0;
     rc->open++;
@@ -547,22 +543,19 @@ static MW_HOT int retire_post_read_request(request_rec *r)
         rc->before++;
     }
     update_hold(rc);
-    return DECLINED;
 }
 
-/* The end of a request (httpd runs log_transaction for every request that
- * reached post_read_request): once none is open, its connection may wait
- * idle for the next keep-alive request. Requests on a connection end in
- * the order they began, so those that began before retiring end first. */
-static MW_HOT int retire_log_transaction(request_rec *r)
+/* The end of a request that began above: once none is open, its
+ * connection may wait idle for the next keep-alive request. Requests on a
+ * connection end in the order they began, so those that began before
+ * retiring end first. */
+MW_HOT void mw_retire_request_end(request_rec *r, mw_conn_t *conn)
 {
     conn_rec *c = r->connection;
-    mw_conn_t *conn;
     struct mw_retire_conn_t *rc;
 
-    if (!threaded || !(conn = mw_conn(c)) || !(rc = conn->retire)
-        || !rc->open) {
-        return DECLINED;
+    if (!threaded || !conn || !(rc = conn->retire) || !rc->open) {
+        return;
     }
     rc->open--;
     if (rc->before) {
@@ -570,7 +563,6 @@ static MW_HOT int retire_log_transaction(request_rec *r)
     }
     rc->idle = !rc->open && c->keepalive == AP_CONN_KEEPALIVE && !c->aborted;
     update_hold(rc);
-    return DECLINED;
 }
 
 static apr_status_t connection_done(void *data)
@@ -928,9 +920,5 @@ void mw_retire_register_hooks(void)
     ap_hook_child_init(retire_child_init, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_pre_connection(retire_pre_connection, NULL, NULL,
                            APR_HOOK_MIDDLE);
-    ap_hook_post_read_request(retire_post_read_request, NULL, NULL,
-                              APR_HOOK_FIRST);
-    ap_hook_log_transaction(retire_log_transaction, NULL, NULL,
-                            APR_HOOK_FIRST);
     ap_hook_monitor(retire_monitor, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -26,6 +26,7 @@ my @bad = (
     [ 'MemwatchDryRun maybe',    qr/MemwatchDryRun must be On or Off/ ],
     [ 'MemwatchAttributeGroupIds sometimes',
       qr/MemwatchAttributeGroupIds must be On or Off/ ],
+    [ 'MemwatchSampleStreams 1', qr/MemwatchSampleStreams must be On or Off/ ],
     [ 'MemwatchHistory 1',       qr/MemwatchHistory: '1' is not valid/ ],
     [ "ServerLimit 200\nMemwatchHistory 10000",
       qr/MW0017: MemwatchHistory 10000 samples x ServerLimit 200 children .*needs more than the 64 MiB/ ],
@@ -53,6 +54,7 @@ my $good = MemwatchServer->new(name => 'conftest', conf => join "\n",
     'MemwatchMaxGrowth 64m', 'MemwatchMaxRSS 1.5G', 'MemwatchMaxPrivate 512MB',
     'MemwatchMinShared 8M', 'MemwatchMaxTotalPrivate 4G', 'MemwatchJitter 10%',
     'MemwatchWarmup 0', 'MemwatchHistory 60 10', 'MemwatchDryRun On',
-    'MemwatchCeiling off', 'MemwatchExitTimeout 0', 'MemwatchMinLifetime 0');
+    'MemwatchCeiling off', 'MemwatchExitTimeout 0', 'MemwatchMinLifetime 0',
+    'MemwatchSampleStreams On');
 my ($rc, $out) = $good->configtest;
 ok t_cmp($out, qr/Syntax OK/, 'a valid configuration passes configtest');

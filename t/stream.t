@@ -9,10 +9,11 @@ use Apache::TestRequest qw(GET);
 use Apache::TestUtil;
 use JSON::PP;
 use MemwatchClient qw(conn request);
+use MemwatchServer;
 use POSIX ();
 use Time::HiRes qw(time sleep);
 
-plan tests => 3, need_module 'memwatch_test';
+plan tests => 5, need_module 'memwatch_test';
 
 my ($host, $port) = split /:/, Apache::TestRequest::hostport();
 
@@ -51,3 +52,17 @@ ok t_cmp($seen >= 512 * 1024 ? 1 : 0, 1,
          'growth of the pools during a response is reported');
 ok t_cmp($still_running ? 1 : 0, 1, 'while the response was still flowing');
 ok t_cmp($out, qr/stream done pid=\d+/, 'and the response completed');
+
+# MemwatchSampleStreams is Off by default: no filter, and the figure is
+# unknown rather than a zero that would look like "no growth".
+my $srv = MemwatchServer->new(name => 'stream-off')->start;
+my ($code, $body) = $srv->get('/mw/stream?chunks=12&ms=10&kb=64');
+my $j = decode_json(($srv->get('/memwatch?json'))[1]);
+my @served = grep { ($_->{requests} // 0) > 0 } @{ $j->{children} };
+t_debug("stream response: $code; children that served: " . @served);
+ok t_cmp(scalar(grep { defined $_->{request_pool_peak_bytes} } @served)
+         && $code == 200 ? 1 : 0, 1,
+         'without MemwatchSampleStreams, pools are still measured');
+ok t_cmp(scalar(grep { defined $_->{stream_pool_growth_bytes} }
+                @{ $j->{children} }), 0,
+         'and growth while streaming is unknown (null), not zero');
