@@ -23,6 +23,7 @@
 #include "mod_memwatch_private.h"
 #include "mod_memwatch_sample.h"
 #include "mw_atomic.h"
+#include "mw_budget.h"
 #include "mw_key.h"
 #include "mw_pool.h"
 #include "mw_proc.h"
@@ -51,27 +52,30 @@ struct mw_sample_conn_t {
 /* The request path reads RSS (a pread of /proc/self/statm, about 1 us)
  * when some time has passed or some requests have ended since this child
  * last read it, whichever comes first: both bounds matter, as a fresh
- * child under a flat-out load can serve 20,000 requests a second. Once a
+ * child under a flat-out load can serve 20,000 requests a second, and a
+ * server of hundreds of children pays the time bound in each. Once a
  * child has used more than half of what an RSS limit allows it, it reads
- * four times as often, so a limit is noticed within 5 ms or 16 requests
- * (or at the next request of a quieter child). */
-#define RSS_READ_INTERVAL apr_time_from_msec(20)
+ * far more often, so a limit is noticed within 5 ms or 16 requests (or at
+ * the next request of a quieter child). */
+#define RSS_READ_INTERVAL apr_time_from_msec(100)
 #define RSS_READ_REQUESTS 64
 #define RSS_READ_NEAR_INTERVAL apr_time_from_msec(5)
 #define RSS_READ_NEAR_REQUESTS 16
 
 /* Attribution measures requests on their own: RSS before and after, two
- * reads. At most MEASURE_PER_SECOND requests a second per child are
- * measured (with bursts of MEASURE_BURST), so a quiet server measures
- * every request and a busy one spends the same few reads a second on it
- * whatever its rate. A measured request stands for the requests of its
+ * reads. At most MEASURE_PER_SECOND requests a second are measured in the
+ * whole server (with bursts of MEASURE_BURST; the bucket is in the shared
+ * table), so a quiet server measures every request and a busy one spends
+ * the same few reads a second on it whatever its rate and however many
+ * children it has. A measured request stands for the requests of its
  * connection since the previous measured one, and for those no connection
  * holds any more (unmeasured_elsewhere). The time to the next measure
- * varies between half and one and a half times the mean, so that periodic
- * traffic cannot alias with it. */
+ * varies between half and one and a half times the mean (mw_budget.h). */
 #define MEASURE_PER_SECOND 50
 #define MEASURE_BURST 20
-#define MEASURE_MEAN (APR_USEC_PER_SEC / MEASURE_PER_SECOND)
+static const mw_budget_t measure_budget = {
+    APR_USEC_PER_SEC / MEASURE_PER_SECOND, MEASURE_BURST
+};
 
 /* A request measured for attribution, from post_read_request to its end
  * (in r->request_config). */
@@ -95,8 +99,9 @@ static volatile apr_uint32_t near_limit;    /* past half an RSS limit */
  * request then reads RSS. */
 static int log_notes_wanted;
 static volatile apr_uint64_t last_logged_rss;
-/* When the next measured request is due (a GCRA bucket). */
-static volatile apr_uint64_t measure_due;
+/* When the next measured request is due, server-wide (a GCRA bucket in
+ * the shared table's header). */
+static volatile apr_uint64_t *measure_due;
 /* Requests not measured whose connection ended before it had a measured
  * one, and those of mod_http2's secondary connections. */
 static volatile apr_uint32_t unmeasured_elsewhere;
@@ -369,30 +374,15 @@ static int mentions_log_notes(const ap_directive_t *d)
     return 0;
 }
 
-/* The time from one measured request to the next: half to one and a half
- * times the mean. A multiplicative hash of the due time (microseconds,
- * from request arrivals) stands for a random draw; no state is kept. */
-static apr_interval_time_t measure_gap(apr_time_t due)
-{
-    apr_uint64_t h = (apr_uint64_t)due * APR_UINT64_C(0x9e3779b97f4a7c15);
-
-    return MEASURE_MEAN / 2
-           + (apr_interval_time_t)((h >> 32) % (apr_uint64_t)MEASURE_MEAN);
-}
-
 /* Is the request beginning at `now` one to measure for attribution?
  * *unmeasured counts its connection's requests since the last measured
  * one. Returns the number of requests it stands for, or 0. */
 static apr_uint32_t pick_for_measure(apr_uint32_t *unmeasured, apr_time_t now)
 {
-    apr_uint64_t due = mw_atomic_read64(&measure_due);
-    apr_time_t next = (apr_time_t)due > now ? (apr_time_t)due : now;
     apr_uint32_t weight;
 
     ++*unmeasured;
-    if (next - now > MEASURE_BURST * MEASURE_MEAN
-        || !mw_atomic_cas64(&measure_due, due,
-                            (apr_uint64_t)(next + measure_gap(next)))) {
+    if (!mw_budget_take(measure_due, now, &measure_budget)) {
         return 0;
     }
     weight = *unmeasured + apr_atomic_xchg32(&unmeasured_elsewhere, 0);
@@ -524,6 +514,7 @@ static void sample_child_init(apr_pool_t *pchild, server_rec *s)
     if (!me) {
         return;
     }
+    measure_due = &mw_table()->hdr->measure_due;
     if (!sample_streams) {
         apr_atomic_set64(&me->stream_pool_growth_peak, MW_UNKNOWN);
     }

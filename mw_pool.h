@@ -10,8 +10,6 @@
 
 #include <apr_pools.h>
 
-#include "mw_hot.h"
-
 typedef struct mw_pool_size_t {
     apr_size_t held;    /* bytes of the nodes the pool holds */
     apr_size_t used;    /* bytes handed out from those nodes */
@@ -34,9 +32,9 @@ mw_pool_method_e mw_pool_method(void);
 
 /* Measure one pool, not its subpools. Only call from the thread that owns
  * the pool. Returns APR_ENOTIMPL if pools cannot be measured here. */
-MW_HOT apr_status_t mw_pool_measure(apr_pool_t *pool, mw_pool_size_t *out);
+apr_status_t mw_pool_measure(apr_pool_t *pool, mw_pool_size_t *out);
 
 /* The node walk itself, exposed for the unit tests. */
-MW_HOT apr_status_t mw_pool_walk(apr_pool_t *pool, mw_pool_size_t *out);
+apr_status_t mw_pool_walk(apr_pool_t *pool, mw_pool_size_t *out);
 
 #endif /* MW_POOL_H */

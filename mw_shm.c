@@ -8,7 +8,7 @@
 
 #include "mw_shm.h"
 
-#define MW_MAGIC 0x6d774d36     /* "mwM6": bump when the layout changes */
+#define MW_MAGIC 0x6d774d37     /* "mwM7": bump when the layout changes */
 
 /* Publication order between processes: a writer's release before the
  * word that publishes a record, a reader's acquire after loading it and

@@ -177,6 +177,13 @@ typedef struct mw_shm_header_t {
     volatile apr_uint64_t recycles_total[MW_REASON_COUNT];
     volatile apr_uint64_t would_recycle_total;
     volatile apr_uint64_t exited_total;
+    /* When the next request to measure for attribution is due, for the
+     * whole server (mod_memwatch_sample.c's GCRA bucket): every request
+     * of every child reads it and a few a second write it, so it has a
+     * cache line to itself, whatever the segment's alignment. */
+    char measure_line_before[MW_LINE];
+    volatile apr_uint64_t measure_due;
+    char measure_line_after[MW_LINE];
     mw_attr_t attr_other;               /* what did not fit the table */
     mw_exited_t exited[MW_EXITED_LEN];
     mw_recycle_t recycles[MW_RECYCLES_LEN];

@@ -1,0 +1,27 @@
+/* Licensed under the Apache License, Version 2.0. */
+
+#include "mw_atomic.h"
+#include "mw_budget.h"
+
+apr_interval_time_t mw_budget_gap(apr_time_t due, apr_interval_time_t mean)
+{
+    apr_uint64_t h = (apr_uint64_t)due * APR_UINT64_C(0x9e3779b97f4a7c15);
+
+    return mean / 2 + (apr_interval_time_t)((h >> 32) % (apr_uint64_t)mean);
+}
+
+int mw_budget_take(volatile apr_uint64_t *due, apr_time_t now,
+                   const mw_budget_t *b)
+{
+    apr_uint64_t was = mw_atomic_read64(due);
+    apr_time_t next = (apr_time_t)was > now ? (apr_time_t)was : now;
+    apr_interval_time_t window = (apr_interval_time_t)b->burst * b->mean;
+
+    if (next - now > 2 * window) {
+        next = now;
+    }
+    return next - now <= window
+           && mw_atomic_cas64(due, was,
+                              (apr_uint64_t)(next + mw_budget_gap(next,
+                                                                  b->mean)));
+}
