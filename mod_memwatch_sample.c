@@ -182,9 +182,9 @@ static void note_connection_pool(struct mw_sample_conn_t *cs, conn_rec *c)
 
 /* The request pool, on the requests that read RSS: a walk of its one to
  * three nodes and three atomics cost a small request 0.2 %. The mean of a
- * sample is the mean; its peak is the largest pool sampled (at least 100
- * requests a second on a busy child: those measured and those that read
- * RSS), and every request of a quiet one. */
+ * sample is the mean; its peak is the largest pool sampled (one request
+ * in 64 of a busy child, ten a second of a moderately busy one, those
+ * measured for attribution, and every request of a quiet one). */
 static apr_uint64_t note_request_pool(request_rec *r)
 {
     mw_pool_size_t ps;
