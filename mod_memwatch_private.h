@@ -20,9 +20,12 @@
 #define MEMWATCH_VERSION "0.2.0"
 
 /* The one symbol httpd looks up in the module; the Makefile hides the rest
- * (-fvisibility=hidden), so calls between the module's files are direct. */
+ * (-fvisibility=hidden), so calls between the module's files are direct.
+ * Protected, not default: the module's own references to its record
+ * (every ap_get_module_config) then bind locally, not through the GOT,
+ * a page less for each request to touch. httpd finds it with dlsym. */
 #if defined(__GNUC__)
-#define MW_EXPORTED __attribute__((visibility("default")))
+#define MW_EXPORTED __attribute__((visibility("protected")))
 #else
 #define MW_EXPORTED
 #endif

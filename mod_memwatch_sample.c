@@ -84,24 +84,30 @@ typedef struct request_state_t {
     apr_uint32_t weight;            /* requests it stands for; 0: none */
 } request_state_t;
 
-/* The state of every request not measured: nothing to keep per request. */
-static request_state_t counted_only;
 
 static ap_filter_rec_t *stream_filter_handle;
-/* MemwatchSampleStreams: the filter above on every connection. */
-static int sample_streams;
+/* What the request path reads or writes of this file's state on every
+ * request, on one cache line: on prefork a request comes to a process
+ * that has served others since, and finds its own lines cold. */
+static struct {
+    mw_slot_t *me;                          /* this child's slot */
+    /* When the next measured request is due, server-wide (a GCRA bucket
+     * in the shared table's header). */
+    volatile apr_uint64_t *measure_due;
+    volatile apr_uint64_t last_read;        /* apr_time_t, this process */
+    volatile apr_uint64_t last_read_requests;   /* its request count */
+    /* The state of every request not measured: nothing to keep per
+     * request. */
+    request_state_t counted_only;
+    volatile apr_uint32_t near_limit;       /* past half an RSS limit */
+    /* The configuration logs %{memwatch-rss}n or %{memwatch-growth}n:
+     * every request then reads RSS. */
+    int log_notes_wanted;
+    /* MemwatchSampleStreams: the filter above on every connection. */
+    int sample_streams;
+} hot MW_LINE_ALIGNED;
 static const mw_config_t *conf;
-static mw_slot_t *me;                       /* this child's slot */
-static volatile apr_uint64_t last_read;     /* apr_time_t, this process */
-static volatile apr_uint64_t last_read_requests;    /* its request count */
-static volatile apr_uint32_t near_limit;    /* past half an RSS limit */
-/* The configuration logs %{memwatch-rss}n or %{memwatch-growth}n: every
- * request then reads RSS. */
-static int log_notes_wanted;
 static volatile apr_uint64_t last_logged_rss;
-/* When the next measured request is due, server-wide (a GCRA bucket in
- * the shared table's header). */
-static volatile apr_uint64_t *measure_due;
 /* Requests not measured whose connection ended before it had a measured
  * one, and those of mod_http2's secondary connections. */
 static volatile apr_uint32_t unmeasured_elsewhere;
@@ -174,10 +180,10 @@ static void note_connection_pool(struct mw_sample_conn_t *cs, conn_rec *c)
         cs->first_used = ps.used;
     }
     else if (ps.used > cs->first_used) {
-        mw_atomic_max64(&me->connection_pool_growth_peak,
+        mw_atomic_max64(&hot.me->connection_pool_growth_peak,
                         ps.used - cs->first_used);
     }
-    mw_atomic_max64(&me->connection_pool_peak, ps.held);
+    mw_atomic_max64(&hot.me->connection_pool_peak, ps.held);
 }
 
 /* The request pool, on the requests that read RSS: a walk of its one to
@@ -192,9 +198,9 @@ static apr_uint64_t note_request_pool(request_rec *r)
     if (mw_pool_measure(r->pool, &ps) != APR_SUCCESS) {
         return 0;
     }
-    mw_atomic_max64(&me->request_pool_peak, ps.held);
-    mw_atomic_add64(&me->request_pool_sum, ps.held);
-    mw_atomic_add64(&me->request_pool_count, 1);
+    mw_atomic_max64(&hot.me->request_pool_peak, ps.held);
+    mw_atomic_add64(&hot.me->request_pool_sum, ps.held);
+    mw_atomic_add64(&hot.me->request_pool_count, 1);
     return ps.held;
 }
 
@@ -204,28 +210,28 @@ static apr_uint64_t note_request_pool(request_rec *r)
  * which it is not. */
 static int rss_read_due(apr_uint64_t n, apr_time_t began)
 {
-    apr_uint64_t prev = mw_atomic_read64(&last_read);
-    apr_uint64_t prev_n = mw_atomic_read64(&last_read_requests);
-    int near = mw_atomic_read32(&near_limit) != 0;
+    apr_uint64_t prev = mw_atomic_read64(&hot.last_read);
+    apr_uint64_t prev_n = mw_atomic_read64(&hot.last_read_requests);
+    int near = mw_atomic_read32(&hot.near_limit) != 0;
 
     return (n - prev_n >= (near ? RSS_READ_NEAR_REQUESTS : RSS_READ_REQUESTS)
-            && mw_atomic_cas64(&last_read_requests, prev_n, n))
+            && mw_atomic_cas64(&hot.last_read_requests, prev_n, n))
            || (began - (apr_time_t)prev
                >= (near ? RSS_READ_NEAR_INTERVAL : RSS_READ_INTERVAL)
-               && mw_atomic_cas64(&last_read, prev, (apr_uint64_t)began));
+               && mw_atomic_cas64(&hot.last_read, prev, (apr_uint64_t)began));
 }
 
 /* A fresh RSS in the slot; the end of warm-up takes the baseline. */
 static void record_rss(request_rec *r, apr_uint64_t n, apr_uint64_t rss)
 {
-    apr_atomic_set64(&me->rss, rss);
-    mw_atomic_max64(&me->rss_peak, rss);
-    if (mw_atomic_read32(&me->state) == MW_STATE_WARMING
+    apr_atomic_set64(&hot.me->rss, rss);
+    mw_atomic_max64(&hot.me->rss_peak, rss);
+    if (mw_atomic_read32(&hot.me->state) == MW_STATE_WARMING
         && n >= conf->warmup
-        && apr_atomic_cas32(&me->state, MW_STATE_OK, MW_STATE_WARMING)
+        && apr_atomic_cas32(&hot.me->state, MW_STATE_OK, MW_STATE_WARMING)
            == MW_STATE_WARMING) {
-        apr_atomic_set64(&me->baseline_rss, rss);
-        mw_trend_start(&me->trend, n);
+        apr_atomic_set64(&hot.me->baseline_rss, rss);
+        mw_trend_start(&hot.me->trend, n);
         mw_retire_baseline(r, rss);
     }
 }
@@ -233,13 +239,13 @@ static void record_rss(request_rec *r, apr_uint64_t n, apr_uint64_t rss)
 /* The slot's trend and history, from a fresh RSS. */
 static void record_history(apr_uint64_t n, apr_uint64_t rss, apr_time_t now)
 {
-    if (mw_atomic_read32(&me->state) != MW_STATE_WARMING
-        && mw_trend_due(&me->trend, n) && mw_slot_trylock(me)) {
-        mw_trend_add(&me->trend, n, rss, now);
-        mw_slot_unlock(me);
+    if (mw_atomic_read32(&hot.me->state) != MW_STATE_WARMING
+        && mw_trend_due(&hot.me->trend, n) && mw_slot_trylock(hot.me)) {
+        mw_trend_add(&hot.me->trend, n, rss, now);
+        mw_slot_unlock(hot.me);
     }
-    if (history_due(me, now) || smaps_due(me, now)) {
-        sample_slot(mw_table(), me, 0, now, rss);
+    if (history_due(hot.me, now) || smaps_due(hot.me, now)) {
+        sample_slot(mw_table(), hot.me, 0, now, rss);
     }
 }
 
@@ -310,18 +316,18 @@ static MW_COLD void request_read(request_rec *r, const request_state_t *st,
     fig.requests = n;
     fig.rss = rss;
     fig.now = apr_time_now();
-    apr_atomic_set64(&last_read, (apr_uint64_t)fig.now);
-    apr_atomic_set64(&last_read_requests, n);
+    apr_atomic_set64(&hot.last_read, (apr_uint64_t)fig.now);
+    apr_atomic_set64(&hot.last_read_requests, n);
     record_rss(r, n, rss);
-    if (log_notes_wanted) {
+    if (hot.log_notes_wanted) {
         set_log_notes(r, rss);
     }
-    if (st->weight && mw_atomic_read32(&me->state) != MW_STATE_WARMING) {
+    if (st->weight && mw_atomic_read32(&hot.me->state) != MW_STATE_WARMING) {
         attribute(r, st->weight,
                   rss > st->rss_before ? rss - st->rss_before : 0,
                   pool_bytes, fig.now);
     }
-    apr_atomic_set32(&near_limit, mw_retire_check_request(r, &fig) != 0);
+    apr_atomic_set32(&hot.near_limit, mw_retire_check_request(r, &fig) != 0);
     record_history(n, rss, fig.now);
 }
 
@@ -343,7 +349,7 @@ static MW_HOT int sample_log_transaction(request_rec *r)
         return DECLINED;
     }
     ap_set_module_config(r->request_config, &memwatch_module, NULL);
-    n = mw_atomic_add64(&me->requests, 1);
+    n = mw_atomic_add64(&hot.me->requests, 1);
     conn = mw_conn(r->connection);
     if (conn && (cs = conn->sample) != NULL) {
         /* A pipelined request may have begun already. */
@@ -354,8 +360,8 @@ static MW_HOT int sample_log_transaction(request_rec *r)
             note_connection_pool(cs, r->connection);
         }
     }
-    if (st->weight || log_notes_wanted || rss_read_due(n, r->request_time)
-        || (mw_atomic_read32(&me->state) == MW_STATE_WARMING
+    if (st->weight || hot.log_notes_wanted || rss_read_due(n, r->request_time)
+        || (mw_atomic_read32(&hot.me->state) == MW_STATE_WARMING
             && n >= conf->warmup)) {
         request_read(r, st, n);
     }
@@ -382,7 +388,7 @@ static apr_uint32_t pick_for_measure(apr_uint32_t *unmeasured, apr_time_t now)
     apr_uint32_t weight;
 
     ++*unmeasured;
-    if (!mw_budget_take(measure_due, now, &measure_budget)) {
+    if (!mw_budget_take(hot.measure_due, now, &measure_budget)) {
         return 0;
     }
     weight = *unmeasured + apr_atomic_xchg32(&unmeasured_elsewhere, 0);
@@ -394,16 +400,16 @@ static MW_HOT int sample_post_read_request(request_rec *r)
 {
     mw_conn_t *conn;
     struct mw_sample_conn_t *cs;
-    request_state_t *st = &counted_only;
+    request_state_t *st = &hot.counted_only;
     apr_uint32_t weight, alone = 0;
 
-    if (!me || r->main || r->prev) {
+    if (!hot.me || r->main || r->prev) {
         return DECLINED;
     }
     conn = mw_conn(r->connection);
     mw_retire_request_begin(r, conn);
     if (conn && (cs = conn->sample) != NULL) {
-        if (sample_streams) {
+        if (hot.sample_streams) {
             cs->current = r;
             cs->passes = 0;
             cs->next_sample = r->request_time + MW_STREAM_SAMPLE;
@@ -459,12 +465,12 @@ static MW_COLD void sample_stream(struct mw_sample_conn_t *cs,
         || mw_pool_measure(c->pool, &cp) != APR_SUCCESS) {
         return;
     }
-    mw_atomic_max64(&me->request_pool_peak, rp.held);
+    mw_atomic_max64(&hot.me->request_pool_peak, rp.held);
     if (!cs->stream_base) {
         cs->stream_base = rp.used + cp.used;
     }
     else if (rp.used + cp.used > cs->stream_base) {
-        mw_atomic_max64(&me->stream_pool_growth_peak,
+        mw_atomic_max64(&hot.me->stream_pool_growth_peak,
                         rp.used + cp.used - cs->stream_base);
     }
 }
@@ -487,9 +493,9 @@ static int sample_pre_connection(conn_rec *c, void *csd)
     if (!conn) {
         return DECLINED;
     }
-    mw_atomic_add64(&me->connections, 1);
+    mw_atomic_add64(&hot.me->connections, 1);
     conn->sample = apr_pcalloc(c->pool, sizeof(*conn->sample));
-    if (sample_streams) {
+    if (hot.sample_streams) {
         ap_add_output_filter_handle(stream_filter_handle, conn->sample, NULL,
                                     c);
     }
@@ -502,30 +508,30 @@ static int sample_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                               apr_pool_t *ptemp, server_rec *s)
 {
     conf = mw_config(s);
-    log_notes_wanted = mentions_log_notes(ap_conftree);
-    sample_streams = conf->sample_streams
+    hot.log_notes_wanted = mentions_log_notes(ap_conftree);
+    hot.sample_streams = conf->sample_streams
                      && mw_pool_method() != MW_POOL_UNAVAILABLE;
     return OK;
 }
 
 static void sample_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    me = mw_my_slot();
-    if (!me) {
+    hot.me = mw_my_slot();
+    if (!hot.me) {
         return;
     }
-    measure_due = &mw_table()->hdr->measure_due;
-    if (!sample_streams) {
-        apr_atomic_set64(&me->stream_pool_growth_peak, MW_UNKNOWN);
+    hot.measure_due = &mw_table()->hdr->measure_due;
+    if (!hot.sample_streams) {
+        apr_atomic_set64(&hot.me->stream_pool_growth_peak, MW_UNKNOWN);
     }
     if (conf->warmup == 0) {
-        apr_atomic_set32(&me->state, MW_STATE_OK);
-        mw_trend_start(&me->trend, 0);
+        apr_atomic_set32(&hot.me->state, MW_STATE_OK);
+        mw_trend_start(&hot.me->trend, 0);
     }
     /* A first history point and the private/shared split from the start
      * (one smaps_rollup read), so a child that has served nothing yet is
      * not shown with unknown figures until the parent samples it. */
-    sample_slot(mw_table(), me, 0, apr_time_now(), mw_own_rss());
+    sample_slot(mw_table(), hot.me, 0, apr_time_now(), mw_own_rss());
 }
 
 /* Parent, every ten seconds (ap_wait_or_timeout runs monitor hooks on
