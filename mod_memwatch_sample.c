@@ -84,7 +84,6 @@ typedef struct request_state_t {
     apr_uint32_t weight;            /* requests it stands for; 0: none */
 } request_state_t;
 
-
 static ap_filter_rec_t *stream_filter_handle;
 /* What the request path reads or writes of this file's state on every
  * request, on one cache line: on prefork a request comes to a process
@@ -510,7 +509,7 @@ static int sample_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     conf = mw_config(s);
     hot.log_notes_wanted = mentions_log_notes(ap_conftree);
     hot.sample_streams = conf->sample_streams
-                     && mw_pool_method() != MW_POOL_UNAVAILABLE;
+                         && mw_pool_method() != MW_POOL_UNAVAILABLE;
     return OK;
 }
 
