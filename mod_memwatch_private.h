@@ -13,6 +13,7 @@
 #include "http_config.h"
 #include "http_log.h"
 
+#include "mw_atomic.h"
 #include "mw_hot.h"
 #include "mw_policy.h"
 #include "mw_shm.h"
@@ -109,12 +110,45 @@ typedef struct mw_request_figures_t {
  * then. */
 int mw_retire_check_request(request_rec *r, const mw_request_figures_t *f);
 
+/* What retiring needs to know on every request, on one cache line:
+ * whether this child is leaving, and whether its MPM is threaded. Written
+ * by mod_memwatch_retire.c only; read inline below. */
+typedef struct mw_retire_hot_t {
+    volatile apr_uint32_t retiring;
+    int threaded;
+} mw_retire_hot_t;
+extern mw_retire_hot_t mw_retire_hot;
+
+/* The accounting of a threaded child's connections (below). */
+void mw_retire_track_begin(request_rec *r, mw_conn_t *conn, int retiring);
+void mw_retire_track_end(request_rec *r, mw_conn_t *conn);
+
 /* The begin and end of each request of a watched child, from the
  * request path (mod_memwatch_sample.c owns its two hooks: a hook of its
  * own costs each request its dispatch and the lookups again). conn is
- * NULL on a mod_http2 secondary connection. */
-MW_HOT void mw_retire_request_begin(request_rec *r, mw_conn_t *conn);
-MW_HOT void mw_retire_request_end(request_rec *r, mw_conn_t *conn);
+ * NULL on a mod_http2 secondary connection. Inline: on prefork all they
+ * do is read a flag, cheaper than the call. */
+static APR_INLINE void mw_retire_request_begin(request_rec *r,
+                                               mw_conn_t *conn)
+{
+    int retiring = mw_atomic_read32(&mw_retire_hot.retiring) != 0;
+
+    if (retiring) {
+        /* ap_set_keepalive() then answers "Connection: close". */
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
+    if (mw_retire_hot.threaded) {
+        mw_retire_track_begin(r, conn, retiring);
+    }
+}
+
+static APR_INLINE void mw_retire_request_end(request_rec *r,
+                                             mw_conn_t *conn)
+{
+    if (mw_retire_hot.threaded && conn) {
+        mw_retire_track_end(r, conn);
+    }
+}
 
 /* At the end of warm-up: a limit below what a fresh child holds is a
  * configuration problem, reported once per generation. */

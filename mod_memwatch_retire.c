@@ -116,13 +116,9 @@ static int generation;
 static mw_limits_t ceiling;         /* its limits, moved by MemwatchCeiling */
 static apr_time_t exit_deadline;
 static int min_lifetime_warned;
-/* What every request reads here (mw_retire_request_begin and _end), on
- * one cache line: whether this child is leaving, and whether its MPM is
- * threaded (set in post_config). */
-static struct {
-    volatile apr_uint32_t retiring;
-    int threaded;
-} hot MW_LINE_ALIGNED;
+/* Read by every request (mod_memwatch_private.h); threaded is set in
+ * post_config. */
+mw_retire_hot_t mw_retire_hot MW_LINE_ALIGNED;
 /* Connections that hold a worker or event child: while one of its
  * requests that began before the child retired is open, or while it waits
  * for its next keep-alive request (which a client may send as the child
@@ -186,7 +182,7 @@ static int generation_settled(apr_time_t now)
     apr_uint32_t seen;
     int i, j;
 
-    if (!hot.threaded) {
+    if (!mw_retire_hot.threaded) {
         return 1;
     }
     seen = apr_atomic_read32(&h->settled_generation);
@@ -353,7 +349,7 @@ static int decide(server_rec *s, apr_pool_t *p, const subject_t *who,
 static int may_leave(apr_time_t now)
 {
     /* The atomic read orders it after start_leaving's exit_deadline. */
-    if (!apr_atomic_read32(&hot.retiring)) {
+    if (!apr_atomic_read32(&mw_retire_hot.retiring)) {
         return 0;
     }
     return (apr_atomic_read32(&holding) == 0 || now >= exit_deadline)
@@ -431,14 +427,14 @@ static void start_leaving(conn_rec *c, apr_time_t now)
      * checks its keep-alive queue with up to a second's delay. Published
      * by the atomic store, before any accept function can read it. */
     exit_deadline = now + keepalive_max + apr_time_from_sec(1);
-    apr_atomic_set32(&hot.retiring, 1);
+    apr_atomic_set32(&mw_retire_hot.retiring, 1);
     /* Set by the MPM after child_init, so swapped only now; the listener
      * reads the pointer once per accept. */
     for (lr = ap_listeners; lr; lr = lr->next) {
-        lr->accept_func = hot.threaded ? threaded_retiring_accept
+        lr->accept_func = mw_retire_hot.threaded ? threaded_retiring_accept
                                        : prefork_retiring_accept;
     }
-    if (!hot.threaded) {
+    if (!mw_retire_hot.threaded) {
         apr_pool_cleanup_register(c->pool, NULL, prefork_leave,
                                   apr_pool_cleanup_null);
     }
@@ -517,22 +513,14 @@ static void update_hold(struct mw_retire_conn_t *rc)
     }
 }
 
-/* A request begins (called from the request path's post_read_request;
- * conn is NULL on a mod_http2 secondary connection). */
-MW_HOT void mw_retire_request_begin(request_rec *r, mw_conn_t *conn)
+/* A request begins on a threaded child (conn is NULL on a mod_http2
+ * secondary connection). */
+void mw_retire_track_begin(request_rec *r, mw_conn_t *conn, int retiring)
 {
     struct mw_retire_conn_t *rc;
-    int is_retiring = mw_atomic_read32(&hot.retiring) != 0;
 
-    if (is_retiring) {
-        /* ap_set_keepalive() then answers "Connection: close". */
-        r->connection->keepalive = AP_CONN_CLOSE;
-    }
-    if (!hot.threaded) {
-        return;     /* prefork leaves once its connection ended */
-    }
     if (!conn) {
-        if (!is_retiring) {
+        if (!retiring) {
             apr_atomic_inc32(&holding);
             apr_pool_cleanup_register(r->pool, NULL, secondary_request_done,
                                       apr_pool_cleanup_null);
@@ -544,7 +532,7 @@ MW_HOT void mw_retire_request_begin(request_rec *r, mw_conn_t *conn)
     }
     rc->idle = 0;
     rc->open++;
-    if (!is_retiring) {
+    if (!retiring) {
         rc->before++;
     }
     update_hold(rc);
@@ -554,12 +542,12 @@ MW_HOT void mw_retire_request_begin(request_rec *r, mw_conn_t *conn)
  * connection may wait idle for the next keep-alive request. Requests on a
  * connection end in the order they began, so those that began before
  * retiring end first. */
-MW_HOT void mw_retire_request_end(request_rec *r, mw_conn_t *conn)
+void mw_retire_track_end(request_rec *r, mw_conn_t *conn)
 {
     conn_rec *c = r->connection;
-    struct mw_retire_conn_t *rc;
+    struct mw_retire_conn_t *rc = conn->retire;
 
-    if (!hot.threaded || !conn || !(rc = conn->retire) || !rc->open) {
+    if (!rc || !rc->open) {
         return;
     }
     rc->open--;
@@ -584,7 +572,7 @@ static int retire_pre_connection(conn_rec *c, void *csd)
 {
     mw_conn_t *conn = mw_conn(c);
 
-    if (conn && hot.threaded) {
+    if (conn && mw_retire_hot.threaded) {
         conn->retire = apr_pcalloc(c->pool, sizeof(*conn->retire));
         apr_pool_cleanup_register(c->pool, conn->retire, connection_done,
                                   apr_pool_cleanup_null);
@@ -677,7 +665,7 @@ static void *watcher(void *arg)
             break;
         }
         now = apr_time_now();
-        if (apr_atomic_read32(&hot.retiring)) {
+        if (apr_atomic_read32(&mw_retire_hot.retiring)) {
             /* An idle listener would not call the accept function that
              * lets the process go: wake it, for at most a minute. */
             if (may_leave(now) && nudges++ < 600) {
@@ -768,7 +756,7 @@ static void retire_child_init(apr_pool_t *pchild, server_rec *s)
         listener_kind = ap_listeners && ap_listeners->next
                         ? ACCEPT_UNDER_MUTEX : DECLINE_UNTIL_LEAVING;
     }
-    if (hot.threaded) {
+    if (mw_retire_hot.threaded) {
         start_watcher(pchild, s);
     }
     apr_pool_pre_cleanup_register(pchild, NULL, child_exiting);
@@ -781,7 +769,7 @@ static int retire_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     conf = mw_config(s);
     ap_mpm_query(AP_MPMQ_IS_THREADED, &v);
-    hot.threaded = v != AP_MPMQ_NOT_SUPPORTED;
+    mw_retire_hot.threaded = v != AP_MPMQ_NOT_SUPPORTED;
     ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &server_limit);
     ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads_per_child);
     if (threads_per_child < 1) {
@@ -867,7 +855,7 @@ static int retire_monitor(apr_pool_t *pconf, server_rec *s)
         return DECLINED;
     }
     apr_pool_create(&p, pconf);
-    prefork_checks = !hot.threaded && !one_process
+    prefork_checks = !mw_retire_hot.threaded && !one_process
                      && (mw_policy_active(&conf->limits)
                          || conf->max_total_private);
     for (i = 0; i < mw_table_nslots(t); i++) {

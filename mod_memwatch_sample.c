@@ -90,9 +90,9 @@ static ap_filter_rec_t *stream_filter_handle;
  * that has served others since, and finds its own lines cold. */
 static struct {
     mw_slot_t *me;                          /* this child's slot */
-    /* When the next measured request is due, server-wide (a GCRA bucket
-     * in the shared table's header). */
-    volatile apr_uint64_t *measure_due;
+    /* This process's copy of measure_due (below), as mw_budget_take()
+     * keeps it: on most requests the shared line is not read. */
+    volatile apr_uint64_t measure_due_seen;
     volatile apr_uint64_t last_read;        /* apr_time_t, this process */
     volatile apr_uint64_t last_read_requests;   /* its request count */
     /* The state of every request not measured: nothing to keep per
@@ -106,6 +106,9 @@ static struct {
     int sample_streams;
 } hot MW_LINE_ALIGNED;
 static const mw_config_t *conf;
+/* When the next measured request is due, server-wide (a GCRA bucket in
+ * the shared table's header). */
+static volatile apr_uint64_t *measure_due;
 static volatile apr_uint64_t last_logged_rss;
 /* Requests not measured whose connection ended before it had a measured
  * one, and those of mod_http2's secondary connections. */
@@ -203,21 +206,36 @@ static apr_uint64_t note_request_pool(request_rec *r)
     return ps.held;
 }
 
-/* Is it this thread's turn to read RSS, for the n-th request of the
- * child, which began at `began`? One thread wins each compare-and-swap.
- * The request's start time spares a clock read on the many requests for
- * which it is not. */
-static int rss_read_due(apr_uint64_t n, apr_time_t began)
+/* rss_read_due() once a bound may be reached: one thread wins each
+ * compare-and-swap. */
+static MW_COLD int rss_read_claim(apr_uint64_t n, apr_time_t began,
+                                  apr_uint64_t prev_n, apr_uint64_t prev,
+                                  int near)
 {
-    apr_uint64_t prev = mw_atomic_read64(&hot.last_read);
-    apr_uint64_t prev_n = mw_atomic_read64(&hot.last_read_requests);
-    int near = mw_atomic_read32(&hot.near_limit) != 0;
-
     return (n - prev_n >= (near ? RSS_READ_NEAR_REQUESTS : RSS_READ_REQUESTS)
             && mw_atomic_cas64(&hot.last_read_requests, prev_n, n))
            || (began - (apr_time_t)prev
                >= (near ? RSS_READ_NEAR_INTERVAL : RSS_READ_INTERVAL)
                && mw_atomic_cas64(&hot.last_read, prev, (apr_uint64_t)began));
+}
+
+/* Is it this thread's turn to read RSS, for the n-th request of the
+ * child, which began at `began`? The request's start time spares a clock
+ * read on the many requests for which it is not. */
+static APR_INLINE int rss_read_due(apr_uint64_t n, apr_time_t began)
+{
+    apr_uint64_t prev = mw_atomic_read64(&hot.last_read);
+    apr_uint64_t prev_n = mw_atomic_read64(&hot.last_read_requests);
+
+    if (MW_UNLIKELY(mw_atomic_read32(&hot.near_limit))) {
+        return rss_read_claim(n, began, prev_n, prev, 1);
+    }
+    /* Most requests: neither bound reached. */
+    if (n - prev_n < RSS_READ_REQUESTS
+        && began - (apr_time_t)prev < RSS_READ_INTERVAL) {
+        return 0;
+    }
+    return rss_read_claim(n, began, prev_n, prev, 0);
 }
 
 /* A fresh RSS in the slot; the end of warm-up takes the baseline. */
@@ -352,16 +370,17 @@ static MW_HOT int sample_log_transaction(request_rec *r)
     conn = mw_conn(r->connection);
     if (conn && (cs = conn->sample) != NULL) {
         /* A pipelined request may have begun already. */
-        if (cs->current == r) {
+        if (MW_UNLIKELY(cs->current == r)) {
             cs->current = NULL;
         }
-        if (++cs->requests == 1 || st->weight) {
+        if (MW_UNLIKELY(++cs->requests == 1 || st->weight)) {
             note_connection_pool(cs, r->connection);
         }
     }
-    if (st->weight || hot.log_notes_wanted || rss_read_due(n, r->request_time)
-        || (mw_atomic_read32(&hot.me->state) == MW_STATE_WARMING
-            && n >= conf->warmup)) {
+    if (MW_UNLIKELY(st->weight || hot.log_notes_wanted
+                    || rss_read_due(n, r->request_time)
+                    || (mw_atomic_read32(&hot.me->state) == MW_STATE_WARMING
+                        && n >= conf->warmup))) {
         request_read(r, st, n);
     }
     mw_retire_request_end(r, conn);
@@ -381,18 +400,25 @@ static int mentions_log_notes(const ap_directive_t *d)
 
 /* Is the request beginning at `now` one to measure for attribution?
  * *unmeasured counts its connection's requests since the last measured
- * one. Returns the number of requests it stands for, or 0. */
-static apr_uint32_t pick_for_measure(apr_uint32_t *unmeasured, apr_time_t now)
+ * one (NULL on mod_http2's secondary connections: theirs are left to the
+ * next measured request). Returns the number of requests it stands for,
+ * or 0. */
+static APR_INLINE apr_uint32_t pick_for_measure(apr_uint32_t *unmeasured,
+                                                apr_time_t now)
 {
-    apr_uint32_t weight;
+    apr_uint32_t weight = unmeasured ? ++*unmeasured : 1;
 
-    ++*unmeasured;
-    if (!mw_budget_take(hot.measure_due, now, &measure_budget)) {
+    if (!mw_budget_take(measure_due, &hot.measure_due_seen, now,
+                        &measure_budget)) {
+        if (!unmeasured) {
+            apr_atomic_inc32(&unmeasured_elsewhere);
+        }
         return 0;
     }
-    weight = *unmeasured + apr_atomic_xchg32(&unmeasured_elsewhere, 0);
-    *unmeasured = 0;
-    return weight;
+    if (unmeasured) {
+        *unmeasured = 0;
+    }
+    return weight + apr_atomic_xchg32(&unmeasured_elsewhere, 0);
 }
 
 static MW_HOT int sample_post_read_request(request_rec *r)
@@ -400,7 +426,7 @@ static MW_HOT int sample_post_read_request(request_rec *r)
     mw_conn_t *conn;
     struct mw_sample_conn_t *cs;
     request_state_t *st = &hot.counted_only;
-    apr_uint32_t weight, alone = 0;
+    apr_uint32_t weight, *unmeasured = NULL;
 
     if (!hot.me || r->main || r->prev) {
         return DECLINED;
@@ -408,19 +434,16 @@ static MW_HOT int sample_post_read_request(request_rec *r)
     conn = mw_conn(r->connection);
     mw_retire_request_begin(r, conn);
     if (conn && (cs = conn->sample) != NULL) {
-        if (hot.sample_streams) {
+        if (MW_UNLIKELY(hot.sample_streams)) {
             cs->current = r;
             cs->passes = 0;
             cs->next_sample = r->request_time + MW_STREAM_SAMPLE;
             cs->stream_base = 0;
         }
-        weight = pick_for_measure(&cs->unmeasured, r->request_time);
+        unmeasured = &cs->unmeasured;
     }
-    else if ((weight = pick_for_measure(&alone, r->request_time)) == 0) {
-        /* mod_http2's secondary connection: left to the next measured. */
-        apr_atomic_add32(&unmeasured_elsewhere, alone);
-    }
-    if (weight) {
+    weight = pick_for_measure(unmeasured, r->request_time);
+    if (MW_UNLIKELY(weight)) {
         st = apr_palloc(r->pool, sizeof(*st));
         st->weight = weight;
         st->rss_before = mw_own_rss();
@@ -519,7 +542,7 @@ static void sample_child_init(apr_pool_t *pchild, server_rec *s)
     if (!hot.me) {
         return;
     }
-    hot.measure_due = &mw_table()->hdr->measure_due;
+    measure_due = &mw_table()->hdr->measure_due;
     if (!hot.sample_streams) {
         apr_atomic_set64(&hot.me->stream_pool_growth_peak, MW_UNKNOWN);
     }

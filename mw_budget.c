@@ -10,8 +10,8 @@ apr_interval_time_t mw_budget_gap(apr_time_t due, apr_interval_time_t mean)
     return mean / 2 + (apr_interval_time_t)((h >> 32) % (apr_uint64_t)mean);
 }
 
-int mw_budget_take(volatile apr_uint64_t *due, apr_time_t now,
-                   const mw_budget_t *b)
+int mw_budget_claim(volatile apr_uint64_t *due, apr_time_t now,
+                    const mw_budget_t *b)
 {
     apr_uint64_t was = mw_atomic_read64(due);
     apr_time_t next = (apr_time_t)was > now ? (apr_time_t)was : now;

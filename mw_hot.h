@@ -7,7 +7,8 @@
  * costs is mostly the cache lines and pages it touches. Functions run on
  * every request are marked MW_HOT: the linker groups them (.text.hot)
  * across the module's objects. The rare branches are MW_COLD: out of line
- * (.text.unlikely), so the common case pays for no stack frame of theirs.
+ * (.text.unlikely), so the common case pays for no stack frame of theirs;
+ * MW_UNLIKELY keeps a rare branch's code off the common path's lines.
  * The data every request touches is kept together on one cache line
  * (MW_LINE_ALIGNED). */
 
@@ -18,10 +19,12 @@
 #define MW_HOT __attribute__((hot))
 #define MW_COLD __attribute__((cold, noinline))
 #define MW_LINE_ALIGNED __attribute__((aligned(64)))
+#define MW_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
 #define MW_HOT
 #define MW_COLD
 #define MW_LINE_ALIGNED
+#define MW_UNLIKELY(x) (x)
 #endif
 
 #endif /* MW_HOT_H */

@@ -32,34 +32,36 @@ static void test_gap(void)
 
 static void test_burst(void)
 {
-    volatile apr_uint64_t due = 0;
+    volatile apr_uint64_t due = 0, seen = 0;
     apr_time_t now = 1700000000000000;
     int taken = 0, i;
 
-    ok(mw_budget_take(&due, now, &fifty), "a fresh budget takes an event");
+    ok(mw_budget_take(&due, &seen, now, &fifty),
+       "a fresh budget takes an event");
     ok(due >= (apr_uint64_t)(now + fifty.mean / 2)
        && due < (apr_uint64_t)(now + fifty.mean * 3 / 2),
        "and moves the due time on by one gap");
     for (i = 0; i < 100; i++) {
-        taken += mw_budget_take(&due, now, &fifty);
+        taken += mw_budget_take(&due, &seen, now, &fifty);
     }
     ok(taken >= 10 && taken <= (int)fifty.burst + 1,
        "at one instant a burst of at most %u more is taken (%d)",
        fifty.burst + 1, taken);
-    ok(!mw_budget_take(&due, now, &fifty), "and then nothing");
-    ok(mw_budget_take(&due, now + (apr_time_t)fifty.burst * fifty.mean * 2,
-                      &fifty), "until time has passed");
+    ok(!mw_budget_take(&due, &seen, now, &fifty), "and then nothing");
+    ok(mw_budget_take(&due, &seen,
+                      now + (apr_time_t)fifty.burst * fifty.mean * 2, &fifty),
+       "until time has passed");
 }
 
 static void test_rate(void)
 {
-    volatile apr_uint64_t due = 0;
+    volatile apr_uint64_t due = 0, seen = 0;
     apr_time_t t0 = 1700000000000000, t;
     int taken = 0;
 
     /* 1000 events a second for 10 s against 50 a second. */
     for (t = t0; t < t0 + 10 * APR_USEC_PER_SEC; t += MS) {
-        taken += mw_budget_take(&due, t, &fifty);
+        taken += mw_budget_take(&due, &seen, t, &fifty);
     }
     ok(taken >= 450 && taken <= 550 + (int)fifty.burst + 1,
        "a flood takes 50 a second within 10 %%, plus one burst (%d in 10 s)",
@@ -69,7 +71,7 @@ static void test_rate(void)
     taken = 0;
     for (t = t0 + 100 * APR_USEC_PER_SEC;
          t < t0 + 110 * APR_USEC_PER_SEC; t += 100 * MS) {
-        taken += mw_budget_take(&due, t, &fifty);
+        taken += mw_budget_take(&due, &seen, t, &fifty);
     }
     ok(taken == 100, "a quiet stream is taken whole (%d of 100)", taken);
 }
@@ -78,18 +80,45 @@ static void test_untrusted(void)
 {
     apr_time_t now = 1700000000000000;
     apr_time_t window = (apr_time_t)fifty.burst * fifty.mean;
-    volatile apr_uint64_t due = (apr_uint64_t)(now + window + 1);
+    volatile apr_uint64_t due = (apr_uint64_t)(now + window + 1), seen = 0;
 
-    ok(!mw_budget_take(&due, now, &fifty),
+    ok(!mw_budget_take(&due, &seen, now, &fifty),
        "a due time just past a burst is over budget");
     ok(due == (apr_uint64_t)(now + window + 1), "and is left as it was");
     due = (apr_uint64_t)(now + apr_time_from_sec(3600));
-    ok(mw_budget_take(&due, now, &fifty),
+    seen = 0;       /* a process that has not read it yet */
+    ok(mw_budget_take(&due, &seen, now, &fifty),
        "a due time an hour ahead (no process set it) is not trusted");
     ok(due < (apr_uint64_t)(now + fifty.mean * 3 / 2),
        "and the budget starts again from now");
     due = ~(apr_uint64_t)0;
-    ok(mw_budget_take(&due, now, &fifty), "nor is one at the end of time");
+    seen = 0;
+    ok(mw_budget_take(&due, &seen, now, &fifty), "nor is one at the end of time");
+}
+
+static void test_copy(void)
+{
+    apr_time_t now = 1700000000000000, t;
+    apr_time_t window = (apr_time_t)fifty.burst * fifty.mean;
+    volatile apr_uint64_t due = 0, seen = (apr_uint64_t)(now + window + 1);
+    volatile apr_uint64_t copies[4] = { 0, 0, 0, 0 };
+    int taken = 0, i = 0;
+
+    ok(!mw_budget_take(&due, &seen, now, &fifty),
+       "while its copy says the budget is spent, a process takes nothing");
+    ok(due == 0, "and the shared due time is left as it was");
+    ok(mw_budget_take(&due, &seen, now + 2, &fifty),
+       "once the copy no longer says so, the shared one is read and fits");
+    ok(seen == 0, "and the copy holds what was read");
+
+    /* Four processes, each with its own copy, flooding one budget. */
+    due = 0;
+    for (t = now; t < now + 10 * APR_USEC_PER_SEC; t += MS / 4) {
+        taken += mw_budget_take(&due, &copies[i++ % 4], t, &fifty);
+    }
+    ok(taken >= 450 && taken <= 550 + (int)fifty.burst + 1,
+       "four processes with copies of their own still take 50 a second "
+       "within 10 %%, plus one burst (%d in 10 s)", taken);
 }
 
 int main(void)
@@ -99,6 +128,7 @@ int main(void)
     test_burst();
     test_rate();
     test_untrusted();
+    test_copy();
     apr_terminate();
     return done();
 }
