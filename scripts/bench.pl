@@ -247,12 +247,13 @@ sub end_single {
     delete $srv->{pid_file};
 }
 
-# Instructions per request: the requests only, after a warm-up.
+# Instructions and simulated first-level cache misses per request (the
+# requests only, after a warm-up): a hash of callgrind's event names.
 sub instructions {
     my ($mpm, $without, $path) = @_;
     my $cg = "/tmp/memwatch-bench-cg.$$." . int(rand 1e9);
     my ($srv, $pid) = single_httpd($mpm, $without, 'valgrind',
-                                   '--tool=callgrind',
+                                   '--tool=callgrind', '--cache-sim=yes',
                                    '--instr-atstart=no',
                                    "--callgrind-out-file=$cg");
     ab_keepalive($srv, $path, 200);
@@ -261,12 +262,18 @@ sub instructions {
     # Dump now (to $cg.1), rather than at exit, which a KILL would lose.
     system("callgrind_control -d $pid >/dev/null 2>&1");
     end_single($srv, $pid);
-    my ($total) = `callgrind_annotate $cg.1 2>/dev/null`
-                  =~ /([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS/;
+    my ($events, $totals);
+    for (`callgrind_annotate $cg.1 2>/dev/null`) {
+        $events = $1 if /^Events shown:\s+(.*)/;
+        $totals = $1 if /^(.*)PROGRAM TOTALS/;
+    }
     unlink $cg, "$cg.1";
-    return undef unless defined $total;
-    $total =~ tr/,//d;
-    return $total / COUNTED;
+    return undef unless defined $events && defined $totals;
+    (my $n = $totals) =~ s/\([^)]*\)//g;
+    $n =~ tr/,//d;
+    my %per;
+    @per{ split ' ', $events } = map { $_ / COUNTED } split ' ', $n;
+    return $per{Ir} ? \%per : undef;
 }
 
 # System calls per request by name: strace -c attached (to every thread)
@@ -307,8 +314,11 @@ sub counted {
     }
     else {
         printf "    %-13s without %8.0f, with %8.0f instructions/request; "
-             . "without/with %.3f\n", $name, $without, $with,
-             $without / $with;
+             . "without/with %.3f\n", $name, $without->{Ir}, $with->{Ir},
+             $without->{Ir} / $with->{Ir};
+        printf "    %-13s simulated L1 misses/request, with - without: "
+             . "code %+.1f, data read %+.1f, data write %+.1f\n", '',
+             map { $with->{$_} - $without->{$_} } qw(I1mr D1mr D1mw);
     }
     my ($sw, $sm) = (syscalls($mpm, 1, $path), syscalls($mpm, 0, $path));
     if (!$sw || !$sm) {
@@ -330,7 +340,11 @@ unless ($skip{callgrind}) {
     print "1b. Counted, not timed: one httpd process -X, ab -k -c1, "
         . COUNTED . " requests after\n    200 of warm-up. Instructions "
         . "under callgrind (user space; system calls not\n    in it), "
-        . "system calls under strace -c\n";
+        . "system calls under strace -c. Cache misses are callgrind's "
+        . "simulation of\n    this machine's first-level caches: a prefork "
+        . "child's caches are cold at\n    each request, so the lines the "
+        . "module touches are most of its cost; the\n    data figure moves "
+        . "by a few either way with where httpd's own data landed\n";
     for my $mpm (@mpms) {
         print "    $mpm MPM\n";
         for my $case (['static file', '/index.html'],
