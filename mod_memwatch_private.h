@@ -119,9 +119,11 @@ typedef struct mw_retire_hot_t {
 } mw_retire_hot_t;
 extern mw_retire_hot_t mw_retire_hot;
 
-/* The accounting of a threaded child's connections (below). */
-void mw_retire_track_begin(request_rec *r, mw_conn_t *conn, int retiring);
-void mw_retire_track_end(request_rec *r, mw_conn_t *conn);
+/* The accounting of a threaded child's connections (below): on worker
+ * and event, run on every request. */
+MW_HOT void mw_retire_track_begin(request_rec *r, mw_conn_t *conn,
+                                  int retiring);
+MW_HOT void mw_retire_track_end(request_rec *r, mw_conn_t *conn);
 
 /* The begin and end of each request of a watched child, from the
  * request path (mod_memwatch_sample.c owns its two hooks: a hook of its

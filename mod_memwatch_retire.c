@@ -515,7 +515,8 @@ static void update_hold(struct mw_retire_conn_t *rc)
 
 /* A request begins on a threaded child (conn is NULL on a mod_http2
  * secondary connection). */
-void mw_retire_track_begin(request_rec *r, mw_conn_t *conn, int retiring)
+MW_HOT void mw_retire_track_begin(request_rec *r, mw_conn_t *conn,
+                                  int retiring)
 {
     struct mw_retire_conn_t *rc;
 
@@ -542,7 +543,7 @@ void mw_retire_track_begin(request_rec *r, mw_conn_t *conn, int retiring)
  * connection may wait idle for the next keep-alive request. Requests on a
  * connection end in the order they began, so those that began before
  * retiring end first. */
-void mw_retire_track_end(request_rec *r, mw_conn_t *conn)
+MW_HOT void mw_retire_track_end(request_rec *r, mw_conn_t *conn)
 {
     conn_rec *c = r->connection;
     struct mw_retire_conn_t *rc = conn->retire;

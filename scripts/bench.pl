@@ -344,7 +344,10 @@ unless ($skip{callgrind}) {
         . "simulation of\n    this machine's first-level caches: a prefork "
         . "child's caches are cold at\n    each request, so the lines the "
         . "module touches are most of its cost; the\n    data figure moves "
-        . "by a few either way with where httpd's own data landed\n";
+        . "by a few either way with where httpd's own data landed.\n"
+        . "    At callgrind's pace (hundreds of requests a second) a larger "
+        . "share of requests\n    is measured or reads RSS (budgets are per "
+        . "second) than on a busy server\n";
     for my $mpm (@mpms) {
         print "    $mpm MPM\n";
         for my $case (['static file', '/index.html'],
