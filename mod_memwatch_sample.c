@@ -90,14 +90,14 @@ static ap_filter_rec_t *stream_filter_handle;
  * that has served others since, and finds its own lines cold. */
 static struct {
     mw_slot_t *me;                          /* this child's slot */
-    /* This process's copy of measure_due (below), as mw_budget_take()
-     * keeps it: on most requests the shared line is not read. */
+    /* When the next measured request is due, server-wide (a GCRA bucket
+     * in the shared table's header), and this process's copy of it, as
+     * mw_budget_take() keeps it: on most requests the shared line is not
+     * read. */
+    volatile apr_uint64_t *measure_due;
     volatile apr_uint64_t measure_due_seen;
     volatile apr_uint64_t last_read;        /* apr_time_t, this process */
     volatile apr_uint64_t last_read_requests;   /* its request count */
-    /* The state of every request not measured: nothing to keep per
-     * request. */
-    request_state_t counted_only;
     volatile apr_uint32_t near_limit;       /* past half an RSS limit */
     /* The configuration logs %{memwatch-rss}n or %{memwatch-growth}n:
      * every request then reads RSS. */
@@ -105,10 +105,11 @@ static struct {
     /* MemwatchSampleStreams: the filter above on every connection. */
     int sample_streams;
 } hot MW_LINE_ALIGNED;
+/* The state of every request not measured: nothing to keep per request.
+ * Told apart by its address, so a request that is not measured reads no
+ * line of it. */
+static request_state_t counted_only;
 static const mw_config_t *conf;
-/* When the next measured request is due, server-wide (a GCRA bucket in
- * the shared table's header). */
-static volatile apr_uint64_t *measure_due;
 static volatile apr_uint64_t last_logged_rss;
 /* Requests not measured whose connection ended before it had a measured
  * one, and those of mod_http2's secondary connections. */
@@ -373,11 +374,11 @@ static MW_HOT int sample_log_transaction(request_rec *r)
         if (MW_UNLIKELY(cs->current == r)) {
             cs->current = NULL;
         }
-        if (MW_UNLIKELY(++cs->requests == 1 || st->weight)) {
+        if (MW_UNLIKELY(++cs->requests == 1 || st != &counted_only)) {
             note_connection_pool(cs, r->connection);
         }
     }
-    if (MW_UNLIKELY(st->weight || hot.log_notes_wanted
+    if (MW_UNLIKELY(st != &counted_only || hot.log_notes_wanted
                     || rss_read_due(n, r->request_time)
                     || (mw_atomic_read32(&hot.me->state) == MW_STATE_WARMING
                         && n >= conf->warmup))) {
@@ -408,7 +409,7 @@ static APR_INLINE apr_uint32_t pick_for_measure(apr_uint32_t *unmeasured,
 {
     apr_uint32_t weight = unmeasured ? ++*unmeasured : 1;
 
-    if (!mw_budget_take(measure_due, &hot.measure_due_seen, now,
+    if (!mw_budget_take(hot.measure_due, &hot.measure_due_seen, now,
                         &measure_budget)) {
         if (!unmeasured) {
             apr_atomic_inc32(&unmeasured_elsewhere);
@@ -425,7 +426,7 @@ static MW_HOT int sample_post_read_request(request_rec *r)
 {
     mw_conn_t *conn;
     struct mw_sample_conn_t *cs;
-    request_state_t *st = &hot.counted_only;
+    request_state_t *st = &counted_only;
     apr_uint32_t weight, *unmeasured = NULL;
 
     if (!hot.me || r->main || r->prev) {
@@ -542,7 +543,7 @@ static void sample_child_init(apr_pool_t *pchild, server_rec *s)
     if (!hot.me) {
         return;
     }
-    measure_due = &mw_table()->hdr->measure_due;
+    hot.measure_due = &mw_table()->hdr->measure_due;
     if (!hot.sample_streams) {
         apr_atomic_set64(&hot.me->stream_pool_growth_peak, MW_UNKNOWN);
     }

@@ -10,13 +10,14 @@ apr_interval_time_t mw_budget_gap(apr_time_t due, apr_interval_time_t mean)
     return mean / 2 + (apr_interval_time_t)((h >> 32) % (apr_uint64_t)mean);
 }
 
-int mw_budget_claim(volatile apr_uint64_t *due, apr_time_t now,
-                    const mw_budget_t *b)
+int mw_budget_claim(volatile apr_uint64_t *due, volatile apr_uint64_t *seen,
+                    apr_time_t now, const mw_budget_t *b)
 {
     apr_uint64_t was = mw_atomic_read64(due);
     apr_time_t next = (apr_time_t)was > now ? (apr_time_t)was : now;
     apr_interval_time_t window = (apr_interval_time_t)b->burst * b->mean;
 
+    apr_atomic_set64(seen, was);
     if (next - now > 2 * window) {
         next = now;
     }

@@ -18,9 +18,11 @@ typedef struct mw_budget_t {
     apr_uint32_t burst;             /* events that may come at once */
 } mw_budget_t;
 
-/* mw_budget_take()'s work once the event may fit: moves *due on. */
-int mw_budget_claim(volatile apr_uint64_t *due, apr_time_t now,
-                    const mw_budget_t *b);
+/* mw_budget_take() once the caller's copy no longer says the budget is
+ * spent: reads the shared due time into the copy, and moves it on if the
+ * event fits. */
+int mw_budget_claim(volatile apr_uint64_t *due, volatile apr_uint64_t *seen,
+                    apr_time_t now, const mw_budget_t *b);
 
 /* Does a due time say that the budget is spent at `now`? */
 static APR_INLINE int mw_budget_spent(apr_uint64_t due, apr_time_t now,
@@ -44,14 +46,10 @@ static APR_INLINE int mw_budget_take(volatile apr_uint64_t *due,
                                      volatile apr_uint64_t *seen,
                                      apr_time_t now, const mw_budget_t *b)
 {
-    apr_uint64_t d;
-
     if (mw_budget_spent(mw_atomic_read64(seen), now, b)) {
         return 0;
     }
-    d = mw_atomic_read64(due);
-    apr_atomic_set64(seen, d);
-    return !mw_budget_spent(d, now, b) && mw_budget_claim(due, now, b);
+    return mw_budget_claim(due, seen, now, b);
 }
 
 /* The gap after an event due at `due`: from half to one and a half times
