@@ -343,8 +343,9 @@ unless ($skip{callgrind}) {
         . "system calls under strace -c. Cache misses are callgrind's "
         . "simulation of\n    this machine's first-level caches: a prefork "
         . "child's caches are cold at\n    each request, so the lines the "
-        . "module touches are most of its cost; the\n    data figure moves "
-        . "by a few either way with where httpd's own data landed.\n"
+        . "module touches are most of its cost; the\n    data figures "
+        . "move by up to about 30 either way with where httpd's own data\n"
+        . "    landed (seen between runs of the same build).\n"
         . "    At callgrind's pace (hundreds of requests a second) a larger "
         . "share of requests\n    is measured or reads RSS (budgets are per "
         . "second) than on a busy server\n";
