@@ -106,8 +106,8 @@ static struct {
     int sample_streams;
 } hot MW_LINE_ALIGNED;
 /* The state of every request not measured: nothing to keep per request.
- * Told apart by its address, so a request that is not measured reads no
- * line of it. */
+ * Told apart by its address, so the request path reads it only on the
+ * few requests that read RSS. */
 static request_state_t counted_only;
 static const mw_config_t *conf;
 static volatile apr_uint64_t last_logged_rss;
