@@ -432,7 +432,7 @@ static void start_leaving(conn_rec *c, apr_time_t now)
      * reads the pointer once per accept. */
     for (lr = ap_listeners; lr; lr = lr->next) {
         lr->accept_func = mw_retire_hot.threaded ? threaded_retiring_accept
-                                       : prefork_retiring_accept;
+                                                 : prefork_retiring_accept;
     }
     if (!mw_retire_hot.threaded) {
         apr_pool_cleanup_register(c->pool, NULL, prefork_leave,

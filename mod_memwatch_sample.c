@@ -207,16 +207,17 @@ static apr_uint64_t note_request_pool(request_rec *r)
     return ps.held;
 }
 
-/* rss_read_due() once a bound may be reached: one thread wins each
+/* rss_read_due() once a bound may be reached: `every_n` requests or
+ * `every` microseconds since the last reading. One thread wins each
  * compare-and-swap. */
 static MW_COLD int rss_read_claim(apr_uint64_t n, apr_time_t began,
                                   apr_uint64_t prev_n, apr_uint64_t prev,
-                                  int near)
+                                  apr_uint64_t every_n,
+                                  apr_interval_time_t every)
 {
-    return (n - prev_n >= (near ? RSS_READ_NEAR_REQUESTS : RSS_READ_REQUESTS)
+    return (n - prev_n >= every_n
             && mw_atomic_cas64(&hot.last_read_requests, prev_n, n))
-           || (began - (apr_time_t)prev
-               >= (near ? RSS_READ_NEAR_INTERVAL : RSS_READ_INTERVAL)
+           || (began - (apr_time_t)prev >= every
                && mw_atomic_cas64(&hot.last_read, prev, (apr_uint64_t)began));
 }
 
@@ -229,14 +230,16 @@ static APR_INLINE int rss_read_due(apr_uint64_t n, apr_time_t began)
     apr_uint64_t prev_n = mw_atomic_read64(&hot.last_read_requests);
 
     if (MW_UNLIKELY(mw_atomic_read32(&hot.near_limit))) {
-        return rss_read_claim(n, began, prev_n, prev, 1);
+        return rss_read_claim(n, began, prev_n, prev, RSS_READ_NEAR_REQUESTS,
+                              RSS_READ_NEAR_INTERVAL);
     }
     /* Most requests: neither bound reached. */
     if (n - prev_n < RSS_READ_REQUESTS
         && began - (apr_time_t)prev < RSS_READ_INTERVAL) {
         return 0;
     }
-    return rss_read_claim(n, began, prev_n, prev, 0);
+    return rss_read_claim(n, began, prev_n, prev, RSS_READ_REQUESTS,
+                          RSS_READ_INTERVAL);
 }
 
 /* A fresh RSS in the slot; the end of warm-up takes the baseline. */

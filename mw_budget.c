@@ -15,7 +15,7 @@ int mw_budget_claim(volatile apr_uint64_t *due, volatile apr_uint64_t *seen,
 {
     apr_uint64_t was = mw_atomic_read64(due);
     apr_time_t next = (apr_time_t)was > now ? (apr_time_t)was : now;
-    apr_interval_time_t window = (apr_interval_time_t)b->burst * b->mean;
+    apr_interval_time_t window = mw_budget_window(b);
 
     apr_atomic_set64(seen, was);
     if (next - now > 2 * window) {

@@ -24,14 +24,19 @@ typedef struct mw_budget_t {
 int mw_budget_claim(volatile apr_uint64_t *due, volatile apr_uint64_t *seen,
                     apr_time_t now, const mw_budget_t *b);
 
+/* How far ahead of now a burst can move the due time. */
+static APR_INLINE apr_interval_time_t mw_budget_window(const mw_budget_t *b)
+{
+    return (apr_interval_time_t)b->burst * b->mean;
+}
+
 /* Does a due time say that the budget is spent at `now`? */
 static APR_INLINE int mw_budget_spent(apr_uint64_t due, apr_time_t now,
                                       const mw_budget_t *b)
 {
     apr_interval_time_t ahead = (apr_time_t)due - now;
-    apr_interval_time_t window = (apr_interval_time_t)b->burst * b->mean;
 
-    return ahead > window && ahead <= 2 * window;
+    return ahead > mw_budget_window(b) && ahead <= 2 * mw_budget_window(b);
 }
 
 /* Does an event at `now` fit the budget? When it does, this caller has
