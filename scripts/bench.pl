@@ -549,9 +549,9 @@ unless ($skip{sizelimit}) {
     my $strict = sub {
         my ($make) = @_;
         my $srv = $make->();
-        MemwatchClient::poll(10, sub { ($srv->get('/leak'))[0] == 200 })
-            or die "/leak does not answer";
-        my $r = MemwatchLoad::run(port => $srv->port, path => '/leak',
+        MemwatchClient::poll(10, sub { ($srv->get($run{ready}))[0] == 200 })
+            or die "$run{ready} does not answer";
+        my $r = MemwatchLoad::run(port => $srv->port, path => $run{path},
                                   requests => 10_000_000, clients => 8,
                                   seconds => $leak_secs / 2);
         $srv->stop;
