@@ -685,12 +685,33 @@ static void *watcher(void *arg)
 
 /* ---- The end of a child ---------------------------------------------- */
 
+/* A prefork child on its way out is not a spare. It left the accept loop
+ * marked SERVER_READY, and until the parent has reaped it the parent
+ * counts it as idle (perform_idle_server_maintenance): a wave of recycled
+ * children would hold off their replacements for a second and reset the
+ * spawn rate to one a second. Marked as httpd marks a child finishing
+ * gracefully ("G" on mod_status), it counts as neither. */
+static void prefork_mark_leaving(void)
+{
+    apr_proc_t proc;
+    int i;
+
+    proc.pid = getpid();
+    i = ap_find_child_by_pid(&proc);
+    if (i >= 0) {
+        ap_update_child_status_from_indexes(i, 0, SERVER_GRACEFUL, NULL);
+    }
+}
+
 /* pchild pre-cleanup: the MPM destroys pchild once every worker has
  * finished (clean_child_exit), so the child has stopped serving. First of
  * all pchild cleanups (registered last, in the last child_init), before a
- * module's cleanup that may never return. */
+ * module's cleanup that may be slow or never return. */
 static apr_status_t child_exiting(void *data)
 {
+    if (!mw_retire_hot.threaded && !one_process) {
+        prefork_mark_leaving();
+    }
     if (watcher_running) {
         apr_atomic_set32(&watcher_stop, 1);
         pthread_join(watcher_thread, NULL);

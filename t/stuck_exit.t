@@ -2,7 +2,8 @@
 # returns, as embedded mod_wsgi's does on Python 3.11) no longer stops
 # recycling: it shows as "exiting", gives its retire ticket back, and the
 # parent kills it after MemwatchExitTimeout. Also for a child that left for
-# MaxConnectionsPerChild, which memwatch did not recycle.
+# MaxConnectionsPerChild, which memwatch did not recycle. On prefork the
+# parent does not count it as an idle spare while it exits.
 use strict;
 use warnings FATAL => 'all';
 use lib 't/lib';
@@ -12,7 +13,7 @@ use Apache::TestUtil;
 use MemwatchClient qw(req child_of poll);
 use MemwatchServer;
 
-plan tests => 9, need_module 'memwatch_test';
+plan tests => 10, need_module 'memwatch_test';
 
 my $timeout = 3;
 # The parent looks every ten seconds (the monitor hook): a kill comes
@@ -25,7 +26,11 @@ my $kill_within = $timeout + 15;
         'MemwatchMaxGrowth 4M', 'MemwatchWarmup 1',
         "MemwatchExitTimeout $timeout",
         # Below the ceiling a ticket is needed: show it comes back.
-        'MemwatchCeiling off');
+        'MemwatchCeiling off',
+        'LoadModule status_module ' . MemwatchServer::modules_dir()
+            . '/mod_status.so',
+        '<Location /server-status>', 'SetHandler server-status',
+        '</Location>');
     $srv->start;
     my ($a, $hung) = $srv->conn_to_child;
     req($a, '/mw/hang-on-exit');
@@ -43,6 +48,14 @@ my $kill_within = $timeout + 15;
              'a child that stopped serving but is alive shows as exiting');
     ok t_cmp($exiting && kill(0, $hung) ? 1 : 0, 1,
              'while its process is still there');
+    # Left at "_" (ready), it would count as a spare for prefork's parent
+    # until reaped: no replacement for a second, the spawn rate reset.
+    my (undef, $auto) = $srv->get('/server-status?auto');
+    my ($board) = $auto =~ /^Scoreboard: (\S+)/m;
+    skip($srv->{mpm} ne 'prefork' ? 'prefork only' : 0,
+         t_cmp(($board // '') =~ /G/ ? 1 : 0, 1,
+               "the scoreboard marks it G, finishing gracefully ("
+               . ($board // 'no scoreboard') . ")"));
 
     # MemwatchMaxRetiring 1: the hung child holds no ticket any more.
     my ($b, $next) = $srv->conn_to_child($hung);
