@@ -24,7 +24,8 @@ use Time::HiRes qw(time sleep);
 use MemwatchClient ();
 use MemwatchLoad ();
 use MemwatchServer;
-use MemwatchBench qw(median ci95_median spread wrk children cpu_ns
+use MemwatchBench qw(median ci95_median spread wrk wrk_start wrk_finish
+                     children cpu_ns
                      sampler_start sampler_stop statm_rss
                      loadavg);
 
@@ -68,20 +69,54 @@ my %one_child = (
              . "MaxRequestWorkers 8\nServerLimit 8\n",
 );
 
-# One measured wrk run of $t seconds: the CPU ns of the server's children
-# and the requests wrk completed, or undef if a child or thread came or
-# went during the run or wrk saw an error.
-sub cpu_run {
-    my ($srv, $path, $t) = @_;
-    my @pids = sort { $a <=> $b } children($srv->pid);
-    my ($c0, $tids0) = cpu_ns(@pids);
-    my $w = wrk($srv->url($path), threads => 1, conns => 8, seconds => $t);
-    my ($c1, $tids1) = cpu_ns(@pids);
-    my @after = sort { $a <=> $b } children($srv->pid);
-    return undef if !defined $c0 || !defined $c1 || "@pids" ne "@after"
-                    || $tids0 ne $tids1 || $w->{failed} || !$w->{requests};
-    $w->{ns} = $c1 - $c0;
-    return $w;
+# The two servers of a round take turns: a wrk for each, started
+# together, one stopped (SIGSTOP) while the other runs, swapped every
+# TURN seconds for $t seconds in all. This machine's speed changes from
+# one second to the next (other work on the host, which this VM does not
+# see as steal time): runs of a second each, A-B-B-A, varied by 2-3% a
+# round where a server and its copy were alike; in turns this short both
+# servers see the same seconds. Returns, per server, the CPU ns of its
+# children and the requests its wrk completed, or undef if a child or
+# thread came or went or wrk saw an error.
+use constant TURN => 0.25;
+
+sub cpu_turns {
+    my ($path, $t, @srv) = @_;
+    my @pids = map { [sort { $a <=> $b } children($_->pid)] } @srv;
+    my @before = map { [cpu_ns(@$_)] } @pids;
+    my @w = map { wrk_start($_->url($path), threads => 1, conns => 8,
+                            seconds => $t + 60) } @srv;
+    kill 'STOP', $w[1]{pid};
+    my ($t0, $on) = (time, 0);
+    my $turns = int($t / TURN + 0.5);
+    for my $i (1 .. $turns) {
+        my $until = $t0 + $i * TURN;
+        sleep($until - time) if $until > time;
+        last if $i == $turns;
+        kill 'STOP', $w[$on]{pid};
+        $on = 1 - $on;
+        kill 'CONT', $w[$on]{pid};
+    }
+    # SIGINT ends a wrk run early with its counts; the stopped one
+    # takes it as it resumes.
+    my @x;
+    for my $i ($on, 1 - $on) {
+        kill 'INT', $w[$i]{pid};
+        kill 'CONT', $w[$i]{pid};
+        $x[$i] = wrk_finish($w[$i]);
+    }
+    my @m;
+    for my $i (0, 1) {
+        my ($c0, $tids0) = @{ $before[$i] };
+        my ($c1, $tids1) = cpu_ns(@{ $pids[$i] });
+        my @after = sort { $a <=> $b } children($srv[$i]->pid);
+        return undef if !defined $c0 || !defined $c1
+                        || "@{ $pids[$i] }" ne "@after" || $tids0 ne $tids1
+                        || $x[$i]{failed} || !$x[$i]{requests};
+        $m[$i] = { ns => $c1 - $c0, requests => $x[$i]{requests},
+                   secs => $t / 2 };
+    }
+    return @m;
 }
 
 sub judge {
@@ -115,29 +150,23 @@ sub cpu_section {
     my @paths = (['static file', '/index.html'], ['tiny handler', '/mw/hello']);
     my %r;          # name -> { ratio => [], with => [], ... }
     my ($round, $skipped) = (0, 0);
-    my $half = $secs > 2 ? int($secs / 2) : 1;
     while ($round < $max_rounds) {
         $round++;
         my ($without, $with) = cpu_pair($mpm, @paths);
         for my $p (@paths) {
             my ($name, $path) = @$p;
-            # A-B-B-A within the round, A and B swapped every other
-            # round, so that a load that rises or falls during the round
-            # weighs on both alike.
+            # Who goes first alternates from round to round and path to
+            # path.
             my @ab = ($round + ($name eq 'tiny handler')) % 2
                    ? ($without, $with) : ($with, $without);
-            my (%m, $bad);
-            for my $srv (@ab, reverse @ab) {
-                my $side = $srv == $with ? 'with' : 'without';
-                my $x = cpu_run($srv, $path, $half) or $bad = 1, last;
-                $m{$side}{$_} += $x->{$_} for qw(ns requests);
-                $m{$side}{secs} += $half;
-            }
-            if ($bad) {
+            my @x = cpu_turns($path, 2 * $secs, @ab);
+            if (!$x[0]) {
                 # A child came or went, or wrk saw errors: not comparable.
                 $skipped++;
                 next;
             }
+            my %m = map { ($ab[$_] == $with ? 'with' : 'without') => $x[$_] }
+                    0, 1;
             $m{$_}{us} = $m{$_}{ns} / 1000 / $m{$_}{requests},
             $m{$_}{rps} = $m{$_}{requests} / $m{$_}{secs} for keys %m;
             my $e = $r{$name} ||= {};
@@ -158,10 +187,11 @@ sub cpu_section {
         last if $decided;
     }
     printf "   %s MPM (%s), %d rounds; in each, a fresh pair of servers "
-         . "and, per path,\n   wrk -t1 -c8 keep-alive for %d s on A, B, B, "
-         . "A\n", $mpm,
+         . "and, per path,\n   wrk -t1 -c8 keep-alive on each, in turns of "
+         . "%.2f s, %d s in all\n", $mpm,
          $mpm eq 'prefork' ? 'eight children, CPU summed'
-                           : 'one child, 25 threads', $round, $half;
+                           : 'one child, 25 threads', $round, TURN,
+         2 * $secs;
     for my $p (@paths) {
         my $e = $r{$p->[0]};
         if (!$e) {

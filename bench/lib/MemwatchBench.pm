@@ -7,6 +7,7 @@ package MemwatchBench;
 #   median(@x), spread(@x) -> (min, max)
 #   ci95_median(@x) -> (lo, hi, coverage)
 #   wrk(url, %o)      { requests, rps, failed, errors => {kind => n} }
+#   wrk_start(url, %o) / wrk_finish($h)   the same in two steps
 #   children($ppid)   the pids of a process's children
 #   cpu_ns(@pids)     (utime + stime summed in ns, thread ids); () if one is gone
 #   sampler_start($ppid) / sampler_stop($s)
@@ -21,7 +22,8 @@ use JSON::PP ();
 use POSIX ();
 use Time::HiRes qw(time sleep);
 
-our @EXPORT_OK = qw(median ci95_median spread wrk children cpu_ns
+our @EXPORT_OK = qw(median ci95_median spread wrk wrk_start wrk_finish
+                    children cpu_ns
                     page_size sampler_start sampler_stop
                     statm_rss loadavg);
 
@@ -110,16 +112,25 @@ sub statm_rss {
 # failed counts every request wrk saw go wrong: socket errors (connect,
 # read, write, timeout; a read error is also a connection the server closed
 # before the response was complete) and non-2xx/3xx responses.
-sub wrk {
+sub wrk { wrk_finish(wrk_start(@_)) }
+
+# The same in two steps: wrk_start returns { pid, fh } at once (the pid
+# can be stopped and continued; SIGINT ends the run early, and wrk still
+# prints its counts); wrk_finish waits for it and returns the counts.
+sub wrk_start {
     my ($url, %o) = @_;
     my @cmd = ('wrk', '-t' . ($o{threads} || 1), '-c' . ($o{conns} || 8),
                '-d' . ($o{seconds} || 3) . 's', '--timeout', '10s');
     push @cmd, '-s', $o{script} if $o{script};
     push @cmd, map { ('-H', $_) } @{ $o{header} || [] };
-    open my $fh, '-|', @cmd, $url or die "wrk: $!";
-    local $/;
-    my $out = <$fh>;
-    close $fh;
+    my $pid = open my $fh, '-|', @cmd, $url or die "wrk: $!";
+    return { pid => $pid, fh => $fh };
+}
+
+sub wrk_finish {
+    my ($h) = @_;
+    my $out = do { local $/; readline $h->{fh} } // '';
+    close $h->{fh};
     my ($n) = $out =~ /(\d+) requests in / or die "wrk: $out";
     my ($rps) = $out =~ /Requests\/sec:\s+([\d.]+)/ or die "wrk: $out";
     my %err;
