@@ -85,7 +85,7 @@ sub cpu_turns {
     my @pids = map { [sort { $a <=> $b } children($_->pid)] } @srv;
     my @before = map { [cpu_ns(@$_)] } @pids;
     my @w = map { wrk_start($_->url($path), threads => 1, conns => 8,
-                            seconds => $t + 60) } @srv;
+                            seconds => $t) } @srv;
     kill 'STOP', $w[1]{pid};
     my ($t0, $on) = (time, 0);
     my $turns = int($t / TURN + 0.5);
@@ -97,11 +97,11 @@ sub cpu_turns {
         $on = 1 - $on;
         kill 'CONT', $w[$on]{pid};
     }
-    # SIGINT ends a wrk run early with its counts; the stopped one
-    # takes it as it resumes.
+    # Both runs last $t s of the clock, stopped or not: the one running
+    # now ends by itself, the other as soon as it resumes (wrk looks
+    # every 100 ms).
     my @x;
     for my $i ($on, 1 - $on) {
-        kill 'INT', $w[$i]{pid};
         kill 'CONT', $w[$i]{pid};
         $x[$i] = wrk_finish($w[$i]);
     }

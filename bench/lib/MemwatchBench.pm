@@ -115,8 +115,9 @@ sub statm_rss {
 sub wrk { wrk_finish(wrk_start(@_)) }
 
 # The same in two steps: wrk_start returns { pid, fh } at once (the pid
-# can be stopped and continued; SIGINT ends the run early, and wrk still
-# prints its counts); wrk_finish waits for it and returns the counts.
+# can be stopped and continued; its run still ends `seconds` after it
+# began, or as soon as it is continued after that); wrk_finish waits for
+# it and returns the counts.
 sub wrk_start {
     my ($url, %o) = @_;
     my @cmd = ('wrk', '-t' . ($o{threads} || 1), '-c' . ($o{conns} || 8),
