@@ -73,9 +73,9 @@ my %one_child = (
 # together, one stopped (SIGSTOP) while the other runs, swapped every
 # TURN seconds for $t seconds in all. This machine's speed changes from
 # one second to the next (other work on the host, which this VM does not
-# see as steal time): runs of a second each, A-B-B-A, varied by 2-3% a
-# round where a server and its copy were alike; in turns this short both
-# servers see the same seconds. Returns, per server, the CPU ns of its
+# see as steal time): with runs of a second each, A-B-B-A, the rounds'
+# ratios lay a median 2% from their median (0.8% in turns); in turns this
+# short both servers see the same seconds. Returns, per server, the CPU ns of its
 # children and the requests its wrk completed, or undef if a child or
 # thread came or went or wrk saw an error.
 use constant TURN => 0.25;
