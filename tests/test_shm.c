@@ -1073,7 +1073,9 @@ static void test_slot_lines(void)
        && offsetof(mw_slot_t, state) < MW_LINE,
        "a request's counters and the state lie in the slot's first line");
     for (i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
-        char *block = aligned_alloc(MW_LINE, size + MW_LINE);
+        /* aligned_alloc takes a multiple of the alignment. */
+        char *block = aligned_alloc(MW_LINE, APR_ALIGN(size + MW_LINE,
+                                                       MW_LINE));
         char *base = block + offsets[i];
         mw_table_t t;
         apr_uint32_t k;
