@@ -14,15 +14,17 @@ int mw_budget_claim(volatile apr_uint64_t *due, volatile apr_uint64_t *seen,
                     apr_time_t now, const mw_budget_t *b)
 {
     apr_uint64_t was = mw_atomic_read64(due);
-    apr_time_t next = (apr_time_t)was > now ? (apr_time_t)was : now;
-    apr_interval_time_t window = mw_budget_window(b);
+    apr_time_t next;
 
     apr_atomic_set64(seen, was);
-    if (next - now > 2 * window) {
-        next = now;
+    if (mw_budget_spent(was, now, b)) {
+        return 0;
     }
-    return next - now <= window
-           && mw_atomic_cas64(due, was,
-                              (apr_uint64_t)(next + mw_budget_gap(next,
-                                                                  b->mean)));
+    /* On from the due time while it is at most a burst ahead; from now
+     * when it is behind, or beyond any a burst can set (not trusted). */
+    next = was - (apr_uint64_t)now <= (apr_uint64_t)mw_budget_window(b)
+           ? (apr_time_t)was : now;
+    return mw_atomic_cas64(due, was,
+                           (apr_uint64_t)(next + mw_budget_gap(next,
+                                                               b->mean)));
 }

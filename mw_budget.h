@@ -30,13 +30,17 @@ static APR_INLINE apr_interval_time_t mw_budget_window(const mw_budget_t *b)
     return (apr_interval_time_t)b->burst * b->mean;
 }
 
-/* Does a due time say that the budget is spent at `now`? */
+/* Does a due time say that the budget is spent at `now`? That is, is it
+ * more than a burst ahead, but not so far that no burst could have set it?
+ * Unsigned: a due time behind now wraps to "far ahead", and one read from
+ * shared memory cannot overflow the subtraction. */
 static APR_INLINE int mw_budget_spent(apr_uint64_t due, apr_time_t now,
                                       const mw_budget_t *b)
 {
-    apr_interval_time_t ahead = (apr_time_t)due - now;
+    apr_uint64_t ahead = due - (apr_uint64_t)now;
+    apr_uint64_t window = (apr_uint64_t)mw_budget_window(b);
 
-    return ahead > mw_budget_window(b) && ahead <= 2 * mw_budget_window(b);
+    return ahead > window && ahead <= 2 * window;
 }
 
 /* Does an event at `now` fit the budget? When it does, this caller has

@@ -94,6 +94,14 @@ static void test_untrusted(void)
     due = ~(apr_uint64_t)0;
     seen = 0;
     ok(mw_budget_take(&due, &seen, now, &fifty), "nor is one at the end of time");
+    due = (apr_uint64_t)1 << 63;    /* now minus it overflows, signed */
+    seen = 0;
+    ok(mw_budget_take(&due, &seen, now, &fifty),
+       "nor one far behind as a signed time");
+    ok(due < (apr_uint64_t)(now + fifty.mean * 3 / 2),
+       "and the budget starts again from now");
+    ok(mw_budget_take(&due, &seen, now, &fifty),
+       "the copy that kept it is read without overflow (a burst goes on)");
 }
 
 static void test_copy(void)
