@@ -685,6 +685,15 @@ static void *watcher(void *arg)
 
 /* ---- The end of a child ---------------------------------------------- */
 
+/* A child's index in the scoreboard, or -1. */
+static int scoreboard_index_of(pid_t pid)
+{
+    apr_proc_t proc;
+
+    proc.pid = pid;
+    return ap_find_child_by_pid(&proc);
+}
+
 /* A prefork child on its way out is not a spare. It left the accept loop
  * marked SERVER_READY, and until the parent has reaped it the parent
  * counts it as idle (perform_idle_server_maintenance): a wave of recycled
@@ -693,11 +702,8 @@ static void *watcher(void *arg)
  * gracefully ("G" on mod_status), it counts as neither. */
 static void prefork_mark_leaving(void)
 {
-    apr_proc_t proc;
-    int i;
+    int i = scoreboard_index_of(getpid());
 
-    proc.pid = getpid();
-    i = ap_find_child_by_pid(&proc);
     if (i >= 0) {
         ap_update_child_status_from_indexes(i, 0, SERVER_GRACEFUL, NULL);
     }
@@ -810,11 +816,8 @@ static int retire_post_config(apr_pool_t *pconf, apr_pool_t *plog,
  * the MPM's graceful signal ends it without touching a request. */
 static int prefork_idle(pid_t pid)
 {
-    apr_proc_t proc;
-    int i;
+    int i = scoreboard_index_of(pid);
 
-    proc.pid = pid;
-    i = ap_find_child_by_pid(&proc);
     return i >= 0
            && ap_get_scoreboard_worker_from_indexes(i, 0)->status
               == SERVER_READY;
