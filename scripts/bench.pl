@@ -75,9 +75,9 @@ my %one_child = (
 # one second to the next (other work on the host, which this VM does not
 # see as steal time): with runs of a second each, A-B-B-A, the rounds'
 # ratios lay a median 2% from their median (0.8% in turns); in turns this
-# short both servers see the same seconds. Returns, per server, the CPU ns of its
-# children and the requests its wrk completed, or undef if a child or
-# thread came or went or wrk saw an error.
+# short both servers see the same seconds. Returns, per server, the CPU
+# ns of its children and the requests its wrk completed, or undef if a
+# child or thread came or went or wrk saw an error.
 use constant TURN => 0.25;
 
 sub cpu_turns {
@@ -433,11 +433,18 @@ unless ($skip{status}) {
 # run (a child that lived under 50 ms can be missed). Failed: every request
 # wrk saw go wrong (a connection the server closed before answering is a
 # read error).
+# A fresh server from $make, once $ready answers.
+sub ready_server {
+    my ($make, $ready) = @_;
+    my $srv = $make->();
+    MemwatchClient::poll(10, sub { ($srv->get($ready))[0] == 200 })
+        or die "$ready does not answer";
+    return $srv;
+}
+
 sub recycle_run {
     my ($make, %o) = @_;
-    my $srv = $make->();
-    MemwatchClient::poll(10, sub { ($srv->get($o{ready}))[0] == 200 })
-        or die "$o{ready} does not answer";
+    my $srv = ready_server($make, $o{ready});
     my $j0 = $srv->{without_memwatch} ? undef : $srv->json;
     my @idle = map { statm_rss($_) // () } children($srv->pid);
     my $s = sampler_start($srv->pid);
@@ -577,10 +584,7 @@ unless ($skip{sizelimit}) {
     # are counted again with t/lib's strict client, which counts only
     # requests the server closed without answering.
     my $strict = sub {
-        my ($make) = @_;
-        my $srv = $make->();
-        MemwatchClient::poll(10, sub { ($srv->get($run{ready}))[0] == 200 })
-            or die "$run{ready} does not answer";
+        my $srv = ready_server($_[0], $run{ready});
         my $r = MemwatchLoad::run(port => $srv->port, path => $run{path},
                                   requests => 10_000_000, clients => 8,
                                   seconds => $leak_secs / 2);
