@@ -129,9 +129,10 @@ sub judge {
 }
 
 # A pair of fresh servers, without and with the module, warmed up on
-# every path. Two instances of the same server differ by a percent or two
-# (where their memory landed): each round has its own, so that the median
-# is over instances too, not over the luck of one.
+# every path. Each round has its own, so that the median is over
+# instances too, not over the luck of one (where their memory landed).
+# Three copies of one server (no module), 20 rounds in turns: medians
+# 0.999 and 1.000 against the first started; per-round spread 1-2%.
 sub cpu_pair {
     my ($mpm, @paths) = @_;
     my $without = server($mpm, name => "bench-cpu-without",
