@@ -1,6 +1,6 @@
 # A WSGI application that leaks: every request keeps 32 KiB in a
 # module-level list, as a cache that is never trimmed would. Used by
-# t/runtime_wsgi.t in embedded mode (never on a real server).
+# t/runtime.t in embedded mode (never on a real server).
 import os
 
 leaked = []
