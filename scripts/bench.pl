@@ -6,10 +6,10 @@
 #
 # Knobs (environment):
 #   BENCH_MPM           MPMs measured, "event prefork" by default
-#   BENCH_SECONDS       per server and path in one round of the CPU
-#                       comparison (2); a run of the MaxConnectionsPerChild
-#                       comparison lasts 3 times that
-#   BENCH_MIN_ROUNDS, BENCH_ROUNDS      rounds of the CPU comparison (10, 24)
+#   BENCH_SECONDS       per path in one round of the CPU comparison, the
+#                       two servers' turns together (2); a run of the
+#                       MaxConnectionsPerChild comparison lasts 3 times that
+#   BENCH_MIN_ROUNDS, BENCH_ROUNDS      rounds of the CPU comparison (10, 80)
 #   BENCH_LEAK_SECONDS, BENCH_LEAK_ROUNDS   mod_perl leak runs (12 s, 2)
 #   BENCH_SKIP          sections left out: cpu callgrind status sizelimit
 #                       maxconn
@@ -32,7 +32,11 @@ use MemwatchBench qw(median ci95_median spread wrk wrk_start wrk_finish
 $| = 1;
 my $secs = $ENV{BENCH_SECONDS} || 2;
 my $min_rounds = $ENV{BENCH_MIN_ROUNDS} || 10;
-my $max_rounds = max($ENV{BENCH_ROUNDS} || 24, $min_rounds);
+# Many short rounds rather than a few long ones: the spread is between
+# rounds (pairs of servers, stretches of the host), not within them. With
+# 1 s per server per path, or 2 s, the rounds' ratios had the same spread
+# (interquartile range 0.04 in both, 2026-12-02).
+my $max_rounds = max($ENV{BENCH_ROUNDS} || 80, $min_rounds);
 my $leak_secs = $ENV{BENCH_LEAK_SECONDS} || 12;
 my @mpms = split ' ', ($ENV{BENCH_MPM} || 'event prefork');
 my %skip = map { $_ => 1 } split /[\s,]+/, ($ENV{BENCH_SKIP} || '');
@@ -140,8 +144,10 @@ sub cpu_pair {
                          mpm_conf => $one_child{$mpm})->start;
     my $with = server($mpm, name => "bench-cpu-with",
                       mpm_conf => $one_child{$mpm})->start;
+    # Both at once: a warm-up is not measured.
     for my $p (@paths) {
-        wrk($_->url($p->[1]), seconds => 1) for $without, $with;
+        wrk_finish($_) for map { wrk_start($_->url($p->[1]), seconds => 1) }
+                               $without, $with;
     }
     return ($without, $with);
 }
@@ -160,7 +166,7 @@ sub cpu_section {
             # path.
             my @ab = ($round + ($name eq 'tiny handler')) % 2
                    ? ($without, $with) : ($with, $without);
-            my @x = cpu_turns($path, 2 * $secs, @ab);
+            my @x = cpu_turns($path, $secs, @ab);
             if (!$x[0]) {
                 # A child came or went, or wrk saw errors: not comparable.
                 $skipped++;
@@ -176,7 +182,7 @@ sub cpu_section {
             push @{ $e->{$_ . '_rps'} }, $m{$_}{rps} for qw(with without);
             push @{ $e->{rps_ratio} }, $m{with}{rps} / $m{without}{rps};
         }
-        $_->stop for $without, $with;
+        MemwatchServer::stop_all($without, $with);
         next if $round < $min_rounds;
         # Stop once every path's interval is decided or narrow.
         my $decided = 1;
@@ -192,7 +198,7 @@ sub cpu_section {
          . "%.2f s, %d s in all\n", $mpm,
          $mpm eq 'prefork' ? 'eight children, CPU summed'
                            : 'one child, 25 threads', $round, TURN,
-         2 * $secs;
+         $secs;
     for my $p (@paths) {
         my $e = $r{$p->[0]};
         if (!$e) {

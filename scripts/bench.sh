@@ -5,8 +5,9 @@
 # Apache2::SizeLimit and a fixed MaxConnectionsPerChild; loopback only.
 # Results in bench-output/bench.txt. Knobs, all optional:
 #   BENCH_MPM="event prefork"   the MPMs measured
-#   BENCH_SECONDS=3             one wrk run
-#   BENCH_MIN_ROUNDS=10 BENCH_ROUNDS=24  rounds of the CPU comparison
+#   BENCH_SECONDS=2             one path's comparison in a CPU round (a
+#                               MaxConnectionsPerChild run lasts 3 times that)
+#   BENCH_MIN_ROUNDS=10 BENCH_ROUNDS=80  rounds of the CPU comparison
 #   BENCH_LEAK_SECONDS=12 BENCH_LEAK_ROUNDS=2   recycling runs
 #   BENCH_SKIP="callgrind maxconn"      sections left out (cpu callgrind
 #                               status sizelimit maxconn)
