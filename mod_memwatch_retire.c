@@ -210,52 +210,73 @@ static int generation_settled(apr_time_t now)
     return 0;
 }
 
+/* A decision to recycle (or, under MemwatchDryRun, that it would), for the
+ * log and the table. */
+typedef struct decision_t {
+    const char *what;
+    mw_reason_e reason;
+    mw_figures_t figures;
+    apr_uint64_t requests;
+    apr_time_t now;
+    int dry_run;
+} decision_t;
+
 static void log_decision(server_rec *s, apr_pool_t *p, const subject_t *who,
-                         const char *what, mw_reason_e reason,
-                         const mw_figures_t *f, apr_uint64_t requests,
-                         apr_time_t now)
+                         const decision_t *d)
 {
+    const mw_figures_t *f = &d->figures;
+
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
                  "MW0010: %s child pid %" APR_PID_T_FMT " (slot %d): %s "
                  "over limit; "
                  "rss %s, growth %s since baseline %s, private %s, "
                  "%" APR_UINT64_T_FMT " requests in %" APR_TIME_T_FMT " s",
-                 what, who->pid, who->index, mw_reason_name(reason),
+                 d->what, who->pid, who->index, mw_reason_name(d->reason),
                  mw_format_size(p, f->rss),
                  mw_format_ssize(p, (apr_int64_t)f->rss
                                     - (apr_int64_t)f->baseline_rss),
                  mw_format_size(p, f->baseline_rss),
                  f->private_bytes == MW_UNKNOWN
                  ? "unknown" : mw_format_size(p, f->private_bytes),
-                 requests, apr_time_sec(now - who->slot->started));
+                 d->requests, apr_time_sec(d->now - who->slot->started));
 }
 
-static void record(const subject_t *who, mw_reason_e reason,
-                   const mw_figures_t *f, apr_uint64_t requests,
-                   apr_time_t now, int dry_run)
+static void record(const subject_t *who, const decision_t *d)
 {
+    const mw_figures_t *f = &d->figures;
     mw_recycle_t ev;
 
     memset(&ev, 0, sizeof(ev));
     ev.pid = (apr_uint32_t)who->pid;
     ev.slot = (apr_uint32_t)who->index;
-    ev.reason = reason;
-    ev.dry_run = dry_run;
-    ev.time = now;
+    ev.reason = d->reason;
+    ev.dry_run = d->dry_run;
+    ev.time = d->now;
     ev.started = who->slot->started;
     ev.rss = f->rss;
     ev.growth = f->rss > f->baseline_rss ? f->rss - f->baseline_rss : 0;
     ev.private_bytes = f->private_bytes;
     ev.shared_bytes = f->shared_bytes;
-    ev.requests = requests;
+    ev.requests = d->requests;
     mw_recycle_add(mw_table(), &ev);
 }
 
+/* A decision in the error log and in the table's recent recycles. */
+static void announce(server_rec *s, apr_pool_t *p, const subject_t *who,
+                     const decision_t *d)
+{
+    log_decision(s, p, who, d);
+    record(who, d);
+}
+
 /* Decide for `who` on figures `f`, and move its slot to the state that
- * follows. Returns 1 when it must leave now (the caller starts that). */
+ * follows. Returns 1 when it must leave now: the caller starts that, and
+ * only then announces *out. Logging takes a while (much longer when this
+ * thread is preempted in the write), and until the process has stopped
+ * taking work its other threads go on starting keep-alive requests. */
 static int decide(server_rec *s, apr_pool_t *p, const subject_t *who,
                   const mw_figures_t *f, apr_uint64_t requests,
-                  apr_time_t now, const mw_limits_t *ceil)
+                  apr_time_t now, const mw_limits_t *ceil, decision_t *out)
 {
     const mw_table_t *t = mw_table();
     mw_slot_t *sl = who->slot;
@@ -264,7 +285,6 @@ static int decide(server_rec *s, apr_pool_t *p, const subject_t *who,
     mw_limits_t limits;
     mw_hold_e hold;
     mw_decision_e d;
-    const char *what;
 
     slot_limits(sl, &limits);
     in.state = (mw_state_e)state;
@@ -281,6 +301,10 @@ static int decide(server_rec *s, apr_pool_t *p, const subject_t *who,
     in.ticket_free = apr_atomic_read32(&t->hdr->retiring)
                      < conf->max_retiring;
     d = mw_policy_decide(&in, &hold);
+    out->reason = in.reason;
+    out->figures = *f;
+    out->requests = requests;
+    out->now = now;
 
     switch (d) {
     case MW_DECISION_NONE:
@@ -292,9 +316,9 @@ static int decide(server_rec *s, apr_pool_t *p, const subject_t *who,
         apr_atomic_set32(&sl->reason, in.reason);
         if (apr_atomic_cas32(&sl->state, MW_STATE_WOULD_RECYCLE, state)
             == state) {
-            log_decision(s, p, who, "would recycle (MemwatchDryRun)",
-                         in.reason, f, requests, now);
-            record(who, in.reason, f, requests, now, 1);
+            out->what = "would recycle (MemwatchDryRun)";
+            out->dry_run = 1;
+            announce(s, p, who, out);
         }
         return 0;
     case MW_DECISION_RETIRE:
@@ -334,10 +358,9 @@ static int decide(server_rec *s, apr_pool_t *p, const subject_t *who,
     }
     sl->retire_time = now;
     apr_atomic_set32(&sl->retired, 1);
-    what = d == MW_DECISION_RETIRE_NOW ? "recycling (past MemwatchCeiling)"
-                                       : "recycling";
-    log_decision(s, p, who, what, in.reason, f, requests, now);
-    record(who, in.reason, f, requests, now, 0);
+    out->what = d == MW_DECISION_RETIRE_NOW
+                ? "recycling (past MemwatchCeiling)" : "recycling";
+    out->dry_run = 0;
     return 1;
 }
 
@@ -447,6 +470,7 @@ int mw_retire_check_request(request_rec *r, const mw_request_figures_t *f)
     subject_t me;
     mw_figures_t memory;
     mw_limits_t limits;
+    decision_t d;
 
     if (!checking) {
         return 0;
@@ -458,8 +482,9 @@ int mw_retire_check_request(request_rec *r, const mw_request_figures_t *f)
     slot_figures(me.slot, f->rss, &memory);
     if (f->requests % conf->check_every == 0
         && decide(r->server, r->pool, &me, &memory, f->requests, f->now,
-                  &ceiling)) {
+                  &ceiling, &d)) {
         start_leaving(r->connection, f->now);
+        announce(r->server, r->pool, &me, &d);
     }
     slot_limits(me.slot, &limits);
     return mw_policy_near(&limits, &memory);
@@ -635,6 +660,7 @@ static void watch_limits(apr_time_t now)
     apr_uint32_t state = apr_atomic_read32(&sl->state);
     subject_t me;
     mw_figures_t f;
+    decision_t d;
 
     if (state != MW_STATE_OK && state != MW_STATE_WAITING) {
         return;
@@ -649,8 +675,9 @@ static void watch_limits(apr_time_t now)
     me.self = 1;
     apr_pool_clear(watcher_pool);
     if (decide(ap_server_conf, watcher_pool, &me, &f,
-               apr_atomic_read64(&sl->requests), now, &ceiling)) {
+               apr_atomic_read64(&sl->requests), now, &ceiling, &d)) {
         start_leaving(NULL, now);
+        announce(ap_server_conf, watcher_pool, &me, &d);
     }
 }
 
@@ -830,6 +857,7 @@ static void prefork_check_idle(server_rec *s, apr_pool_t *p, int i,
     subject_t who = { sl, i, pid, 0 };
     mw_limits_t limits, ceil;
     mw_figures_t f;
+    decision_t d;
 
     slot_figures(sl, mw_rss_of(pid), &f);
     if (!f.rss || !prefork_idle(pid)) {
@@ -838,8 +866,9 @@ static void prefork_check_idle(server_rec *s, apr_pool_t *p, int i,
     slot_limits(sl, &limits);
     mw_policy_ceiling(&limits, conf->ceiling, &ceil);
     if (decide(s, p, &who, &f, apr_atomic_read64(&sl->requests), now,
-               &ceil)) {
+               &ceil, &d)) {
         ap_mpm_safe_kill(pid, AP_SIG_GRACEFUL);
+        announce(s, p, &who, &d);
     }
 }
 
