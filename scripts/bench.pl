@@ -13,6 +13,9 @@
 #   BENCH_LEAK_SECONDS, BENCH_LEAK_ROUNDS   mod_perl leak runs (12 s, 2)
 #   BENCH_SKIP          sections left out: cpu callgrind status sizelimit
 #                       maxconn
+#   BENCH_AA            1: the CPU comparison with both servers without
+#                       the module, to see what the bench reads when
+#                       there is nothing to find (medians near 1.000)
 #   BENCH_OUT           where status_cost was built (bench-output)
 use strict;
 use warnings;
@@ -73,52 +76,41 @@ my %one_child = (
              . "MaxRequestWorkers 8\nServerLimit 8\n",
 );
 
-# The two servers of a round take turns: a wrk for each, started
-# together, one stopped (SIGSTOP) while the other runs, swapped every
-# TURN seconds for $t seconds in all. This machine's speed changes from
-# one second to the next (other work on the host, which this VM does not
-# see as steal time): with runs of a second each, A-B-B-A, the rounds'
-# ratios lay a median 2% from their median (0.8% in turns); in turns this
-# short both servers see the same seconds. Returns, per server, the CPU
-# ns of its children and the requests its wrk completed, or undef if a
-# child or thread came or went or wrk saw an error.
-use constant TURN => 0.25;
+# The two servers of a round take turns under one client (bench/turns.c):
+# keep-alive GETs on 8 connections each, one server loaded at a time,
+# switching every TURN seconds, A-B-B-A, for $t seconds in all after a
+# warm-up turn each. This machine's speed changes from one second to the
+# next (other work on the host, which this VM does not see as steal time):
+# in turns this short both servers see the same seconds. A turn ends when
+# its last answers are in, and the CPU of both servers is read once before
+# the counted turns and once after, so a server's CPU and its requests
+# cover the same stretch, and the same stretch for both. (With a wrk per
+# server, stopped and continued in turns, the server whose wrk went first
+# had its run start and end apart from the other's, and came out 2% cheaper
+# per request against an identical server.) Returns, per server, the CPU
+# ns of its children and the requests answered, or undef if a child or
+# thread came or went or a request failed.
+use constant TURN => ($ENV{BENCH_TURN_MS} || 50) / 1000;
 
 sub cpu_turns {
     my ($path, $t, @srv) = @_;
     my @pids = map { [sort { $a <=> $b } children($_->pid)] } @srv;
-    my @before = map { [cpu_ns(@$_)] } @pids;
-    my @w = map { wrk_start($_->url($path), threads => 1, conns => 8,
-                            seconds => $t) } @srv;
-    kill 'STOP', $w[1]{pid};
-    my ($t0, $on) = (time, 0);
-    my $turns = int($t / TURN + 0.5);
-    for my $i (1 .. $turns) {
-        my $until = $t0 + $i * TURN;
-        sleep($until - time) if $until > time;
-        last if $i == $turns;
-        kill 'STOP', $w[$on]{pid};
-        $on = 1 - $on;
-        kill 'CONT', $w[$on]{pid};
-    }
-    # Both runs last $t s of the clock, stopped or not: the one running
-    # now ends by itself, the other as soon as it resumes (wrk looks
-    # every 100 ms).
-    my @x;
-    for my $i ($on, 1 - $on) {
-        kill 'CONT', $w[$i]{pid};
-        $x[$i] = wrk_finish($w[$i]);
-    }
+    my $turns = 4 * max(1, int($t / TURN / 4 + 0.5));
+    my @cmd = ("$out/turns", '-t', int(TURN * 1000), '-n', $turns, '-c', 8,
+               $path, map { ($srv[$_]->port, join ',', @{ $pids[$_] }) }
+                      0, 1);
+    my $got = `@cmd`;
     my @m;
+    for my $line (split /\n/, $got) {
+        my %f = map { split /=/, $_, 2 } split /\t/, $line;
+        next unless defined $f{server};
+        $m[$f{server} eq 'A' ? 0 : 1] = {
+            ns => $f{cpu_ns}, requests => $f{requests}, secs => $f{seconds} };
+    }
+    return undef if $? || @m != 2;
     for my $i (0, 1) {
-        my ($c0, $tids0) = @{ $before[$i] };
-        my ($c1, $tids1) = cpu_ns(@{ $pids[$i] });
         my @after = sort { $a <=> $b } children($srv[$i]->pid);
-        return undef if !defined $c0 || !defined $c1
-                        || "@{ $pids[$i] }" ne "@after" || $tids0 ne $tids1
-                        || $x[$i]{failed} || !$x[$i]{requests};
-        $m[$i] = { ns => $c1 - $c0, requests => $x[$i]{requests},
-                   secs => $t / 2 };
+        return undef if "@{ $pids[$i] }" ne "@after" || !$m[$i]{requests};
     }
     return @m;
 }
@@ -135,21 +127,30 @@ sub judge {
 # A pair of fresh servers, without and with the module, warmed up on
 # every path. Each round has its own, so that the median is over
 # instances too, not over the luck of one (where their memory landed).
-# Three copies of one server (no module), 20 rounds in turns: medians
-# 0.999 and 1.000 against the first started; per-round spread 1-2%.
+# Returns them and, per path, wrk's req/s on each during the warm-up.
 sub cpu_pair {
-    my ($mpm, @paths) = @_;
-    my $without = server($mpm, name => "bench-cpu-without",
-                         without_memwatch => 1,
-                         mpm_conf => $one_child{$mpm})->start;
-    my $with = server($mpm, name => "bench-cpu-with",
-                      mpm_conf => $one_child{$mpm})->start;
-    # Both at once: a warm-up is not measured.
+    my ($mpm, $round, @paths) = @_;
+    # Names of one length (the ServerRoot is in every file name a request
+    # makes), and who starts first alternates.
+    my %srv = (
+        without => server($mpm, name => "bench-cpu-bare",
+                          without_memwatch => 1,
+                          mpm_conf => $one_child{$mpm}),
+        with    => server($mpm, name => "bench-cpu-with",
+                          without_memwatch => $ENV{BENCH_AA},
+                          mpm_conf => $one_child{$mpm}),
+    );
+    $srv{$_}->start for $round % 2 ? qw(without with) : qw(with without);
+    my ($without, $with) = @srv{qw(without with)};
+    # Both at once: a warm-up is not measured, but wrk's req/s is shown.
+    my %rps;
     for my $p (@paths) {
-        wrk_finish($_) for map { wrk_start($_->url($p->[1]), seconds => 1) }
-                               $without, $with;
+        my @x = map { wrk_finish($_) }
+                map { wrk_start($_->url($p->[1]), seconds => 1) }
+                $without, $with;
+        $rps{$p->[0]} = { without => $x[0]{rps}, with => $x[1]{rps} };
     }
-    return ($without, $with);
+    return ($without, $with, \%rps);
 }
 
 sub cpu_section {
@@ -159,7 +160,7 @@ sub cpu_section {
     my ($round, $skipped) = (0, 0);
     while ($round < $max_rounds) {
         $round++;
-        my ($without, $with) = cpu_pair($mpm, @paths);
+        my ($without, $with, $wrk) = cpu_pair($mpm, $round, @paths);
         for my $p (@paths) {
             my ($name, $path) = @$p;
             # Who goes first alternates from round to round and path to
@@ -168,7 +169,8 @@ sub cpu_section {
                    ? ($without, $with) : ($with, $without);
             my @x = cpu_turns($path, $secs, @ab);
             if (!$x[0]) {
-                # A child came or went, or wrk saw errors: not comparable.
+                # A child came or went, or a request failed: not
+                # comparable.
                 $skipped++;
                 next;
             }
@@ -181,6 +183,9 @@ sub cpu_section {
             push @{ $e->{$_ . '_us'} }, $m{$_}{us} for qw(with without);
             push @{ $e->{$_ . '_rps'} }, $m{$_}{rps} for qw(with without);
             push @{ $e->{rps_ratio} }, $m{with}{rps} / $m{without}{rps};
+            my $w = $wrk->{$name};
+            push @{ $e->{"wrk_$_"} }, $w->{$_} for qw(with without);
+            push @{ $e->{wrk_ratio} }, $w->{with} / $w->{without};
         }
         MemwatchServer::stop_all($without, $with);
         next if $round < $min_rounds;
@@ -194,8 +199,8 @@ sub cpu_section {
         last if $decided;
     }
     printf "   %s MPM (%s), %d rounds; in each, a fresh pair of servers "
-         . "and, per path,\n   wrk -t1 -c8 keep-alive on each, in turns of "
-         . "%.2f s, %d s in all\n", $mpm,
+         . "and, per path,\n   8 keep-alive connections to each, in turns "
+         . "of %.2f s, %d s in all\n", $mpm,
          $mpm eq 'prefork' ? 'eight children, CPU summed'
                            : 'one child, 25 threads', $round, TURN,
          $secs;
@@ -209,6 +214,7 @@ sub cpu_section {
         my ($lo, $hi, $cover) = ci95_median(@ratio);
         my ($min, $max) = spread(@ratio);
         my ($rmin, $rmax) = spread(@{ $e->{rps_ratio} });
+        my ($wmin, $wmax) = spread(@{ $e->{wrk_ratio} });
         printf "     %-13s CPU/request without %6.2f us, with %6.2f us; "
              . "without/with %.3f (%.0f%% CI %.3f..%.3f, rounds %.3f..%.3f, "
              . "n=%d): %s\n", $p->[0], median(@{ $e->{without_us} }),
@@ -216,28 +222,35 @@ sub cpu_section {
              $hi, $min, $max, scalar @ratio, judge($lo, $hi, $cover);
         printf "     %-13s rounds in order: %s\n", '',
                join ' ', map { sprintf '%.3f', $_ } @ratio;
-        printf "     %-13s req/s       without %8.0f, with %8.0f; with/without "
-             . "%.3f (rounds %.3f..%.3f)\n", '', median(@{ $e->{without_rps} }),
-             median(@{ $e->{with_rps} }), median(@{ $e->{rps_ratio} }),
-             $rmin, $rmax;
+        printf "     %-13s req/s in turns  without %8.0f, with %8.0f; "
+             . "with/without %.3f (rounds %.3f..%.3f)\n", '',
+             median(@{ $e->{without_rps} }), median(@{ $e->{with_rps} }),
+             median(@{ $e->{rps_ratio} }), $rmin, $rmax;
+        printf "     %-13s wrk req/s       without %8.0f, with %8.0f; "
+             . "with/without %.3f (rounds %.3f..%.3f)\n", '',
+             median(@{ $e->{wrk_without} }), median(@{ $e->{wrk_with} }),
+             median(@{ $e->{wrk_ratio} }), $wmin, $wmax;
     }
     print "     ($skipped comparison(s) left out: a child came or went or "
-        . "wrk saw errors)\n" if $skipped;
+        . "a request failed)\n" if $skipped;
 }
 
 unless ($skip{cpu}) {
     my $t0 = time;
     print "1. CPU per request, without the module / with it loaded (watching "
         . "only).\n   The children's utime+stime (in ns, from /proc/PID/task/"
-        . "*/schedstat) over the\n   requests wrk completed; the ratio is "
-        . "taken within a round, and rounds\n   repeat (at least $min_rounds, "
-        . "at most "
-        . "$max_rounds) until the 95% interval of the median is on\n   one "
-        . "side of 0.99 or under 0.01 wide. wrk req/s shares the cores with "
-        . "wrk\n   itself and the other work on this machine: shown, not "
-        . "judged.\n   Both servers have the same configuration but for the "
-        . "LoadModule line (the\n   <Location /memwatch> costs a location "
+        . "*/schedstat) over the\n   requests they answered, both read over "
+        . "the same stretch of turns\n   (bench/turns.c, a strict client); "
+        . "the ratio is taken within a round, and\n   rounds repeat (at least "
+        . "$min_rounds, at most $max_rounds) until the 95% interval of the\n"
+        . "   median is on one side of 0.99 or under 0.01 wide. req/s shares "
+        . "the cores\n   with the client and the other work on this machine: "
+        . "shown, not judged\n   (wrk's: both servers at once for 1 s, the "
+        . "warm-up).\n   Both servers have the same configuration but for "
+        . "the LoadModule line (the\n   <Location /memwatch> costs a location "
         . "walk with or without the module).\n";
+    print "   BENCH_AA: both servers WITHOUT the module, the bench against "
+        . "itself.\n" if $ENV{BENCH_AA};
     cpu_section($_) for @mpms;
     print "\n";
     $took{cpu} = time - $t0;

@@ -31,7 +31,7 @@ rerun_unprivileged bench-output scripts/bench.sh "${bench_vars[@]}"
 rm -rf bench-output
 mkdir -p bench-output
 # Build quietly; show the log only if it fails.
-{ make -s all && make -s -C bench status_cost; } >bench-output/build.log 2>&1 \
+{ make -s all && make -s -C bench status_cost turns; } >bench-output/build.log 2>&1 \
     || { cat bench-output/build.log; exit 1; }
 bash scripts/build-test-module.sh bench-output/testmod
 MEMWATCH_TESTMOD=$PWD/bench-output/testmod/mod_memwatch_test.so \
