@@ -210,6 +210,31 @@ static const char *json_repl(unsigned char c, char *tmp)
     }
 }
 
+apr_size_t mw_format_tenths(char *buf, double v)
+{
+    char digits[24], *q = digits + sizeof(digits);
+    apr_uint64_t t;
+    apr_size_t n = 0;
+
+    /* Past 2^53 tenths a double has no tenths to write, and NaN none. */
+    if (!(v > -1e15 && v < 1e15)) {
+        return (apr_size_t)apr_snprintf(buf, MW_TENTHS_LEN, "%.1f", v);
+    }
+    t = (apr_uint64_t)((v < 0 ? -v : v) * 10 + 0.5);
+    if (v < 0 && t) {
+        buf[n++] = '-';
+    }
+    *--q = (char)('0' + t % 10);
+    *--q = '.';
+    t /= 10;
+    do {
+        *--q = (char)('0' + t % 10);
+        t /= 10;
+    } while (t);
+    memcpy(buf + n, q, (apr_size_t)(digits + sizeof(digits) - q));
+    return n + (apr_size_t)(digits + sizeof(digits) - q);
+}
+
 void mw_put_html(mw_out_t *out, const char *s)
 {
     put_escaped(out, s ? s : "", html_repl);

@@ -38,6 +38,13 @@ void mw_puts(mw_out_t *out, const char *s);
 void mw_printf(mw_out_t *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* v with one decimal ("12.3", "-0.5") into buf, which has room for
+ * MW_TENTHS_LEN bytes; returns the length, no NUL. As "%.1f" but for the
+ * rounding of an exact half, and without the formatter's cost: a chart
+ * draws thousands of points. */
+#define MW_TENTHS_LEN 32
+apr_size_t mw_format_tenths(char *buf, double v);
+
 /* Escaped output of untrusted text for HTML text and attributes. */
 void mw_put_html(mw_out_t *out, const char *s);
 

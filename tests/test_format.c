@@ -229,6 +229,53 @@ static void test_printf_long(void)
     test_buf_free(&b);
 }
 
+/* mw_format_tenths against "%.1f": the same text but where v * 10 lies
+ * on a tie (printf rounds the exact binary value, this rounds half up),
+ * and "0.0" where printf writes "-0.0". */
+static void test_tenths(void)
+{
+    char got[MW_TENTHS_LEN + 1], want[64];
+    int i, differ = 0, malformed = 0, off = 0;
+    apr_size_t n;
+
+    for (i = -200000; i <= 200000; i++) {
+        double v = i * 0.0137;
+        double f = v * 10 - (double)(apr_int64_t)(v * 10);
+
+        n = mw_format_tenths(got, v);
+        got[n] = '\0';
+        apr_snprintf(want, sizeof(want), "%.1f", v);
+        if (strcmp(got, want) && !(f > 0.4999 && f < 0.5001)
+            && !(f < -0.4999 && f > -0.5001) && strcmp(want, "-0.0")) {
+            if (!differ++) {
+                diag("%.17g: \"%s\", printf \"%s\"", v, got, want);
+            }
+        }
+        if (n < 3 || got[n - 2] != '.') {
+            malformed++;
+        }
+        if (strtod(got, NULL) - v > 0.0500001 || v - strtod(got, NULL) > 0.0500001) {
+            off++;
+        }
+    }
+    is_int(differ, 0, "tenths as printf writes them, ties aside");
+    is_int(malformed, 0, "always one decimal");
+    is_int(off, 0, "never more than half a tenth off");
+
+    n = mw_format_tenths(got, 0.0);
+    got[n] = '\0';
+    is_str(got, "0.0", "zero");
+    n = mw_format_tenths(got, -0.04);
+    got[n] = '\0';
+    is_str(got, "0.0", "a negative value that rounds to zero has no sign");
+    n = mw_format_tenths(got, -12.25);
+    got[n] = '\0';
+    is_str(got, "-12.3", "a negative tie rounds away from zero");
+    n = mw_format_tenths(got, -3e16);
+    got[n] = '\0';
+    is_str(got, "-30000000000000000.0", "past 1e15, printf's own");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -241,6 +288,7 @@ int main(void)
     test_format_duration(p);
     test_escaping();
     test_printf_long();
+    test_tenths();
 
     apr_pool_destroy(p);
     apr_terminate();
