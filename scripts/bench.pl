@@ -10,13 +10,14 @@
 #                       two servers' turns together (2); a run of the
 #                       MaxConnectionsPerChild comparison lasts 3 times that
 #   BENCH_MIN_ROUNDS, BENCH_ROUNDS      rounds of the CPU comparison (10, 80)
+#   BENCH_TURN_MS       a server's turn in the CPU comparison (50)
 #   BENCH_LEAK_SECONDS, BENCH_LEAK_ROUNDS   mod_perl leak runs (12 s, 2)
 #   BENCH_SKIP          sections left out: cpu callgrind status sizelimit
 #                       maxconn
 #   BENCH_AA            1: the CPU comparison with both servers without
 #                       the module, to see what the bench reads when
 #                       there is nothing to find (medians near 1.000)
-#   BENCH_OUT           where status_cost was built (bench-output)
+#   BENCH_OUT           where status_cost and turns were built (bench-output)
 use strict;
 use warnings;
 
@@ -89,7 +90,8 @@ my %one_child = (
 # had its run start and end apart from the other's, and came out 2% cheaper
 # per request against an identical server.) Returns, per server, the CPU
 # ns of its children and the requests answered, or undef if a child or
-# thread came or went or a request failed.
+# thread came or went, a request failed or a connection had to be made
+# again.
 use constant TURN => ($ENV{BENCH_TURN_MS} || 50) / 1000;
 
 sub cpu_turns {
@@ -104,6 +106,9 @@ sub cpu_turns {
     for my $line (split /\n/, $got) {
         my %f = map { split /=/, $_, 2 } split /\t/, $line;
         next unless defined $f{server};
+        # A reconnect would charge one server an accept the other did not
+        # pay for (KeepAliveTimeout is far longer than a turn).
+        return undef if $f{reconnects};
         $m[$f{server} eq 'A' ? 0 : 1] = {
             ns => $f{cpu_ns}, requests => $f{requests}, secs => $f{seconds} };
     }
@@ -231,8 +236,8 @@ sub cpu_section {
              median(@{ $e->{wrk_without} }), median(@{ $e->{wrk_with} }),
              median(@{ $e->{wrk_ratio} }), $wmin, $wmax;
     }
-    print "     ($skipped comparison(s) left out: a child came or went or "
-        . "a request failed)\n" if $skipped;
+    print "     ($skipped comparison(s) left out: a child came or went, a "
+        . "request failed or a connection closed)\n" if $skipped;
 }
 
 unless ($skip{cpu}) {

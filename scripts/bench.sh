@@ -8,6 +8,9 @@
 #   BENCH_SECONDS=2             one path's comparison in a CPU round (a
 #                               MaxConnectionsPerChild run lasts 3 times that)
 #   BENCH_MIN_ROUNDS=10 BENCH_ROUNDS=80  rounds of the CPU comparison
+#   BENCH_TURN_MS=50            a server's turn in the CPU comparison
+#   BENCH_AA=1                  the CPU comparison with neither server
+#                               loading the module (the bench against itself)
 #   BENCH_LEAK_SECONDS=12 BENCH_LEAK_ROUNDS=2   recycling runs
 #   BENCH_SKIP="callgrind maxconn"      sections left out (cpu callgrind
 #                               status sizelimit maxconn)
