@@ -169,8 +169,6 @@ static void conn_read(server_t *s, conn_t *c, int sending)
 
     n = read(c->fd, c->buf + c->have, sizeof(c->buf) - c->have);
     if (n <= 0) {
-        if (n < 0 && errno == EAGAIN)
-            return;
         /* Closed: a lost request if one was out (a strict client counts
          * it), else a keep-alive connection the server let go. */
         if (c->busy)

@@ -29,7 +29,7 @@ use MemwatchClient ();
 use MemwatchLoad ();
 use MemwatchServer;
 use MemwatchBench qw(median ci95_median spread wrk wrk_start wrk_finish
-                     children cpu_ns
+                     children
                      sampler_start sampler_stop statm_rss
                      loadavg);
 
@@ -174,8 +174,8 @@ sub cpu_section {
                    ? ($without, $with) : ($with, $without);
             my @x = cpu_turns($path, $secs, @ab);
             if (!$x[0]) {
-                # A child came or went, or a request failed: not
-                # comparable.
+                # A child came or went, a request failed or a connection
+                # closed: not comparable.
                 $skipped++;
                 next;
             }

@@ -1,15 +1,13 @@
 package MemwatchBench;
 
 # Measuring helpers for `make bench` (scripts/bench.pl): statistics over
-# rounds, one wrk run with its counts, a process's CPU time from /proc,
-# and a sampler that follows every child of an httpd parent.
+# rounds, one wrk run with its counts, and a sampler that follows every child of an httpd parent.
 #
 #   median(@x), spread(@x) -> (min, max)
 #   ci95_median(@x) -> (lo, hi, coverage)
 #   wrk(url, %o)      { requests, rps, failed, errors => {kind => n} }
 #   wrk_start(url, %o) / wrk_finish($h)   the same in two steps
 #   children($ppid)   the pids of a process's children
-#   cpu_ns(@pids)     (utime + stime summed in ns, thread ids); () if one is gone
 #   sampler_start($ppid) / sampler_stop($s)
 #                     RSS of every child every 50 ms: peak per child,
 #                     children that exited
@@ -23,8 +21,7 @@ use POSIX ();
 use Time::HiRes qw(time sleep);
 
 our @EXPORT_OK = qw(median ci95_median spread wrk wrk_start wrk_finish
-                    children cpu_ns
-                    page_size sampler_start sampler_stop
+                    children page_size sampler_start sampler_stop
                     statm_rss loadavg);
 
 sub median {
@@ -82,25 +79,6 @@ sub children {
     return @kids;
 }
 
-# CPU time of each pid, all its threads, summed: (nanoseconds, the thread
-# ids). It is utime + stime as the kernel keeps it (sum_exec_runtime), read
-# from /proc/PID/task/TID/schedstat in ns rather than from /proc/PID/stat
-# in 10 ms ticks. A thread that ends takes its time out of the sum, so
-# compare the thread ids before and after. Empty list if a pid is gone.
-sub cpu_ns {
-    my ($sum, @tids) = (0);
-    for my $pid (@_) {
-        my @tasks = glob "/proc/$pid/task/*" or return;
-        for my $task (@tasks) {
-            open my $fh, '<', "$task/schedstat" or return;
-            my $line = <$fh> // return;
-            $sum += (split ' ', $line)[0];
-            push @tids, $task =~ m{(\d+)$};
-        }
-    }
-    return ($sum, join ',', sort { $a <=> $b } @tids);
-}
-
 sub statm_rss {
     my ($pid) = @_;
     open my $fh, '<', "/proc/$pid/statm" or return undef;
@@ -114,10 +92,9 @@ sub statm_rss {
 # before the response was complete) and non-2xx/3xx responses.
 sub wrk { wrk_finish(wrk_start(@_)) }
 
-# The same in two steps: wrk_start returns { pid, fh } at once (the pid
-# can be stopped and continued; its run still ends `seconds` after it
-# began, or as soon as it is continued after that); wrk_finish waits for
-# it and returns the counts.
+# The same in two steps, so that several run side by side: wrk_start
+# returns { pid, fh } at once; wrk_finish waits for it and returns the
+# counts.
 sub wrk_start {
     my ($url, %o) = @_;
     my @cmd = ('wrk', '-t' . ($o{threads} || 1), '-c' . ($o{conns} || 8),
