@@ -12,6 +12,7 @@
 #include "http_core.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "mod_core.h"          /* ap_send_http_options */
 #include "mod_status.h"
 
 #include "mod_memwatch_private.h"
@@ -154,7 +155,13 @@ static MW_COLD int serve_status(request_rec *r)
     mw_out_t out;
     const char *err;
 
-    r->allowed |= (AP_METHOD_BIT << M_GET);
+    /* httpd builds Allow from r->allowed_methods, not r->allowed; GET
+     * brings HEAD with it. OPTIONS is answered as core's default handler
+     * does; anything else is a 405 naming these. */
+    ap_allow_standard_methods(r, REPLACE_ALLOW, M_GET, M_OPTIONS, -1);
+    if (r->method_number == M_OPTIONS) {
+        return ap_send_http_options(r);
+    }
     if (r->method_number != M_GET) {
         return HTTP_METHOD_NOT_ALLOWED;
     }
@@ -200,6 +207,9 @@ static MW_COLD int serve_status(request_rec *r)
         break;
     default: {
         mw_html_opts_t opts;
+        /* Decoded; the renderer percent-encodes it for its links, so
+         * "%3F" stays in the path and raw bytes never reach the page.
+         * (r->unparsed_uri may be absolute-form and is not normalised.) */
         opts.self = r->uri;
         opts.refresh = q.refresh;
         opts.child = q.child;

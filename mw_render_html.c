@@ -26,6 +26,129 @@ static const char *size_or_dash(apr_pool_t *p, apr_uint64_t v)
     return v == MW_UNKNOWN ? "&ndash;" : mw_format_size(p, v);
 }
 
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 if the bytes there
+ * are not one: no overlong forms, no surrogates, nothing past U+10FFFF.
+ * (mw_format.c has the same rule for Prometheus labels; it keeps it
+ * static.) */
+static int utf8_len(const unsigned char *s)
+{
+    unsigned char c = s[0];
+
+    if (c < 0x80) {
+        return 1;
+    }
+    if (c >= 0xc2 && c <= 0xdf) {
+        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+    }
+    if (c >= 0xe0 && c <= 0xef) {
+        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80
+            || (c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f)) {
+            return 0;
+        }
+        return 3;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80
+            || (s[3] & 0xc0) != 0x80 || (c == 0xf0 && s[1] < 0x90)
+            || (c == 0xf4 && s[1] > 0x8f)) {
+            return 0;
+        }
+        return 4;
+    }
+    return 0;
+}
+
+/* Write the bytes from *run to s, if any, and move *run past them. */
+static void flush_run(mw_out_t *out, const unsigned char **run,
+                      const unsigned char *s)
+{
+    if (s > *run) {
+        out->write(out->baton, (const char *)*run, (apr_size_t)(s - *run));
+    }
+    *run = s;
+}
+
+void mw_put_html_text(mw_out_t *out, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)(str ? str : "");
+    const unsigned char *run = s;
+
+    while (*s) {
+        const char *r = NULL;
+        int n = utf8_len(s);
+
+        if (!n || (*s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r')
+            || *s == 0x7f) {
+            r = "\xef\xbf\xbd";         /* U+FFFD */
+            n = 1;
+        }
+        else {
+            switch (*s) {
+            case '<': r = "&lt;"; break;
+            case '>': r = "&gt;"; break;
+            case '&': r = "&amp;"; break;
+            case '"': r = "&quot;"; break;
+            case '\'': r = "&#39;"; break;
+            default: break;
+            }
+        }
+        if (r) {
+            flush_run(out, &run, s);
+            mw_puts(out, r);
+            run = s + n;
+        }
+        s += n;
+    }
+    flush_run(out, &run, s);
+}
+
+/* May a URL path hold c as it is (RFC 3986 pchar or '/', not '%')? */
+static int path_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+        || (c >= '0' && c <= '9') || (c && strchr("-._~!$&'()*+,;=:@/", c));
+}
+
+void mw_put_html_path(mw_out_t *out, const char *path)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *s = (const unsigned char *)(path ? path : "");
+    const unsigned char *run = s;
+
+    /* Stay a path on this host: "//x" would name another host and "a:b"
+     * a scheme; "/." and "./" are dot segments the browser drops. */
+    if (s[0] == '/' && s[1] == '/') {
+        mw_puts(out, "/.");
+    }
+    else if (s[0] != '/') {
+        mw_puts(out, "./");
+    }
+    for (; *s; s++) {
+        char pct[4];
+        const char *r = pct;
+
+        if (*s == '&') {
+            r = "&amp;";
+        }
+        else if (*s == '\'') {
+            r = "&#39;";
+        }
+        else if (path_char(*s)) {
+            continue;
+        }
+        else {
+            pct[0] = '%';
+            pct[1] = hex[*s >> 4];
+            pct[2] = hex[*s & 0xf];
+            pct[3] = '\0';
+        }
+        flush_run(out, &run, s);
+        mw_puts(out, r);
+        run = s + 1;
+    }
+    flush_run(out, &run, s);
+}
+
 static void head(mw_out_t *out, const mw_view_t *v,
                  const mw_html_opts_t *o, const char *title)
 {
@@ -37,9 +160,9 @@ static void head(mw_out_t *out, const mw_view_t *v,
                   o->refresh);
     }
     mw_puts(out, "<title>");
-    mw_put_html(out, title);
+    mw_put_html_text(out, title);
     mw_puts(out, " &ndash; ");
-    mw_put_html(out, v->server_name);
+    mw_put_html_text(out, v->server_name);
     mw_puts(out, "</title><style>"
         "body{font:14px/1.4 system-ui,sans-serif;margin:1em 2em;color:#222}"
         "h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.6em}"
@@ -61,11 +184,11 @@ static void head(mw_out_t *out, const mw_view_t *v,
 static void foot(mw_out_t *out, const mw_html_opts_t *o)
 {
     mw_puts(out, "<p class=\"note\">Other formats: <a href=\"");
-    mw_put_html(out, o->self);
+    mw_put_html_path(out, o->self);
     mw_puts(out, "?json\">JSON</a> &middot; <a href=\"");
-    mw_put_html(out, o->self);
+    mw_put_html_path(out, o->self);
     mw_puts(out, "?auto\">auto</a> &middot; <a href=\"");
-    mw_put_html(out, o->self);
+    mw_put_html_path(out, o->self);
     mw_puts(out, "?prometheus\">Prometheus</a></p>\n</body></html>\n");
 }
 
@@ -272,7 +395,7 @@ static void chart(mw_out_t *out, apr_pool_t *p, const series_t *series,
               "height=\"%d\" viewBox=\"0 0 %d %d\" "
               "xmlns=\"http://www.w3.org/2000/svg\"><title>", CHART_W,
               CHART_H, CHART_W, CHART_H);
-    mw_put_html(out, label);
+    mw_put_html_text(out, label);
     mw_puts(out, "</title>");
     mw_printf(out, "<rect x=\"%d\" y=\"10\" width=\"%d\" height=\"%d\" "
               "fill=\"#fafafa\" stroke=\"#ccc\"/>", CHART_L, pw, ph);
@@ -359,7 +482,7 @@ static void summary(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
         recycles += v->recycles_total[i];
     }
     mw_puts(out, "<dl class=\"sum\"><dt>MPM</dt><dd>");
-    mw_put_html(out, v->mpm);
+    mw_put_html_text(out, v->mpm);
     mw_printf(out, "</dd><dt>Generation</dt><dd>%u</dd>"
               "<dt>Children</dt><dd>%d of ServerLimit %u</dd>"
               "<dt>Total RSS</dt><dd>%s</dd><dt>Largest child</dt><dd>%s</dd>"
@@ -409,18 +532,18 @@ static void summary(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
     if (v->damaged) {
         mw_puts(out, "<p class=\"damaged\"><strong>The shared memory table "
                      "is damaged (");
-        mw_put_html(out, v->damaged);
+        mw_put_html_text(out, v->damaged);
         mw_puts(out, "): nothing in it is shown. It is rebuilt at the next "
                      "restart.</strong></p>\n");
     }
     if (v->pools_unavailable) {
         mw_puts(out, "<p class=\"note\">Pool sizes are not available: ");
-        mw_put_html(out, v->pools_unavailable);
+        mw_put_html_text(out, v->pools_unavailable);
         mw_puts(out, "</p>\n");
     }
     if (v->smaps_unavailable) {
         mw_puts(out, "<p class=\"note\">Private/shared split not available: ");
-        mw_put_html(out, v->smaps_unavailable);
+        mw_put_html_text(out, v->smaps_unavailable);
         mw_puts(out, "</p>\n");
     }
 }
@@ -456,7 +579,7 @@ static void children_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
 
         mw_printf(out, "<tr><td><span class=\"sw\" style=\"background:%s\">"
                   "</span> <a href=\"", child_colour(p, i));
-        mw_put_html(out, o->self);
+        mw_put_html_path(out, o->self);
         mw_printf(out, "?child=%u\">%u</a></td><td>%u</td><td>%s</td>"
                   "<td>%" APR_UINT64_T_FMT "</td><td>%" APR_UINT64_T_FMT
                   "</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
@@ -526,9 +649,9 @@ static void attribution_table(mw_out_t *out, const mw_view_t *v,
                          "seen for it yet, or table full");
         }
         else {
-            mw_put_html(out, a->handler);
+            mw_put_html_text(out, a->handler);
             mw_puts(out, "</td><td class=\"l\">");
-            mw_put_html(out, a->prefix);
+            mw_put_html_text(out, a->prefix);
         }
         mw_printf(out, "</td><td>%" APR_UINT64_T_FMT "</td><td>%s</td>"
                   "<td>%s</td><td>%s</td></tr>\n", a->requests,
@@ -643,7 +766,7 @@ static void detail(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
     head(out, v, o, apr_psprintf(p, "Child in slot %u", c->slot));
     mw_printf(out, "<h1>Child in slot %u, pid %u</h1><p><a href=\"",
               c->slot, c->pid);
-    mw_put_html(out, o->self);
+    mw_put_html_path(out, o->self);
     mw_puts(out, "\">&larr; all children</a></p>\n");
     warming = c->trend.verdict == MW_VERDICT_WARMING;
     mw_printf(out, "<dl class=\"sum\"><dt>Verdict</dt><dd class=\"%s\">%s"

@@ -1,7 +1,10 @@
 # Hostile input: query strings the parser must refuse with a plain-text
 # 400 or ignore (unknown keys are ignored, as mod_status does, and every
 # option takes key, key= or key=value), never a server error; a path or an
-# attributed URL prefix holding markup must come out escaped in HTML.
+# attributed URL prefix holding markup must come out escaped in HTML;
+# methods other than GET and HEAD get httpd's 405 with a true Allow; and a
+# path holding '?', '#', '%' or bytes that are not UTF-8 gives working
+# links on a page that stays valid UTF-8.
 use strict;
 use warnings FATAL => 'all';
 use lib 't/lib';
@@ -9,7 +12,12 @@ use lib 't/lib';
 use Apache::Test;
 use Apache::TestRequest qw(GET);
 use Apache::TestUtil;
-use MemwatchClient qw(conn req poll);
+use Encode ();
+use HTML::Entities qw(decode_entities);
+use JSON::PP ();
+use URI;
+use URI::Escape qw(uri_unescape);
+use MemwatchClient qw(conn req read_response poll);
 use MemwatchUtil qw(get_json server_addr);
 
 # Query strings sent through LWP (which %-escapes what a URI may not hold)
@@ -46,7 +54,19 @@ my @raw = (
     ["/memwatch?\x01"                      => 400, 'control byte'],
 );
 
-plan tests => 2 * @hostile + @raw + 16, need_module 'memwatch_test';
+# Methods the handler refuses with a 405 (TRACE is core's own).
+my @refused = qw(POST PUT DELETE PATCH);
+# Paths of /memwatch whose page links back to itself: as sent, and as
+# r->uri holds it (what each href must percent-decode to).
+my @self = (
+    ['/memwatch/x%3Fchild=0%23%25' => '/memwatch/x?child=0#%',
+     '/memwatch/x%3Fchild=0%23%25?json'],
+    ['/memwatch/%ff%fe%80' => "/memwatch/\xff\xfe\x80",
+     '/memwatch/%FF%FE%80?json'],
+);
+
+plan tests => 2 * @hostile + @raw + 16 + @refused + 4 + 5 * @self,
+    need_module 'memwatch_test';
 
 Apache::TestRequest::user_agent(reset => 1, keep_alive => 0);
 
@@ -98,8 +118,8 @@ ok t_cmp(index($res->content, '<script>'), -1, 'and no raw <script> in the answe
 $res = GET('/memwatch/%3Cscript%3Ealert(1)');
 ok t_cmp($res->code, 200, '/memwatch/%3Cscript%3Ealert(1) is the status page');
 ok t_cmp(index($res->content, '<script>'), -1, 'which has no raw <script>');
-ok t_cmp(index($res->content, '/memwatch/&lt;script&gt;alert(1)'), qr/^\d+$/,
-         'but the escaped path in its links');
+ok t_cmp(index($res->content, 'href="/memwatch/%3Cscript%3Ealert(1)?json"'),
+         qr/^\d+$/, 'but the percent-encoded path in its links');
 # A quote must not end the href attribute the path is echoed in.
 $res = GET('/memwatch/%22%20onmouseover=%22alert(1)');
 ok t_cmp($res->code, 200, '/memwatch/%22%20onmouseover=... is the status page');
@@ -145,6 +165,112 @@ ok t_cmp(index($res->content, '" onmouseover="'), -1,
     my $auto = GET('/memwatch?auto')->content;
     my @bad = grep { !/^[A-Za-z0-9_]+: \S/ } split /\n/, $auto;
     ok t_cmp(scalar(@bad), 0, '?auto keeps its line format');
+}
+
+# ---- methods ---------------------------------------------------------------
+# httpd writes Allow from r->allowed_methods: GET (which brings HEAD) and
+# OPTIONS, which the handler answers as core's default handler does. TRACE
+# is answered by core itself and listed as TraceEnable says.
+my @methods = qw(GET HEAD OPTIONS POST PUT DELETE PATCH);
+sub allowed {
+    my %a = map { $_ => 1 } split /\s*,\s*/, $_[0]{headers}{allow} // '';
+    return join ',', grep { $a{$_} } @methods;
+}
+for my $m (@refused) {
+    my $r = req(conn(server_addr()), '/memwatch', method => $m, close => 1);
+    ok t_cmp("$r->{status} Allow: " . allowed($r), '405 Allow: GET,HEAD,OPTIONS',
+             "$m /memwatch: 405, Allow names GET, HEAD and OPTIONS only"
+             . ' (' . ($r->{headers}{allow} // 'no Allow') . ')');
+}
+{
+    my $r = req(conn(server_addr()), '/memwatch', method => 'OPTIONS',
+                close => 1);
+    ok t_cmp("$r->{status} Allow: " . allowed($r) . ' body: ' . length($r->{body}),
+             '200 Allow: GET,HEAD,OPTIONS body: 0',
+             'OPTIONS /memwatch: 200, the same Allow, no body');
+    $r = req(conn(server_addr()), '/memwatch?json', method => 'HEAD', close => 1);
+    ok t_cmp("$r->{status} $r->{headers}{'content-type'}", '200 application/json',
+             'HEAD /memwatch?json: 200, the JSON type');
+    # A refused POST's body is read off: the next request on the connection
+    # is answered as itself.
+    my $sock = conn(server_addr());
+    my $body = 'json&child=0';
+    syswrite $sock, "POST /memwatch HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        . "Content-Type: application/x-www-form-urlencoded\r\n"
+        . 'Content-Length: ' . length($body) . "\r\n\r\n$body";
+    my ($p, $err) = read_response($sock, method => 'POST');
+    ok t_cmp($p ? "$p->{status} Allow: " . allowed($p) : "error: $err",
+             '405 Allow: GET,HEAD,OPTIONS', 'POST /memwatch with a body: 405');
+    my ($g, $gerr) = $p && !$p->{close}
+        ? MemwatchClient::request($sock, '/memwatch?json', close => 1)
+        : (undef, 'connection closed');
+    ok t_cmp($g ? "$g->{status} $g->{headers}{'content-type'}" : "error: $gerr",
+             '200 application/json',
+             'and the next request on that connection is answered');
+    close $sock;
+}
+
+# ---- the page's links to itself --------------------------------------------
+# Every href, entity-decoded and resolved against the page, must keep the
+# page's path (percent-decoding to r->uri: '?', '#' and '%' stay in it) and
+# carry its format as a query; requested, it must give that format, and an
+# HTML page links to the same path again. The body must be strict UTF-8.
+sub html_hrefs {
+    return map { decode_entities($_) } $_[0] =~ /\bhref="([^"]*)"/g;
+}
+for my $case (@self) {
+    my ($target, $decoded, $want_href) = @$case;
+    my $r = req(conn(server_addr()), $target, close => 1);
+    ok t_cmp("$r->{status} " . ($r->{headers}{'content-type'} // ''),
+             qr{^200 text/html}, "GET $target: the HTML page");
+    # LEAVE_SRC: with a CHECK, decode would eat the string it read.
+    my $ok = eval {
+        Encode::decode('UTF-8', $r->{body},
+                       Encode::FB_CROAK | Encode::LEAVE_SRC);
+        1;
+    };
+    ok t_cmp($ok ? 'valid' : "invalid: $@", 'valid',
+             "GET $target: the body is strict UTF-8");
+    ok t_cmp(index($r->{body}, qq{href="$want_href"}), qr/^\d+$/,
+             "GET $target: its JSON link is $want_href");
+    my @hrefs = html_hrefs($r->{body});
+    ok t_cmp(scalar(@hrefs) >= 4 ? 'at least 4' : scalar(@hrefs), 'at least 4',
+             "GET $target: three formats and a child linked");
+    my @bad;
+    for my $h (@hrefs) {
+        my $u = URI->new_abs($h, "http://127.0.0.1$target");
+        my ($path, $q) = (uri_unescape($u->path), $u->query // '');
+        if ($path ne $decoded || defined $u->fragment) {
+            push @bad, "$h: path $path";
+            next;
+        }
+        my $res = req(conn(server_addr()), $u->path_query, close => 1);
+        my $type = $res->{headers}{'content-type'} // '';
+        my $body = $res->{body};
+        my ($slot) = $q =~ /^child=(\d+)$/;
+        my $good = $res->{status} == 200 && (
+            $q eq '' ? $type =~ m{^text/html}
+                       && $body =~ m{<h1>Memory of Apache children</h1>}
+          : $q eq 'json' ? $type eq 'application/json'
+                       && eval { JSON::PP::decode_json($body) }
+          : $q eq 'auto' ? $body =~ /^MemwatchVersion: /m
+          : $q eq 'prometheus' ? $type =~ /version=0\.0\.4/
+          : defined $slot ? $type =~ m{^text/html}
+                       && ($body =~ /<h1>Child in slot $slot,/
+                           # the child may have left since
+                           || !grep { $_->{slot} == $slot }
+                                   @{ get_json()->{children} })
+          : 0);
+        # An HTML page links to the same path again.
+        $good &&= !grep { uri_unescape(URI->new_abs($_, 'http://127.0.0.1/')
+                                           ->path) ne $decoded }
+                        html_hrefs($body)
+            if $type =~ m{^text/html};
+        push @bad, "$h: $res->{status} $type" unless $good;
+    }
+    ok t_cmp(join('; ', @bad), '',
+             "GET $target: each of its " . scalar(@hrefs)
+             . ' links gives its format on the same path');
 }
 
 # ---- no child died on any of this ------------------------------------------

@@ -487,8 +487,8 @@ static void test_html(apr_pool_t *p, const mw_view_t *v)
        "quotes in a handler escaped");
     ok(strstr(b.data, "evil&quot;&lt;b&gt;host&lt;/b&gt;") != NULL,
        "server name escaped");
-    ok(strstr(b.data, "/memwatch&quot;&gt;&lt;script&gt;x&lt;/script&gt;"
-                      "?child=0") != NULL, "self link escaped");
+    ok(strstr(b.data, "href=\"/memwatch%22%3E%3Cscript%3Ex%3C/script%3E"
+                      "?child=0\"") != NULL, "self link percent-encoded");
     ok(strstr(b.data, "<svg") != NULL, "has an SVG chart");
     is_int(count(b.data, "<svg"), count(b.data, "</svg>"), "SVG closed");
     is_int(count(b.data, "<table"), count(b.data, "</table>"),
@@ -520,6 +520,196 @@ static void test_html(apr_pool_t *p, const mw_view_t *v)
     ok(strstr(b.data, "<h1>Memory of Apache children</h1>") != NULL,
        "detail of a slot with no child falls back to the overview");
     test_buf_free(&b);
+}
+
+/* Render one escaper's output for s into a pool string. */
+static const char *escaped(apr_pool_t *p, void (*put)(mw_out_t *,
+                                                       const char *),
+                           const char *s)
+{
+    test_buf_t b;
+    const char *r;
+
+    put(test_buf_init(&b), s);
+    r = apr_pstrdup(p, b.data);
+    test_buf_free(&b);
+    return r;
+}
+
+/* Does perl's strict UTF-8 decoder (no surrogates, nothing past
+ * U+10FFFF, no overlong forms) take the whole file? */
+static int perl_utf8_ok(apr_pool_t *p, const char *file)
+{
+    return run(apr_psprintf(p, "perl -MEncode=decode -0777 -ne "
+                            "'decode(\"UTF-8\", $_, Encode::FB_CROAK)' %s",
+                            file)) == 0;
+}
+
+static void test_html_text(apr_pool_t *p)
+{
+    const char *file, *all;
+
+    is_str(escaped(p, mw_put_html_text, "a<b>&\"'c"),
+           "a&lt;b&gt;&amp;&quot;&#39;c", "markup escaped");
+    is_str(escaped(p, mw_put_html_text, NULL), "", "NULL is empty");
+    is_str(escaped(p, mw_put_html_text, "\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
+           "\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+           "valid 2-, 3- and 4-byte sequences kept");
+    is_str(escaped(p, mw_put_html_text, "/x/\xff\xfe\x80"),
+           "/x/\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd",
+           "each invalid byte becomes U+FFFD");
+    is_str(escaped(p, mw_put_html_text, "\xc0\xaf"),
+           "\xef\xbf\xbd\xef\xbf\xbd", "overlong '/' refused");
+    is_str(escaped(p, mw_put_html_text, "\xed\xa0\x80"),
+           "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", "surrogate refused");
+    is_str(escaped(p, mw_put_html_text, "\xf4\x90\x80\x80"),
+           "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd",
+           "past U+10FFFF refused");
+    is_str(escaped(p, mw_put_html_text, "a\xe2\x82"),
+           "a\xef\xbf\xbd\xef\xbf\xbd", "sequence cut by the end refused");
+    is_str(escaped(p, mw_put_html_text, "\xe2\x82<"),
+           "\xef\xbf\xbd\xef\xbf\xbd&lt;",
+           "an escape after a cut sequence still escaped");
+    is_str(escaped(p, mw_put_html_text, "a\x01\x7f\tb\r\n"),
+           "a\xef\xbf\xbd\xef\xbf\xbd\tb\r\n",
+           "controls but tab, CR, LF become U+FFFD");
+
+    /* Every byte value after every lead byte: always valid UTF-8. */
+    {
+        char in[3 * 256 * 256 + 1], *q = in;
+        int i, j;
+
+        for (i = 1; i < 256; i++) {
+            for (j = 1; j < 256; j++) {
+                *q++ = (char)i;
+                *q++ = (char)j;
+                *q++ = (char)(j ^ 0x40);
+            }
+        }
+        *q = '\0';
+        all = escaped(p, mw_put_html_text, in);
+        file = write_file(p, "text.html", all, strlen(all));
+        ok(perl_utf8_ok(p, file),
+           "all byte pairs: output is strict UTF-8 (%lu bytes)",
+           (unsigned long)strlen(all));
+        ok(!strpbrk(all, "<>\"'"), "and holds no raw markup");
+    }
+}
+
+static void test_html_path(apr_pool_t *p)
+{
+    is_str(escaped(p, mw_put_html_path, "/memwatch/x?child=0#%"),
+           "/memwatch/x%3Fchild=0%23%25", "'?', '#' and '%%' stay in the path");
+    is_str(escaped(p, mw_put_html_path, "/memwatch/\xff\xfe\x80"),
+           "/memwatch/%FF%FE%80", "invalid UTF-8 percent-encoded");
+    is_str(escaped(p, mw_put_html_path, "/caf\xc3\xa9"), "/caf%C3%A9",
+           "valid UTF-8 percent-encoded too");
+    is_str(escaped(p, mw_put_html_path, "/a\"b c<d>\\e`f{g}|^\x01\x7f"),
+           "/a%22b%20c%3Cd%3E%5Ce%60f%7Bg%7D%7C%5E%01%7F",
+           "quotes, spaces, markup and controls percent-encoded");
+    is_str(escaped(p, mw_put_html_path, "/x&y'z"), "/x&amp;y&#39;z",
+           "'&' and quote kept in the path, HTML-escaped");
+    is_str(escaped(p, mw_put_html_path, "/AZaz09-._~!$()*+,;=:@/"),
+           "/AZaz09-._~!$()*+,;=:@/", "RFC 3986 path characters kept");
+    is_str(escaped(p, mw_put_html_path, "//evil.example/memwatch"),
+           "/.//evil.example/memwatch", "'//' cannot name another host");
+    is_str(escaped(p, mw_put_html_path, "javascript:x"), "./javascript:x",
+           "a relative path cannot become a scheme");
+    is_str(escaped(p, mw_put_html_path, NULL), "./", "NULL: this folder");
+}
+
+/* Each href on the page: ASCII, the encoded own path, and a query from
+ * the page's own set. Returns how many there are, -1 on the first bad. */
+static int check_hrefs(const char *html, const char *path)
+{
+    const char *h = html;
+    int n = 0;
+    apr_size_t plen = strlen(path);
+
+    while ((h = strstr(h, "href=\"")) != NULL) {
+        const char *end, *q;
+
+        h += 6;
+        if (!(end = strchr(h, '"'))) {
+            return -1;
+        }
+        for (q = h; q < end; q++) {
+            if ((unsigned char)*q >= 0x80 || *q == '#' || *q == '<') {
+                return -1;
+            }
+        }
+        if ((apr_size_t)(end - h) < plen || strncmp(h, path, plen)) {
+            return -1;
+        }
+        q = h + plen;
+        if (q != end && strncmp(q, "?json\"", 6)
+            && strncmp(q, "?auto\"", 6) && strncmp(q, "?prometheus\"", 12)
+            && strncmp(q, "?child=", 7)) {
+            return -1;
+        }
+        n++;
+        h = end;
+    }
+    return n;
+}
+
+/* The two URLs of issue 24 through the whole page, on a table whose
+ * attribution keys and a server name hold invalid UTF-8 (the table is
+ * written by children, so it may hold anything). */
+static void test_html_links(apr_pool_t *p)
+{
+    mw_layout_t l = { 2, 4, 4 };
+    apr_size_t size = mw_shm_size(&l);
+    void *block = calloc(1, size);
+    mw_table_t t;
+    mw_view_t v;
+    test_buf_t b;
+    mw_out_t *out = test_buf_init(&b);
+    mw_html_opts_t o = { "/memwatch/x?child=0#%", 0, -1 };
+    mw_slot_t *s;
+
+    mw_table_open(&t, block, size, &l, 1);
+    s = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 2001, 1,
+                                                      NOW - SEC(60), MIB));
+    s->rss = 2 * MIB;
+    add_history(&t, s, 3, MIB, 1);
+    mw_attr_add(&t, "h\xff\xfe", "/p\xc0\xaf\xed\xa0\x80<x>", 1, MIB, 4000,
+                NOW);
+    fill_caller_fields(&v);
+    v.server_name = "host\xe2\x82";
+    mw_view_collect(&v, p, &t, NOW, 1);
+
+    mw_render_html(out, &v, p, &o);
+    ok(strstr(b.data, "href=\"/memwatch/x%3Fchild=0%23%25?json\"") != NULL,
+       "x%%3Fchild=0%%23%%25: ?json link keeps the path");
+    ok(strstr(b.data, "href=\"/memwatch/x%3Fchild=0%23%25?child=0\"")
+       != NULL, "and the child link too");
+    is_int(check_hrefs(b.data, "/memwatch/x%3Fchild=0%23%25"), 4,
+           "every href: the encoded path and a query of the page's own");
+    ok(perl_utf8_ok(p, write_file(p, "links1.html", b.data, b.len)),
+       "page with hostile keys and server name is strict UTF-8");
+    ok(strstr(b.data, "h\xef\xbf\xbd\xef\xbf\xbd</td>") != NULL,
+       "invalid bytes of a key shown as U+FFFD");
+
+    test_buf_reset(&b);
+    o.self = "/memwatch/\xff\xfe\x80";
+    mw_render_html(out, &v, p, &o);
+    is_int(check_hrefs(b.data, "/memwatch/%FF%FE%80"), 4,
+           "%%ff%%fe%%80: every href percent-encoded");
+    ok(perl_utf8_ok(p, write_file(p, "links2.html", b.data, b.len)),
+       "and the page is strict UTF-8");
+
+    test_buf_reset(&b);
+    o.child = 0;
+    mw_render_html(out, &v, p, &o);
+    ok(strstr(b.data, "href=\"/memwatch/%FF%FE%80\">&larr;") != NULL,
+       "detail view: the link back encoded");
+    is_int(check_hrefs(b.data, "/memwatch/%FF%FE%80"), 4,
+           "and every other href");
+    ok(perl_utf8_ok(p, write_file(p, "links3.html", b.data, b.len)),
+       "detail view is strict UTF-8");
+    test_buf_free(&b);
+    free(block);
 }
 
 static void test_empty(apr_pool_t *p)
@@ -866,6 +1056,9 @@ int main(void)
     test_prometheus(p, &v);
     test_alerting(p, &v, &t);
     test_html(p, &v);
+    test_html_text(p);
+    test_html_path(p);
+    test_html_links(p);
     test_empty(p);
     test_duplicate_key(p);
     test_damaged(p);
