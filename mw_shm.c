@@ -17,6 +17,16 @@
 #define MW_RELEASE() __atomic_thread_fence(__ATOMIC_RELEASE)
 #define MW_ACQUIRE() __atomic_thread_fence(__ATOMIC_ACQUIRE)
 
+/* A point between two steps of a decision that another decider may see;
+ * tests/test_ticket_race.c replays every order of two deciders' steps by
+ * pausing there (built with -DMW_STEP_HOOK=its function). */
+#ifdef MW_STEP_HOOK
+void MW_STEP_HOOK(void);
+#define MW_STEP() MW_STEP_HOOK()
+#else
+#define MW_STEP()
+#endif
+
 /* a + b and a * b into *r, 0 if they overflow apr_size_t. */
 static int add_size(apr_size_t a, apr_size_t b, apr_size_t *r)
 {
@@ -153,6 +163,52 @@ static mw_sample_t *slot_history(mw_slot_t *slot)
     return (mw_sample_t *)(slot + 1);
 }
 
+/* The count of tickets out (hdr->retiring). Any process may write it, so
+ * it is only ever moved by compare-and-swap within [0, APR_UINT32_MAX]:
+ * never wrapped, never below zero. */
+typedef enum {
+    COUNT_REFUSED = 0,      /* max reached */
+    COUNT_TAKEN,            /* counted: give it back with count_give */
+    COUNT_UNCOUNTED         /* max APR_UINT32_MAX, count full (written
+                             * over): granted, nothing to give back */
+} count_e;
+
+static count_e count_take(mw_shm_header_t *h, apr_uint32_t max)
+{
+    apr_uint32_t cur = apr_atomic_read32(&h->retiring);
+
+    while (cur < max) {
+        apr_uint32_t seen = apr_atomic_cas32(&h->retiring, cur + 1, cur);
+        if (seen == cur) {
+            return COUNT_TAKEN;
+        }
+        cur = seen;
+    }
+    return max == APR_UINT32_MAX ? COUNT_UNCOUNTED : COUNT_REFUSED;
+}
+
+static void count_give(mw_shm_header_t *h)
+{
+    apr_uint32_t cur = apr_atomic_read32(&h->retiring);
+
+    while (cur > 0) {
+        apr_uint32_t seen = apr_atomic_cas32(&h->retiring, cur - 1, cur);
+        if (seen == cur) {
+            return;
+        }
+        cur = seen;
+    }
+}
+
+/* ticket_held 1 -> 0 happens once per ticket, whoever gets there first
+ * (the leaving child, the parent's reap, a new owner's reset). */
+static void ticket_return(const mw_table_t *t, mw_slot_t *slot)
+{
+    if (apr_atomic_cas32(&slot->ticket_held, 0, 1) == 1) {
+        count_give(t->hdr);
+    }
+}
+
 /* Reset a slot just claimed. The pid word (the claim) is left alone:
  * zeroing it, even for a moment, would let another child claim the same
  * slot. The lock is freed (a child killed while holding it must not keep
@@ -165,6 +221,9 @@ static void slot_reset(const mw_table_t *t, mw_slot_t *s,
     const apr_size_t from = offsetof(mw_slot_t, generation);
 
     apr_atomic_set32(&s->state, MW_STATE_FREE);
+    /* A predecessor killed while retiring (and not reaped) held a ticket:
+     * the memset would lose it, and MaxRetiring with it, for good. */
+    ticket_return(t, s);
     apr_atomic_set32(&s->reason, MW_REASON_NONE);
     memset((char *)s + from, 0, t->slot_size - from);
     s->generation = generation;
@@ -238,7 +297,7 @@ int mw_slot_reap(const mw_table_t *t, apr_uint32_t pid,
         apr_atomic_set32(&e->seq, next + 1);
         apr_atomic_set32(&h->exited_next, next + 1);
         apr_atomic_inc64(&h->exited_total);
-        mw_retire_ticket_return(t, s);
+        ticket_return(t, s);
         apr_atomic_set32(&s->state, MW_STATE_FREE);
         apr_atomic_set32(&s->pid, 0);
         return (int)i;
@@ -260,35 +319,66 @@ void mw_slot_leave(const mw_table_t *t, mw_slot_t *slot, apr_time_t now)
 {
     slot->exiting_since = now;
     apr_atomic_set32(&slot->state, MW_STATE_EXITING);
-    mw_retire_ticket_return(t, slot);
+    ticket_return(t, slot);
+}
+
+apr_status_t mw_slot_retire(const mw_table_t *t, mw_slot_t *slot,
+                            apr_uint32_t from, apr_uint32_t max)
+{
+    count_e got;
+
+    if (from != MW_STATE_OK && from != MW_STATE_WAITING) {
+        return APR_EINVAL;
+    }
+    /* A slot already moved costs the count nothing, not even a moment. */
+    if (apr_atomic_read32(&slot->state) != from) {
+        return APR_EAGAIN;
+    }
+    MW_STEP();
+    /* Counted before the move, so that no other child can take the last
+     * ticket between them; refused, the slot has not changed. */
+    got = count_take(t->hdr, max);
+    if (got == COUNT_REFUSED) {
+        return APR_EBUSY;
+    }
+    MW_STEP();
+    /* The one step that decides between deciders. The count just taken
+     * is not yet the slot's: a loser gives back exactly that, and never
+     * touches ticket_held, which is the winner's. */
+    if (apr_atomic_cas32(&slot->state, MW_STATE_RETIRING, from) != from) {
+        if (got == COUNT_TAKEN) {
+            count_give(t->hdr);
+        }
+        return APR_EAGAIN;
+    }
+    MW_STEP();
+    /* Only the winner gets here: the ticket becomes the slot's, for
+     * mw_slot_leave or mw_slot_reap to give back once. A flag already
+     * set (written over) stands for one ticket: ours goes back. */
+    if (apr_atomic_cas32(&slot->ticket_held, 1, 0) != 0
+        && got == COUNT_TAKEN) {
+        count_give(t->hdr);
+    }
+    return APR_SUCCESS;
 }
 
 int mw_retire_ticket_take(const mw_table_t *t, mw_slot_t *slot,
                           apr_uint32_t max)
 {
-    apr_uint32_t cur;
-
     /* One ticket per slot: two threads of a child may both try. */
     if (apr_atomic_cas32(&slot->ticket_held, 1, 0) != 0) {
         return 0;
     }
-    cur = apr_atomic_read32(&t->hdr->retiring);
-    while (cur < max) {
-        apr_uint32_t seen = apr_atomic_cas32(&t->hdr->retiring, cur + 1, cur);
-        if (seen == cur) {
-            return 1;
-        }
-        cur = seen;
+    if (count_take(t->hdr, max) == COUNT_REFUSED) {
+        apr_atomic_set32(&slot->ticket_held, 0);
+        return 0;
     }
-    apr_atomic_set32(&slot->ticket_held, 0);
-    return 0;
+    return 1;
 }
 
 void mw_retire_ticket_return(const mw_table_t *t, mw_slot_t *slot)
 {
-    if (apr_atomic_cas32(&slot->ticket_held, 0, 1) == 1) {
-        apr_atomic_dec32(&t->hdr->retiring);
-    }
+    ticket_return(t, slot);
 }
 
 void mw_recycle_add(const mw_table_t *t, const mw_recycle_t *ev)
@@ -497,6 +587,40 @@ void mw_table_totals(const mw_table_t *t, mw_table_totals_t *out)
     out->would_recycle_total = apr_atomic_read64(&h->would_recycle_total);
     out->exited_total = apr_atomic_read64(&h->exited_total);
     out->retiring = apr_atomic_read32(&h->retiring);
+}
+
+static apr_uint64_t add_saturated(apr_uint64_t a, apr_uint64_t b)
+{
+    return b > APR_UINT64_MAX - 1 - a ? APR_UINT64_MAX - 1 : a + b;
+}
+
+void mw_table_private_total(const mw_table_t *t, mw_private_total_t *out)
+{
+    apr_uint64_t most = 0;
+    apr_uint32_t i;
+
+    out->all = out->serving = 0;
+    out->largest = -1;
+    for (i = 0; i < t->layout.nslots; i++) {
+        mw_slot_t *sl = mw_table_slot(t, i);
+        apr_uint32_t state = apr_atomic_read32(&sl->state);
+        apr_uint64_t priv = apr_atomic_read64(&sl->private_bytes);
+
+        if (!apr_atomic_read32(&sl->pid) || priv == MW_UNKNOWN
+            || state == MW_STATE_FREE || state >= MW_STATE_COUNT) {
+            continue;
+        }
+        out->all = add_saturated(out->all, priv);
+        if (state == MW_STATE_RETIRING || state == MW_STATE_EXITING) {
+            continue;
+        }
+        out->serving = add_saturated(out->serving, priv);
+        if ((state == MW_STATE_OK || state == MW_STATE_WAITING)
+            && priv > most) {
+            most = priv;
+            out->largest = (int)i;
+        }
+    }
 }
 
 /* FNV-1a over handler and prefix. */

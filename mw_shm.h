@@ -84,7 +84,10 @@ typedef struct mw_slot_t {
     volatile apr_uint64_t request_pool_count;
     volatile apr_uint32_t retire_requested; /* set by the parent (budget) */
     volatile apr_uint32_t exit_warned;  /* parent: "slow to leave" logged */
-    volatile apr_uint32_t ticket_held;  /* holds a retire ticket */
+    volatile apr_uint32_t ticket_held;  /* holds a retire ticket: set
+                                         * only by mw_slot_retire's
+                                         * winner, cleared once by
+                                         * leave, reap or a reset */
     volatile apr_uint32_t exit_killed;  /* parent: ended, stuck in exit */
     apr_int64_t started;                /* apr_time_t */
     volatile apr_uint64_t rss;
@@ -164,7 +167,8 @@ typedef struct mw_shm_header_t {
     apr_uint32_t attr_len;
     apr_uint64_t slot_size;
     apr_uint64_t total_size;
-    volatile apr_uint32_t retiring;     /* retire tickets held */
+    volatile apr_uint32_t retiring;     /* retire tickets out; only
+                                         * moved by CAS, never wrapped */
     volatile apr_uint32_t exited_next;
     volatile apr_uint32_t recycles_next;
     /* The generation whose children may leave without httpd taking it
@@ -310,8 +314,20 @@ apr_uint32_t mw_attr_len(const mw_table_t *t);
 
 void mw_table_totals(const mw_table_t *t, mw_table_totals_t *out);
 
+/* The children's private memory, as each last wrote it, saturated: what
+ * MemwatchMaxTotalPrivate limits. */
+typedef struct mw_private_total_t {
+    apr_uint64_t all;           /* every child, leaving ones included */
+    apr_uint64_t serving;       /* those still taking work */
+    int largest;                /* the largest that may retire (ok,
+                                 * waiting), or -1 */
+} mw_private_total_t;
+
+void mw_table_private_total(const mw_table_t *t, mw_private_total_t *out);
+
 /* Claim a free slot for pid; returns its index or -1 if all are taken.
- * A stale slot of the same pid (pid reuse after kill -9) is taken over. */
+ * A stale slot of the same pid (pid reuse after kill -9) is taken over,
+ * and the retire ticket it held given back. */
 int mw_slot_claim(const mw_table_t *t, apr_uint32_t pid,
                   apr_uint32_t generation, apr_time_t now, apr_uint64_t rss);
 
@@ -325,12 +341,26 @@ void mw_slot_leave(const mw_table_t *t, mw_slot_t *slot, apr_time_t now);
 int mw_slot_reap(const mw_table_t *t, apr_uint32_t pid,
                  apr_uint32_t current_generation, apr_time_t now);
 
-/* Take a retire ticket for slot if fewer than max are held. */
+/* Move slot from state `from` (MW_STATE_OK or MW_STATE_WAITING) to
+ * MW_STATE_RETIRING, holding one of at most `max` retire tickets
+ * (APR_UINT32_MAX: past the ceiling, counted but never refused). Returns
+ * APR_SUCCESS when this caller made the move and holds the ticket;
+ * APR_EBUSY when no ticket was free (slot left in `from`); APR_EAGAIN when
+ * the slot was no longer in `from`, as when another decider moved it first
+ * (nothing taken, nothing returned); APR_EINVAL for any other `from`.
+ * One state CAS picks the winner among deciders on one slot, and only the
+ * winner marks the ticket as the slot's: a loser gives back only the count
+ * it took itself. mw_slot_leave or mw_slot_reap gives the ticket back,
+ * once. The count is taken just before the move, so for a moment it may
+ * read one more than the RETIRING slots. */
+apr_status_t mw_slot_retire(const mw_table_t *t, mw_slot_t *slot,
+                            apr_uint32_t from, apr_uint32_t max);
+
+/* Deprecated, the two steps of issue 24 that two deciders could split:
+ * use mw_slot_retire. Kept only until mod_memwatch_retire.c and
+ * tests/fuzz/fuzz_table.c no longer call them. */
 int mw_retire_ticket_take(const mw_table_t *t, mw_slot_t *slot,
                           apr_uint32_t max);
-
-/* Give slot's ticket back, once (the exiting child or the parent's reap,
- * whichever comes first). */
 void mw_retire_ticket_return(const mw_table_t *t, mw_slot_t *slot);
 
 /* Append a recycle (or dry-run) event. */

@@ -423,6 +423,125 @@ static void test_tickets(void)
     free(block);
 }
 
+/* mw_slot_retire: one step from OK or WAITING to RETIRING with a ticket
+ * (issue 24; the interleavings are in test_ticket_race.c). */
+static void test_slot_retire(void)
+{
+    mw_layout_t l = { 4, 0, 4 };
+    char *block;
+    mw_table_t t;
+    mw_slot_t *a, *b, *c;
+
+    block = new_table(&t, &l);
+    a = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 21, 1, SEC(1), 1));
+    b = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 22, 1, SEC(1), 1));
+    c = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 23, 1, SEC(1), 1));
+
+    is_int(mw_slot_retire(&t, a, MW_STATE_WARMING, 1), APR_EINVAL,
+           "from WARMING: EINVAL");
+    is_int(mw_slot_retire(&t, a, MW_STATE_RETIRING, 1), APR_EINVAL,
+           "from RETIRING: EINVAL");
+    is_int(mw_slot_retire(&t, a, 77, 1), APR_EINVAL, "from 77: EINVAL");
+    is_int(a->state, MW_STATE_WARMING, "and the slot is untouched");
+
+    a->state = b->state = MW_STATE_WAITING;
+    c->state = MW_STATE_OK;
+    is_int(mw_slot_retire(&t, a, MW_STATE_WAITING, 0), APR_EBUSY,
+           "max 0: EBUSY");
+    is_int(mw_slot_retire(&t, a, MW_STATE_WAITING, 1), APR_SUCCESS,
+           "max 1, none out: moved");
+    is_int(a->state, MW_STATE_RETIRING, "the slot is RETIRING");
+    is_int(a->ticket_held, 1, "it holds the ticket");
+    is_int(t.hdr->retiring, 1, "counted once");
+
+    is_int(mw_slot_retire(&t, b, MW_STATE_WAITING, 1), APR_EBUSY,
+           "a second child at max 1: EBUSY");
+    is_int(b->state, MW_STATE_WAITING, "left WAITING");
+    is_int(mw_slot_retire(&t, c, MW_STATE_OK, 1), APR_EBUSY,
+           "a third from OK: EBUSY");
+    is_int(c->state, MW_STATE_OK, "left OK");
+    ok(!b->ticket_held && !c->ticket_held && t.hdr->retiring == 1,
+       "neither holds a ticket; still one out");
+
+    is_int(mw_slot_retire(&t, a, MW_STATE_WAITING, 1), APR_EAGAIN,
+           "deciding again on the moved slot: EAGAIN");
+    is_int(mw_slot_retire(&t, a, MW_STATE_WAITING, APR_UINT32_MAX),
+           APR_EAGAIN, "past the ceiling too");
+    ok(a->state == MW_STATE_RETIRING && a->ticket_held == 1
+       && t.hdr->retiring == 1,
+       "the winner keeps its ticket: nothing taken, nothing given back");
+    is_int(mw_slot_retire(&t, b, MW_STATE_OK, APR_UINT32_MAX), APR_EAGAIN,
+           "a stale `from` (OK, slot WAITING): EAGAIN");
+    ok(b->state == MW_STATE_WAITING && t.hdr->retiring == 1,
+       "and nothing changed");
+
+    is_int(mw_slot_retire(&t, b, MW_STATE_WAITING, APR_UINT32_MAX),
+           APR_SUCCESS, "past the ceiling with max reached: moved");
+    is_int(t.hdr->retiring, 2, "and counted");
+    mw_slot_leave(&t, a, SEC(2));
+    is_int(t.hdr->retiring, 1, "mw_slot_leave gives one back");
+    is_int(a->ticket_held, 0, "the slot holds none");
+    mw_slot_reap(&t, 21, 1, SEC(3));
+    is_int(t.hdr->retiring, 1, "the reap after it gives back nothing more");
+    mw_slot_reap(&t, 22, 1, SEC(3));
+    is_int(t.hdr->retiring, 0, "the reap of the other gives back its own");
+    is_int(mw_slot_retire(&t, c, MW_STATE_OK, 1), APR_SUCCESS,
+           "now the third moves");
+
+    /* A child killed while retiring, its pid reused before the reap: the
+     * new child's claim gives the ticket back rather than lose it. */
+    is_int(mw_slot_claim(&t, 23, 1, SEC(4), 1), 2, "pid 23 claimed again");
+    ok(c->ticket_held == 0 && t.hdr->retiring == 0,
+       "the old ticket was given back (retiring %u)", t.hdr->retiring);
+    free(block);
+}
+
+/* What another process may have written over: the count never wraps nor
+ * goes below zero, and past the ceiling is never refused. */
+static void test_slot_retire_hostile(void)
+{
+    mw_layout_t l = { 2, 0, 4 };
+    char *block;
+    mw_table_t t;
+    mw_slot_t *a, *b;
+
+    block = new_table(&t, &l);
+    a = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 31, 1, SEC(1), 1));
+    b = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 32, 1, SEC(1), 1));
+    a->state = b->state = MW_STATE_WAITING;
+
+    t.hdr->retiring = APR_UINT32_MAX;
+    is_int(mw_slot_retire(&t, a, MW_STATE_WAITING, 5), APR_EBUSY,
+           "count full: max 5 refused");
+    is_int(mw_slot_retire(&t, a, MW_STATE_WAITING, APR_UINT32_MAX),
+           APR_SUCCESS, "count full: past the ceiling still moves");
+    is_u64(t.hdr->retiring, APR_UINT32_MAX, "without wrapping the count");
+
+    t.hdr->retiring = 0;
+    mw_slot_leave(&t, a, SEC(2));
+    is_u64(t.hdr->retiring, 0, "a return on a zeroed count stays at 0");
+    mw_slot_reap(&t, 31, 1, SEC(2));
+    is_u64(t.hdr->retiring, 0, "and the reap does not wrap it either");
+
+    b->ticket_held = 1;             /* forged: no ticket counted */
+    is_int(mw_slot_retire(&t, b, MW_STATE_WAITING, 1), APR_SUCCESS,
+           "a forged ticket_held: still moves");
+    is_u64(t.hdr->retiring, 0, "counting only the one ticket the flag "
+           "stands for (given back)");
+    mw_slot_leave(&t, b, SEC(3));
+    is_u64(t.hdr->retiring, 0, "whose return does not go below 0");
+
+    b = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 33, 1, SEC(4), 1));
+    b->state = MW_STATE_OK;
+    b->ticket_held = 7;             /* neither 0 nor 1 */
+    is_int(mw_slot_retire(&t, b, MW_STATE_OK, 2), APR_SUCCESS,
+           "ticket_held 7: moves");
+    is_u64(t.hdr->retiring, 0, "its count given back at once");
+    mw_slot_reap(&t, 33, 1, SEC(5));
+    is_u64(t.hdr->retiring, 0, "and the reap takes nothing off");
+    free(block);
+}
+
 static void test_history_lock_max(void)
 {
     mw_layout_t l = { 2, 16, 4 };
@@ -1100,6 +1219,45 @@ static void test_slot_lines(void)
     }
 }
 
+/* MemwatchMaxTotalPrivate's sums, saturated, and the largest child that
+ * may retire. */
+static void test_private_total(void)
+{
+    mw_layout_t l = { 4, 4, 4 };
+    mw_table_t t;
+    mw_private_total_t tot;
+    char *block = new_table(&t, &l);
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        mw_slot_claim(&t, 100 + i, 1, SEC(1), 1000);
+    }
+    mw_table_slot(&t, 0)->state = MW_STATE_OK;
+    mw_table_slot(&t, 0)->private_bytes = 10;
+    mw_table_slot(&t, 1)->state = MW_STATE_WAITING;
+    mw_table_slot(&t, 1)->private_bytes = 30;
+    mw_table_slot(&t, 2)->state = MW_STATE_RETIRING;
+    mw_table_slot(&t, 2)->private_bytes = 1000;
+    mw_table_slot(&t, 3)->state = MW_STATE_WARMING;
+    mw_table_slot(&t, 3)->private_bytes = 50;
+    mw_table_private_total(&t, &tot);
+    ok(tot.all == 1090, "all: every child, a retiring one too");
+    ok(tot.serving == 90, "serving: not the retiring one");
+    ok(tot.largest == 1, "largest that may retire: the waiting one, not "
+       "the warming one");
+    mw_table_slot(&t, 0)->private_bytes = APR_UINT64_MAX - 5;
+    mw_table_private_total(&t, &tot);
+    ok(tot.all == APR_UINT64_MAX - 1 && tot.serving == APR_UINT64_MAX - 1,
+       "a forged figure saturates the sums");
+    ok(tot.largest == 0, "and is the largest");
+    mw_table_slot(&t, 0)->private_bytes = MW_UNKNOWN;
+    mw_table_slot(&t, 1)->state = 77;
+    mw_table_private_total(&t, &tot);
+    ok(tot.all == 1050 && tot.serving == 50 && tot.largest == -1,
+       "unknown figures and forged states are left out");
+    free(block);
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -1113,6 +1271,9 @@ int main(void)
     test_exited_ring();
     test_recycles();
     test_tickets();
+    test_slot_retire();
+    test_slot_retire_hostile();
+    test_private_total();
     test_history_lock_max();
     test_attribution();
     test_zero_lengths();
