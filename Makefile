@@ -21,13 +21,16 @@ WARN     := -Wall -Wextra -Wno-unused-parameter
 # Only the module record is exported (MW_EXPORTED): calls between the
 # module's files are then direct, not through the PLT.
 HIDDEN   := -fvisibility=hidden
+# Extra compiler flags, and extra libraries for apxs (-lNAME): the UBSan
+# pass of make test builds with CFLAGS_X=-fsanitize=undefined
+# LIBS_X=-lubsan.
 CFLAGS_X ?=
-LDFLAGS_X ?=
+LIBS_X ?=
 
 all: .libs/mod_memwatch.so
 
 .libs/mod_memwatch.so: $(SOURCES) $(HEADERS) config.m4
-	$(APXS) -c -Wc,"$(WARN) $(HIDDEN) $(CFLAGS_X)" $(if $(LDFLAGS_X),-Wl,"$(LDFLAGS_X)") \
+	$(APXS) -c -Wc,"$(WARN) $(HIDDEN) $(CFLAGS_X)" $(LIBS_X) \
 	    -o mod_memwatch.la $(SOURCES)
 
 install: all

@@ -22,7 +22,9 @@
 #include "http_core.h"
 
 #include "mod_memwatch_private.h"
+#include "mod_memwatch_children.h"
 #include "mod_memwatch_config.h"
+#include "mod_memwatch_leave.h"
 #include "mod_memwatch_retire.h"
 #include "mod_memwatch_sample.h"
 #include "mod_memwatch_status.h"
@@ -81,6 +83,18 @@ apr_uint64_t mw_own_rss(void)
     return mw_statm_rss(buf, page_size);
 }
 
+apr_status_t mw_own_statm(mw_statm_t *st)
+{
+    char buf[128];
+    apr_status_t rv;
+
+    if (statm_fd < 0) {
+        return APR_ENOENT;
+    }
+    rv = mw_proc_pread(statm_fd, buf, sizeof(buf));
+    return rv == APR_SUCCESS ? mw_statm_parse(buf, page_size, st) : rv;
+}
+
 static int mw_pre_connection(conn_rec *c, void *csd)
 {
     if (my_slot && !c->master) {
@@ -104,6 +118,11 @@ apr_uint64_t mw_rss_of(pid_t pid)
 {
     mw_statm_t st;
 
+    /* The pid comes from the shared table, which children write: read
+     * only a child's memory, never publish another process's. */
+    if (!mw_children_known(pid)) {
+        return 0;
+    }
     return mw_statm_read_pid((long)pid, page_size, &st) == APR_SUCCESS
            ? st.rss_bytes : 0;
 }
@@ -257,10 +276,12 @@ static void mw_register_hooks(apr_pool_t *p)
     ap_hook_post_config(mw_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(mw_child_init, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_child_status(mw_child_status, NULL, NULL, APR_HOOK_MIDDLE);
+    mw_children_register_hooks();
     ap_hook_pre_connection(mw_pre_connection, NULL, NULL,
                            APR_HOOK_REALLY_FIRST);
     mw_sample_register_hooks();
     mw_retire_register_hooks();
+    mw_leave_register_hooks();
     mw_status_register_hooks();
 }
 

@@ -16,6 +16,7 @@
 #include "mw_atomic.h"
 #include "mw_hot.h"
 #include "mw_policy.h"
+#include "mw_proc.h"
 #include "mw_shm.h"
 
 #define MEMWATCH_VERSION "0.2.0"
@@ -75,6 +76,10 @@ int mw_my_slot_index(void);
  * or 0 when it cannot be read. */
 apr_uint64_t mw_own_rss(void);
 
+/* In a child: its resident set and the file-backed part of it now (one
+ * pread of /proc/self/statm). */
+apr_status_t mw_own_statm(mw_statm_t *st);
+
 /* In the parent: a child's resident set size now, or 0. */
 apr_uint64_t mw_rss_of(pid_t pid);
 
@@ -88,7 +93,7 @@ const char *mw_pools_unavailable(void);
  * owns its member. */
 typedef struct mw_conn_t {
     struct mw_sample_conn_t *sample;    /* mod_memwatch_sample.c */
-    struct mw_retire_conn_t *retire;    /* mod_memwatch_retire.c */
+    struct mw_leave_conn_t *leave;      /* mod_memwatch_leave.c */
 } mw_conn_t;
 
 static APR_INLINE mw_conn_t *mw_conn(conn_rec *c)
@@ -103,54 +108,15 @@ typedef struct mw_request_figures_t {
     apr_uint64_t requests;          /* this child's, including this one */
     apr_uint64_t rss;               /* read as the request ended */
     apr_time_t now;
+    /* The children's private memory is over MemwatchMaxTotalPrivate
+     * (1), or past its ceiling (2), and this child has the most of it. */
+    int largest_over_total;
 } mw_request_figures_t;
 
 /* Returns nonzero while the child has used more than half of what an RSS
  * limit allows it (mw_policy_near): the request path reads RSS more often
  * then. */
 int mw_retire_check_request(request_rec *r, const mw_request_figures_t *f);
-
-/* What retiring needs to know on every request, on one cache line:
- * whether this child is leaving, and whether its MPM is threaded. Written
- * by mod_memwatch_retire.c only; read inline below. */
-typedef struct mw_retire_hot_t {
-    volatile apr_uint32_t retiring;
-    int threaded;
-} mw_retire_hot_t;
-extern mw_retire_hot_t mw_retire_hot;
-
-/* The accounting of a threaded child's connections (below): on worker
- * and event, run on every request. */
-MW_HOT void mw_retire_track_begin(request_rec *r, mw_conn_t *conn,
-                                  int retiring);
-MW_HOT void mw_retire_track_end(request_rec *r, mw_conn_t *conn);
-
-/* The begin and end of each request of a watched child, from the
- * request path (mod_memwatch_sample.c owns its two hooks: a hook of its
- * own costs each request its dispatch and the lookups again). conn is
- * NULL on a mod_http2 secondary connection. Inline: on prefork all they
- * do is read a flag, cheaper than the call. */
-static APR_INLINE void mw_retire_request_begin(request_rec *r,
-                                               mw_conn_t *conn)
-{
-    int retiring = mw_atomic_read32(&mw_retire_hot.retiring) != 0;
-
-    if (retiring) {
-        /* ap_set_keepalive() then answers "Connection: close". */
-        r->connection->keepalive = AP_CONN_CLOSE;
-    }
-    if (mw_retire_hot.threaded) {
-        mw_retire_track_begin(r, conn, retiring);
-    }
-}
-
-static APR_INLINE void mw_retire_request_end(request_rec *r,
-                                             mw_conn_t *conn)
-{
-    if (mw_retire_hot.threaded && conn) {
-        mw_retire_track_end(r, conn);
-    }
-}
 
 /* At the end of warm-up: a limit below what a fresh child holds is a
  * configuration problem, reported once per generation. */

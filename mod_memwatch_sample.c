@@ -21,9 +21,11 @@
 #include "util_filter.h"
 
 #include "mod_memwatch_private.h"
+#include "mod_memwatch_leave.h"
 #include "mod_memwatch_sample.h"
 #include "mw_atomic.h"
 #include "mw_budget.h"
+#include "mw_clock.h"
 #include "mw_key.h"
 #include "mw_pool.h"
 #include "mw_proc.h"
@@ -104,6 +106,10 @@ static struct {
     int log_notes_wanted;
     /* MemwatchSampleStreams: the filter above on every connection. */
     int sample_streams;
+    /* A private-memory limit is set and smaps_rollup can be read. */
+    int watch_private;
+    /* MemwatchMaxTotalPrivate moved by MemwatchCeiling. */
+    apr_uint64_t total_ceiling;
 } hot MW_LINE_ALIGNED;
 /* The state of every request not measured: nothing to keep per request.
  * Told apart by its address, so the request path reads it only on the
@@ -115,15 +121,55 @@ static volatile apr_uint64_t last_logged_rss;
  * one, and those of mod_http2's secondary connections. */
 static volatile apr_uint32_t unmeasured_elsewhere;
 
+/* The times below are in the slot, where any child may have written
+ * anything: saturated, never overflowing. */
 static int history_due(const mw_slot_t *sl, apr_time_t now)
 {
-    return now - sl->hist_last >= apr_time_from_sec(conf->history_interval);
+    return mw_clock_since(now, sl->hist_last)
+           >= apr_time_from_sec(conf->history_interval);
 }
 
 static int smaps_due(const mw_slot_t *sl, apr_time_t now)
 {
-    return !mw_smaps_unavailable() && now - sl->smaps_last
+    return !mw_smaps_unavailable() && mw_clock_since(now, sl->smaps_last)
            >= apr_time_from_sec(conf->smaps_interval);
+}
+
+/* Private memory between this child's smaps_rollup reads
+ * (mw_policy_private_floor): what its last read said, and its anonymous
+ * resident memory then. Written under the slot's lock. */
+static struct {
+    volatile apr_uint64_t private_bytes;
+    volatile apr_uint64_t shared_bytes;
+    volatile apr_uint64_t anon_bytes;
+} at_smaps = { MW_UNKNOWN, MW_UNKNOWN, 0 };
+
+static apr_uint64_t anon_of(const mw_statm_t *st)
+{
+    return st->rss_bytes > st->shared_bytes
+           ? st->rss_bytes - st->shared_bytes : 0;
+}
+
+/* Read the private/shared split of the child in `sl` into it: the child
+ * itself (pid 0; anon is its anonymous memory as just read) or the parent
+ * for an idle child. Hold the slot's lock. */
+static void read_smaps(mw_slot_t *sl, long pid, apr_time_t now,
+                       apr_uint64_t anon)
+{
+    mw_smaps_t sm;
+
+    sl->smaps_last = now;
+    if (mw_smaps_read_pid(pid, &sm) != APR_SUCCESS) {
+        return;
+    }
+    apr_atomic_set64(&sl->private_bytes, sm.private_bytes);
+    apr_atomic_set64(&sl->shared_bytes, sm.shared_bytes);
+    apr_atomic_set64(&sl->pss_bytes, sm.pss_bytes);
+    if (!pid) {
+        at_smaps.private_bytes = sm.private_bytes;
+        at_smaps.shared_bytes = sm.shared_bytes;
+        at_smaps.anon_bytes = anon;
+    }
 }
 
 /* Take a history sample of the child in `sl` and, when due, its
@@ -131,9 +177,8 @@ static int smaps_due(const mw_slot_t *sl, apr_time_t now)
  * request, or from the parent for a child that has been idle. Skipped, not
  * waited for, when another thread or the parent holds the slot's lock. */
 static void sample_slot(const mw_table_t *t, mw_slot_t *sl, long pid,
-                        apr_time_t now, apr_uint64_t rss)
+                        apr_time_t now, const mw_statm_t *st)
 {
-    mw_smaps_t sm;
     mw_sample_t sample;
 
     /* Due again under the lock: another thread may just have sampled. */
@@ -141,16 +186,11 @@ static void sample_slot(const mw_table_t *t, mw_slot_t *sl, long pid,
         return;
     }
     if (smaps_due(sl, now)) {
-        sl->smaps_last = now;
-        if (mw_smaps_read_pid(pid, &sm) == APR_SUCCESS) {
-            apr_atomic_set64(&sl->private_bytes, sm.private_bytes);
-            apr_atomic_set64(&sl->shared_bytes, sm.shared_bytes);
-            apr_atomic_set64(&sl->pss_bytes, sm.pss_bytes);
-        }
+        read_smaps(sl, pid, now, anon_of(st));
     }
     if (history_due(sl, now)) {
         sample.time = now;
-        sample.rss = rss;
+        sample.rss = st->rss_bytes;
         sample.private_bytes = apr_atomic_read64(&sl->private_bytes);
         sample.shared_bytes = apr_atomic_read64(&sl->shared_bytes);
         sample.requests = apr_atomic_read64(&sl->requests);
@@ -162,6 +202,69 @@ static void sample_slot(const mw_table_t *t, mw_slot_t *sl, long pid,
         mw_history_append(t, sl, &sample);
     }
     mw_slot_unlock(sl);
+}
+
+/* MemwatchMaxTotalPrivate: the children's private memory, this child's
+ * as it is now (the floor of its own), the others' as they last read
+ * theirs; each child near the budget reads its own often. */
+static void private_total(apr_uint64_t floor, mw_private_total_t *tot)
+{
+    apr_uint64_t own = apr_atomic_read64(&hot.me->private_bytes);
+
+    mw_table_private_total(mw_table(), tot);
+    if (floor != MW_UNKNOWN && own != MW_UNKNOWN && floor > own) {
+        tot->all += floor - own;
+        tot->serving += floor - own;
+    }
+}
+
+/* The private-memory limits (MemwatchMaxPrivate, MemwatchMinShared,
+ * MemwatchMaxTotalPrivate) on a fresh statm reading: once a child is near
+ * one, every reading reads smaps_rollup too, so they hold as the RSS
+ * limits do. Returns nonzero while near; sets f->largest_over_total. */
+static int watch_private(const mw_statm_t *st, mw_request_figures_t *f)
+{
+    apr_uint64_t anon = anon_of(st), floor;
+    mw_limits_t limits = { 0, 0, hot.me->limit_private, hot.me->limit_shared };
+    mw_private_total_t tot = { 0, 0, -1 };
+    int near;
+
+    floor = mw_policy_private_floor(at_smaps.private_bytes,
+                                    at_smaps.anon_bytes, anon);
+    near = mw_policy_private_near(&limits, floor, at_smaps.shared_bytes);
+    if (conf->max_total_private) {
+        private_total(floor, &tot);
+        near = near || tot.all > conf->max_total_private / 2;
+    }
+    if (near && mw_slot_trylock(hot.me)) {
+        read_smaps(hot.me, 0, f->now, anon);
+        mw_slot_unlock(hot.me);
+        if (conf->max_total_private) {
+            private_total(MW_UNKNOWN, &tot);
+        }
+    }
+    /* Over the budget, the largest child still serving leaves, one at a
+     * time (MemwatchMaxRetiring), counting what leaving children still
+     * hold; past the ceiling it leaves regardless, counting only the
+     * children that serve: those leaving free theirs soon, and counting
+     * them would send every child at once. */
+    if (conf->max_total_private && tot.all > conf->max_total_private
+        && tot.largest >= 0) {
+        int how = tot.serving > hot.total_ceiling ? 2 : 1;
+
+        if (tot.largest == mw_my_slot_index()) {
+            f->largest_over_total = how;
+        }
+        else {
+            /* An idle child has no request to check it: its watcher
+             * thread looks for this every tick (worker, event), the parent
+             * every ten seconds (prefork). */
+            mw_slot_t *largest = mw_table_slot(mw_table(),
+                                               (apr_uint32_t)tot.largest);
+            apr_atomic_cas32(&largest->retire_requested, how, 0);
+        }
+    }
+    return near;
 }
 
 /* The connection pool of a request's connection: its peak, and how much
@@ -257,16 +360,19 @@ static void record_rss(request_rec *r, apr_uint64_t n, apr_uint64_t rss)
     }
 }
 
-/* The slot's trend and history, from a fresh RSS. */
-static void record_history(apr_uint64_t n, apr_uint64_t rss, apr_time_t now)
+/* The slot's trend and history, from a fresh statm reading. */
+static void record_history(apr_uint64_t n, const mw_statm_t *st,
+                           apr_time_t now)
 {
+    apr_uint64_t rss = st->rss_bytes;
+
     if (mw_atomic_read32(&hot.me->state) != MW_STATE_WARMING
         && mw_trend_due(&hot.me->trend, n) && mw_slot_trylock(hot.me)) {
         mw_trend_add(&hot.me->trend, n, rss, now);
         mw_slot_unlock(hot.me);
     }
     if (history_due(hot.me, now) || smaps_due(hot.me, now)) {
-        sample_slot(mw_table(), hot.me, 0, now, rss);
+        sample_slot(mw_table(), hot.me, 0, now, st);
     }
 }
 
@@ -329,27 +435,33 @@ static MW_COLD void request_read(request_rec *r, const request_state_t *st,
 {
     mw_request_figures_t fig;
     apr_uint64_t pool_bytes = note_request_pool(r);
-    apr_uint64_t rss = mw_own_rss();
+    mw_statm_t statm;
+    int near_private = 0;
 
-    if (!rss) {
+    if (mw_own_statm(&statm) != APR_SUCCESS || !statm.rss_bytes) {
         return;
     }
     fig.requests = n;
-    fig.rss = rss;
+    fig.rss = statm.rss_bytes;
     fig.now = apr_time_now();
+    fig.largest_over_total = 0;
     apr_atomic_set64(&hot.last_read, (apr_uint64_t)fig.now);
     apr_atomic_set64(&hot.last_read_requests, n);
-    record_rss(r, n, rss);
+    record_rss(r, n, fig.rss);
     if (hot.log_notes_wanted) {
-        set_log_notes(r, rss);
+        set_log_notes(r, fig.rss);
     }
     if (st->weight && mw_atomic_read32(&hot.me->state) != MW_STATE_WARMING) {
         attribute(r, st->weight,
-                  rss > st->rss_before ? rss - st->rss_before : 0,
+                  fig.rss > st->rss_before ? fig.rss - st->rss_before : 0,
                   pool_bytes, fig.now);
     }
-    apr_atomic_set32(&hot.near_limit, mw_retire_check_request(r, &fig) != 0);
-    record_history(n, rss, fig.now);
+    if (hot.watch_private) {
+        near_private = watch_private(&statm, &fig);
+    }
+    apr_atomic_set32(&hot.near_limit,
+                     mw_retire_check_request(r, &fig) || near_private);
+    record_history(n, &statm, fig.now);
 }
 
 /* The end of a request, from the first log_transaction hook: after the
@@ -387,7 +499,7 @@ static MW_HOT int sample_log_transaction(request_rec *r)
                         && n >= conf->warmup))) {
         request_read(r, st, n);
     }
-    mw_retire_request_end(r, conn);
+    mw_leave_request_end(r, conn);
     return DECLINED;
 }
 
@@ -436,7 +548,7 @@ static MW_HOT int sample_post_read_request(request_rec *r)
         return DECLINED;
     }
     conn = mw_conn(r->connection);
-    mw_retire_request_begin(r, conn);
+    mw_leave_request_begin(r, conn);
     if (conn && (cs = conn->sample) != NULL) {
         if (MW_UNLIKELY(hot.sample_streams)) {
             cs->current = r;
@@ -542,6 +654,8 @@ static int sample_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 static void sample_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    mw_statm_t statm;
+
     hot.me = mw_my_slot();
     if (!hot.me) {
         return;
@@ -554,10 +668,18 @@ static void sample_child_init(apr_pool_t *pchild, server_rec *s)
         apr_atomic_set32(&hot.me->state, MW_STATE_OK);
         mw_trend_start(&hot.me->trend, 0);
     }
+    hot.total_ceiling = conf->ceiling == MW_CEILING_OFF ? APR_UINT64_MAX
+        : conf->max_total_private + conf->max_total_private / 100
+                                    * conf->ceiling;
+    hot.watch_private = (conf->limits.max_private || conf->limits.min_shared
+                         || conf->max_total_private)
+                        && !mw_smaps_unavailable();
     /* A first history point and the private/shared split from the start
      * (one smaps_rollup read), so a child that has served nothing yet is
      * not shown with unknown figures until the parent samples it. */
-    sample_slot(mw_table(), hot.me, 0, apr_time_now(), mw_own_rss());
+    if (mw_own_statm(&statm) == APR_SUCCESS) {
+        sample_slot(mw_table(), hot.me, 0, apr_time_now(), &statm);
+    }
 }
 
 /* Parent, every ten seconds (ap_wait_or_timeout runs monitor hooks on
@@ -575,13 +697,15 @@ static int sample_monitor(apr_pool_t *p, server_rec *s)
     for (i = 0; i < mw_table_nslots(t); i++) {
         mw_slot_t *sl = mw_table_slot(t, i);
         apr_uint32_t pid = apr_atomic_read32(&sl->pid);
-        apr_uint64_t rss;
+        mw_statm_t st = { 0, 0 };
 
+        /* mw_rss_of reads only a live child of this parent: the slot's
+         * pid is the child's word. */
         if (pid && apr_atomic_read32(&sl->state) != MW_STATE_FREE
-            && now - sl->hist_last > apr_time_from_sec(
+            && mw_clock_since(now, sl->hist_last) > apr_time_from_sec(
                    conf->history_interval + 1)
-            && (rss = mw_rss_of((pid_t)pid)) != 0) {
-            sample_slot(t, sl, (long)pid, now, rss);
+            && (st.rss_bytes = mw_rss_of((pid_t)pid)) != 0) {
+            sample_slot(t, sl, (long)pid, now, &st);
         }
     }
     return DECLINED;

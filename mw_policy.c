@@ -37,6 +37,30 @@ int mw_policy_near(const mw_limits_t *l, const mw_figures_t *f)
                && growth > (l->max_rss - f->baseline_rss) / 2);
 }
 
+apr_uint64_t mw_policy_private_floor(apr_uint64_t private_then,
+                                     apr_uint64_t anon_then,
+                                     apr_uint64_t anon_now)
+{
+    apr_uint64_t grown = anon_now > anon_then ? anon_now - anon_then : 0;
+
+    if (private_then == MW_UNKNOWN) {
+        return MW_UNKNOWN;
+    }
+    return grown > APR_UINT64_MAX - 1 - private_then
+           ? APR_UINT64_MAX - 1 : private_then + grown;
+}
+
+int mw_policy_private_near(const mw_limits_t *l, apr_uint64_t private_floor,
+                           apr_uint64_t shared_bytes)
+{
+    return (l->max_private
+            && (private_floor == MW_UNKNOWN
+                || private_floor > l->max_private / 2))
+           || (l->min_shared
+               && (shared_bytes == MW_UNKNOWN
+                   || shared_bytes / 2 < l->min_shared));
+}
+
 int mw_policy_born_over(const mw_limits_t *l, apr_uint64_t baseline_rss)
 {
     return l->max_rss && baseline_rss > l->max_rss;

@@ -37,6 +37,24 @@ mw_reason_e mw_policy_check(const mw_limits_t *limits,
  * MemwatchMaxRSS? The request path then reads RSS more often. */
 int mw_policy_near(const mw_limits_t *limits, const mw_figures_t *f);
 
+/* Private memory has no cheap reading: smaps_rollup walks every page
+ * table of the process. Between two reads it is bounded from below by
+ * what the last read said plus the growth of anonymous resident memory
+ * (statm: resident - shared) since then, since new anonymous pages are
+ * private. Copy-on-write unsharing adds private memory that statm does not
+ * show: hence the near test below, from which on every RSS reading reads
+ * smaps_rollup as well. */
+apr_uint64_t mw_policy_private_floor(apr_uint64_t private_then,
+                                     apr_uint64_t anon_then,
+                                     apr_uint64_t anon_now);
+
+/* Has a child's private memory passed half of MemwatchMaxPrivate, or its
+ * shared memory come within twice MemwatchMinShared (shared is MW_UNKNOWN
+ * before the first read)? */
+int mw_policy_private_near(const mw_limits_t *limits,
+                           apr_uint64_t private_floor,
+                           apr_uint64_t shared_bytes);
+
 /* Is a fresh child, at its baseline, already over a limit it cannot
  * grow out of (MemwatchMaxRSS)? */
 int mw_policy_born_over(const mw_limits_t *limits, apr_uint64_t baseline_rss);

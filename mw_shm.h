@@ -82,13 +82,14 @@ typedef struct mw_slot_t {
     volatile apr_uint64_t request_pool_peak;
     volatile apr_uint64_t request_pool_sum;
     volatile apr_uint64_t request_pool_count;
-    volatile apr_uint32_t retire_requested; /* set by the parent (budget) */
-    volatile apr_uint32_t exit_warned;  /* parent: "slow to leave" logged */
+    /* MemwatchMaxTotalPrivate: set by another child or the parent when
+     * this one is the largest and the budget is spent (2: past its
+     * ceiling); acted on at this child's next check. */
+    volatile apr_uint32_t retire_requested;
     volatile apr_uint32_t ticket_held;  /* holds a retire ticket: set
                                          * only by mw_slot_retire's
                                          * winner, cleared once by
                                          * leave, reap or a reset */
-    volatile apr_uint32_t exit_killed;  /* parent: ended, stuck in exit */
     apr_int64_t started;                /* apr_time_t */
     volatile apr_uint64_t rss;
     volatile apr_uint64_t rss_peak;
@@ -171,13 +172,8 @@ typedef struct mw_shm_header_t {
                                          * moved by CAS, never wrapped */
     volatile apr_uint32_t exited_next;
     volatile apr_uint32_t recycles_next;
-    /* The generation whose children may leave without httpd taking it
-     * for a start-up failure, and since when (mod_memwatch_retire.c). */
-    volatile apr_uint32_t settled_generation;
-    volatile apr_int64_t settled_since;
     /* The last generation told that a limit is below a fresh child. */
     volatile apr_uint32_t misconfig_generation;
-    apr_uint32_t pad;
     volatile apr_uint64_t recycles_total[MW_REASON_COUNT];
     volatile apr_uint64_t would_recycle_total;
     volatile apr_uint64_t exited_total;

@@ -270,11 +270,45 @@ static void test_near(void)
        "private and shared limits (read from smaps) do not count");
 }
 
+static void test_private_floor(void)
+{
+    ok(mw_policy_private_floor(10 * MIB, 40 * MIB, 45 * MIB) == 15 * MIB,
+       "5 MiB of new anonymous memory: private at least 5 MiB more");
+    ok(mw_policy_private_floor(10 * MIB, 40 * MIB, 30 * MIB) == 10 * MIB,
+       "anonymous memory shrank: the last reading stands");
+    ok(mw_policy_private_floor(MW_UNKNOWN, 40 * MIB, 45 * MIB) == MW_UNKNOWN,
+       "never read: unknown");
+    ok(mw_policy_private_floor(APR_UINT64_MAX - 2, 0, APR_UINT64_MAX - 1)
+       == APR_UINT64_MAX - 1, "saturates below MW_UNKNOWN");
+}
+
+static void test_private_near(void)
+{
+    mw_limits_t priv = { 0, 0, 16 * MIB, 0 };
+    mw_limits_t shared = { 0, 0, 0, 20 * MIB };
+    mw_limits_t growth = { 100 * MIB, 0, 0, 0 };
+
+    ok(!mw_policy_private_near(&priv, 8 * MIB, 50 * MIB),
+       "8 MiB private of 16: not near");
+    ok(mw_policy_private_near(&priv, 8 * MIB + 1, 50 * MIB),
+       "past half of MaxPrivate: near");
+    ok(mw_policy_private_near(&priv, MW_UNKNOWN, MW_UNKNOWN),
+       "private never read: near (read it)");
+    ok(!mw_policy_private_near(&shared, 1 * MIB, 40 * MIB),
+       "40 MiB shared, floor 20: not near");
+    ok(mw_policy_private_near(&shared, 1 * MIB, 40 * MIB - 1),
+       "within twice MinShared: near");
+    ok(!mw_policy_private_near(&growth, 90 * MIB, 1 * MIB),
+       "no private or shared limit: never near");
+}
+
 int main(void)
 {
     apr_initialize();
     test_check();
     test_near();
+    test_private_floor();
+    test_private_near();
     test_jitter();
     test_ceiling();
     test_decide();
