@@ -32,6 +32,18 @@ if [ "$(id -u)" -eq 0 ]; then
     fi
     rc=0
     (rerun_unprivileged test-output scripts/test.sh "$@") || rc=$?
+    # As root: a slot a child forged must not make the root parent signal
+    # or read anything but its own children (Apache::Test refuses root, so
+    # t/forge.t runs with prove, on event: the record is the same on
+    # every MPM).
+    if [ -z "${TEST_FILES:-}" ] || [[ " $TEST_FILES " == *" t/forge.t "* ]]; then
+        echo "== As root: slots forged by a child (t/forge.t, event MPM)"
+        make -s all >/dev/null
+        bash scripts/build-test-module.sh build/root-testmod >/dev/null
+        MEMWATCH_MPM=event MEMWATCH_OUT=$PWD/test-output \
+            MEMWATCH_TESTMOD=$PWD/build/root-testmod/mod_memwatch_test.so \
+            prove ${TEST_VERBOSE:+-v} t/forge.t || rc=1
+    fi
     if [ $deb_rc -ne 0 ]; then
         echo "FAILED: the Debian package test (scripts/deb-test.sh)" >&2
         exit 1
@@ -79,6 +91,38 @@ for mpm in $MPMS; do
     fi
     ran[$mpm]=${tests:-0}
 done
+# The module built with UBSan: what a child writes into the shared table
+# (times, sizes) must never make the module's arithmetic undefined. Every
+# report is written to $OUT/ubsan.PID; any such file fails the suite.
+ubsan_files=(t/times.t t/recycle.t t/stuck_exit.t t/hostile.t t/private.t)
+if [ -z "${TEST_FILES:-}" ] && [[ " $MPMS " == *" event "* ]]; then
+    echo "== UBSan build of the module, event MPM: ${ubsan_files[*]}"
+    make -s clean >/dev/null 2>&1 || true
+    make -s all CFLAGS_X="-fsanitize=undefined -fno-omit-frame-pointer" \
+        LIBS_X=-lubsan >/dev/null
+    perl t/TEST.PL -clean >/dev/null 2>&1 || true
+    log=$OUT/apache-test-ubsan.log
+    rm -f "$OUT"/ubsan.*
+    set +e
+    UBSAN_OPTIONS="print_stacktrace=1:log_path=$OUT/ubsan" \
+        MEMWATCH_MPM=event MEMWATCH_OUT=$OUT perl t/TEST.PL \
+        -apxs "$APXS_PATH" -httpd "$HTTPD" -httpd_conf "$TOP/t/mpm/event.conf" \
+        -port select ${TEST_VERBOSE:+-verbose} "${ubsan_files[@]}" 2>&1 \
+        | tee "$log"
+    rc=${PIPESTATUS[0]}
+    set -e
+    if [ $rc -ne 0 ] || ! grep -q '^Result: PASS' "$log"; then
+        echo "FAILED: Apache::Test suite under UBSan (exit $rc)" >&2
+        failed=1
+    fi
+    if compgen -G "$OUT/ubsan.*" >/dev/null; then
+        echo "FAILED: UBSan reports:" >&2
+        cat "$OUT"/ubsan.* >&2
+        failed=1
+    fi
+    make -s clean >/dev/null 2>&1 || true
+    make -s all >/dev/null
+fi
 perl t/TEST.PL -clean >/dev/null 2>&1 || true
 # MemwatchServer left the roots of its servers (MEMWATCH_KEEP): copy them
 # where they outlive the unprivileged run's copy of the tree.

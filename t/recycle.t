@@ -33,7 +33,8 @@ my ($peak, $r) = $srv->peak_rss_during(sub {
 });
 my $load_end = time;
 t_debug("load: " . join(', ', map { "$_=$r->{$_}" }
-                              qw(ok failed connections closes)));
+                              qw(ok failed connections closes over_1s
+                                 over_2s max_seconds)));
 t_debug("errors: $_ x $r->{errors}{$_}") for keys %{ $r->{errors} };
 
 ok t_cmp($r->{failed}, 0, 'no request failed (no reset, short read, non-2xx)');

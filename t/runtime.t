@@ -77,7 +77,7 @@ ok t_cmp($leak && $leak->{prefix}, $rt->{path},
 # No process the parent started is left hung: every child of the parent
 # is one memwatch lists, and none of them is exiting for good.
 my $hung_seen = 0;
-my $clean = poll($timeout + 20, sub {
+my $clean = poll($timeout + 30, sub {
     my %listed = map { $_->{pid} => $_ } @{ $srv->json->{children} };
     my @left = grep { !$listed{$_} || $listed{$_}{state} eq 'exiting' }
                $srv->children;

@@ -17,6 +17,13 @@
  *   /mw/hang-on-exit   this child's pchild cleanup will never return, as
  *                      embedded mod_wsgi's does on Python 3.11 (mod_wsgi
  *                      issue 730): the child hangs once it stops serving
+ *   /mw/forge?pid=N    what a compromised child can do (t/forge.t): find
+ *                      mod_memwatch's table in its own memory and claim a
+ *                      free slot naming pid N as a child stuck in its exit
+ *                      since 1970
+ *   /mw/forge-times?t=N write time N (microseconds, any apr_int64_t) into
+ *                      every time of every claimed slot, this child's own
+ *                      included, as a compromised child could (t/times.t)
  */
 
 #define HTTPD_TEST_REQUIRE_APACHE 2
@@ -34,12 +41,26 @@
 
 #include "apache_httpd_test.h"
 #include "ap_mpm.h"
+#include "apr_atomic.h"
+#include "apr_pools.h"
 #include "apr_strings.h"
+#include "apr_time.h"
 #include "util_filter.h"
 
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* mod_memwatch's table code (the layout and its validation), built in
+ * for /mw/forge: a child finds the table the way any code running in it
+ * could, with no help from the module. Hidden, so it never stands in for
+ * mod_memwatch's own; the headers it uses are included above, outside. */
+#pragma GCC visibility push(hidden)
+#include "../../mw_shm.c"
+#pragma GCC visibility pop
 
 static char *cache;
 static volatile int hang_on_exit;
@@ -79,6 +100,121 @@ static void *touch(void *mem, apr_size_t size)
         memset(mem, 0x5a, size);
     }
     return mem;
+}
+
+/* mod_memwatch's table, if one of this process's shared mappings holds
+ * it: the header validated by mw_table_open against the layout the
+ * header itself gives (APR's anonymous segments begin with a size word,
+ * so the start of each mapping and a few words in are tried). */
+static apr_status_t find_table(mw_table_t *t)
+{
+    char line[512];
+    FILE *maps = fopen("/proc/self/maps", "r");
+    apr_status_t rv = APR_ENOENT;
+
+    if (!maps) {
+        return errno;
+    }
+    while (rv != APR_SUCCESS && fgets(line, sizeof(line), maps)) {
+        unsigned long start, end;
+        char perms[5], path[256] = "";
+        apr_size_t off;
+
+        if (sscanf(line, "%lx-%lx %4s %*s %*s %*s %255[^\n]", &start, &end,
+                   perms, path) < 3
+            || strcmp(perms, "rw-s")
+            || (*path && strncmp(path, "/dev/zero", 9)
+                && strncmp(path, "/SYSV", 5))) {
+            continue;
+        }
+        for (off = 0; off <= 64 && rv != APR_SUCCESS; off += 8) {
+            mw_shm_header_t *h = (mw_shm_header_t *)(start + off);
+            mw_layout_t layout;
+
+            if (end - start - off < sizeof(*h)) {
+                break;
+            }
+            layout.nslots = h->nslots;
+            layout.history_len = h->history_len;
+            layout.attr_len = h->attr_len;
+            rv = mw_table_open(t, h, end - start - off, &layout, 0) ==
+                 APR_SUCCESS ? APR_SUCCESS : APR_ENOENT;
+        }
+    }
+    fclose(maps);
+    return rv;
+}
+
+/* Claim a free slot for pid and make it a child that stopped serving in
+ * 1970 and was never killed, with no figures: the slot a compromised
+ * child would write to have the parent SIGKILL pid. */
+/* Every time field of every claimed slot set to one value: the extremes
+ * of apr_int64_t are what make an interval overflow. */
+static int forge_times(request_rec *r)
+{
+    apr_int64_t when;
+    const char *v;
+    mw_table_t t;
+    apr_uint32_t i, n = 0;
+
+    v = r->args ? strstr(r->args, "t=") : NULL;
+    if (!v) {
+        return HTTP_BAD_REQUEST;
+    }
+    when = apr_atoi64(v + 2);
+    if (find_table(&t) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    for (i = 0; i < mw_table_nslots(&t); i++) {
+        mw_slot_t *sl = mw_table_slot(&t, i);
+
+        if (!apr_atomic_read32(&sl->pid)) {
+            continue;
+        }
+        sl->started = when;
+        sl->retire_time = when;
+        sl->exiting_since = when;
+        sl->hist_last = when;
+        sl->smaps_last = when;
+        n++;
+    }
+    ap_rprintf(r, "forged times=%" APR_INT64_T_FMT " in %u slots pid=%ld\n",
+               when, n, (long)getpid());
+    return OK;
+}
+
+static int forge(request_rec *r)
+{
+    long pid = arg(r, "pid", 0);
+    mw_table_t t;
+    apr_uint32_t i;
+    apr_status_t rv;
+
+    if (pid <= 0) {
+        return HTTP_BAD_REQUEST;
+    }
+    if ((rv = find_table(&t)) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "forge: no table found");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    for (i = 0; i < mw_table_nslots(&t); i++) {
+        mw_slot_t *sl = mw_table_slot(&t, i);
+
+        if (apr_atomic_cas32(&sl->pid, (apr_uint32_t)pid, 0) != 0) {
+            continue;
+        }
+        memset((char *)sl + offsetof(mw_slot_t, generation), 0,
+               t.slot_size - offsetof(mw_slot_t, generation));
+        sl->started = apr_time_now();
+        sl->private_bytes = sl->shared_bytes = sl->pss_bytes = MW_UNKNOWN;
+        sl->exiting_since = 1;      /* 1 us after the epoch */
+        apr_atomic_set32(&sl->state, MW_STATE_EXITING);
+        ap_rprintf(r, "forged slot=%u pid=%ld by pid=%ld uid=%ld\n", i, pid,
+                   (long)getpid(), (long)getuid());
+        return OK;
+    }
+    ap_rputs("no free slot\n", r);
+    return HTTP_SERVICE_UNAVAILABLE;
 }
 
 static int memwatch_test_handler(request_rec *r)
@@ -138,6 +274,12 @@ static int memwatch_test_handler(request_rec *r)
     else if (!strcmp(what, "hang-on-exit")) {
         hang_on_exit = 1;
         ap_rprintf(r, "will hang on exit pid=%ld\n", (long)getpid());
+    }
+    else if (!strcmp(what, "forge")) {
+        return forge(r);
+    }
+    else if (!strcmp(what, "forge-times")) {
+        return forge_times(r);
     }
     else if (!strcmp(what, "info")) {
         ap_rprintf(r, "pid=%ld mpm=%s\n", (long)getpid(), ap_show_mpm());

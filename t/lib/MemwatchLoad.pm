@@ -10,7 +10,9 @@ package MemwatchLoad;
 #
 #   my $r = MemwatchLoad::run(port => $p, path => '/mw/leak?kb=64',
 #                             requests => 20000, clients => 8);
-#   $r->{ok}, $r->{failed}, $r->{errors} (hash of kind => count)
+#   $r->{ok}, $r->{failed}, $r->{errors} (hash of kind => count),
+#   $r->{over_1s}, $r->{over_2s} (requests, connect included, that took
+#   longer), $r->{max_seconds} (the slowest)
 
 use strict;
 use warnings FATAL => 'all';
@@ -22,10 +24,11 @@ use MemwatchClient ();
 sub client {
     my (%a) = @_;
     my %res = (ok => 0, failed => 0, errors => {}, connections => 0,
-               closes => 0);
+               closes => 0, over_1s => 0, over_2s => 0, max_seconds => 0);
     my ($sock, $used, $lastpid);
     my $deadline = time + $a{seconds};
     for (my $i = 0; $i < $a{requests} && time < $deadline; $i++) {
+        my $began = time;
         unless ($sock) {
             $sock = eval { MemwatchClient::conn('127.0.0.1', $a{port}) };
             unless ($sock) {
@@ -38,6 +41,10 @@ sub client {
         }
         # A request on a loaded machine may take a while, but not 30 s.
         my ($r, $err) = MemwatchClient::request($sock, $a{path}, timeout => 30);
+        my $took = time - $began;
+        $res{over_1s}++ if $took > 1;
+        $res{over_2s}++ if $took > 2;
+        $res{max_seconds} = $took if $took > $res{max_seconds};
         $used++;
         if (!$r) {
             $res{failed}++;
@@ -86,7 +93,7 @@ sub run {
         push @kids, [$pid, $r];
     }
     my %total = (ok => 0, failed => 0, errors => {}, connections => 0,
-                 closes => 0);
+                 closes => 0, over_1s => 0, over_2s => 0, max_seconds => 0);
     for my $k (@kids) {
         my $fh = $k->[1];
         local $/;
@@ -94,7 +101,10 @@ sub run {
         waitpid $k->[0], 0;
         my $res = eval { decode_json($json) } || { failed => $per,
                                                    errors => { 'client died' => 1 } };
-        $total{$_} += $res->{$_} // 0 for qw(ok failed connections closes);
+        $total{$_} += $res->{$_} // 0
+            for qw(ok failed connections closes over_1s over_2s);
+        $total{max_seconds} = $res->{max_seconds}
+            if ($res->{max_seconds} // 0) > $total{max_seconds};
         $total{errors}{$_} += $res->{errors}{$_} for keys %{ $res->{errors} };
     }
     return \%total;

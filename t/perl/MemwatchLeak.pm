@@ -1,7 +1,8 @@
 package MemwatchLeak;
 
 # A mod_perl response handler that leaks: every request keeps 32 KiB in a
-# package global. Used by t/runtime_perl.t (never on a real server).
+# package global. Used by t/runtime.t and t/private.t
+# (never on a real server).
 
 use strict;
 use warnings;
