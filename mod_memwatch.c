@@ -106,10 +106,16 @@ static int mw_pre_connection(conn_rec *c, void *csd)
 
 void mw_layout_of(const mw_config_t *conf, mw_layout_t *layout)
 {
-    int hard_limit = 0;
+    int hard_limit = 0, threaded = 0;
 
     ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &hard_limit);
+    ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded);
     layout->nslots = (apr_uint32_t)(hard_limit > 0 ? hard_limit : 1);
+    /* worker starts a process in the scoreboard slot of one that is
+     * still leaving: it may run more processes than ServerLimit. */
+    if (threaded != AP_MPMQ_NOT_SUPPORTED) {
+        layout->nslots *= 2;
+    }
     layout->history_len = conf->history_len;
     layout->attr_len = conf->attribute_slots;
 }

@@ -12,10 +12,10 @@
  *   keep-alive loops of prefork and worker end;
  * - the child takes no new connection.
  * Already when a child over its limit is held back (mw_leave_soon),
- * worker and event mark it in the scoreboard as no spare, so that the
- * parent, which starts children once a second at most, has a replacement
- * going by the time it leaves: a server whose children pass their limits
- * all at once keeps taking connections.
+ * event marks it in the scoreboard as no spare, so that the parent, which
+ * starts children once a second at most, has a replacement going by the
+ * time it leaves: a server whose children pass their limits all at once
+ * keeps taking connections.
  * Then
  * - prefork: once the current connection has ended the child raises the
  *   MPM's own graceful signal on itself (AP_SIG_GRACEFUL: stop_listening,
@@ -224,30 +224,23 @@ apr_interval_time_t mw_leave_max_wait(void)
     return keepalive_max + apr_time_from_sec(1);
 }
 
-/* worker/event: the parent's maintenance stops counting this child's idle
- * threads as spare, and starts a replacement as soon as the others' are
- * too few: event's own flag for a child that takes nothing new, worker's
- * for one that is going away. */
+/* event: the parent's maintenance stops counting this child's idle
+ * threads as spare (event's own flag for a child that takes nothing new),
+ * and starts a replacement as soon as the others' are too few. worker has
+ * no such flag: its "quiescing" also lets the parent start a new process
+ * in the same scoreboard slot while this one still serves. */
 static void mark_not_spare(void)
 {
     int i = scoreboard_index_of(getpid());
-    process_score *ps;
 
-    if (i < 0) {
-        return;
-    }
-    ps = ap_get_scoreboard_process(i);
-    if (is_event) {
-        ps->not_accepting = 1;
-    }
-    else {
-        ps->quiescing = 1;
+    if (i >= 0) {
+        ap_get_scoreboard_process(i)->not_accepting = 1;
     }
 }
 
 void mw_leave_soon(void)
 {
-    if (mw_leave_hot.threaded && !apr_atomic_xchg32(&marked, 1)) {
+    if (is_event && !apr_atomic_xchg32(&marked, 1)) {
         mark_not_spare();
     }
 }
@@ -477,7 +470,15 @@ static apr_status_t prefork_mark_leaving(void *data)
  * before this one. */
 static apr_status_t exit_with_status_0(void *data)
 {
+    int gen = 0;
+
     if (apr_atomic_read32(&mw_leave_hot.leaving)) {
+        /* Nothing can hang after this: free the slot now rather than when
+         * the parent reaps the process, up to a second later (worker may
+         * meanwhile have started more processes than ServerLimit). */
+        ap_mpm_query(AP_MPMQ_GENERATION, &gen);
+        mw_slot_reap(mw_table(), (apr_uint32_t)getpid(), (apr_uint32_t)gen,
+                     apr_time_now());
         _exit(0);
     }
     return APR_SUCCESS;

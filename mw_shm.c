@@ -262,6 +262,20 @@ int mw_slot_claim(const mw_table_t *t, apr_uint32_t pid,
     return -1;
 }
 
+/* Move a slot to FREE: 1 if this caller did, 0 if it was already. */
+static int free_state(mw_slot_t *s)
+{
+    apr_uint32_t state;
+
+    do {
+        state = apr_atomic_read32(&s->state);
+        if (state == MW_STATE_FREE) {
+            return 0;
+        }
+    } while (apr_atomic_cas32(&s->state, MW_STATE_FREE, state) != state);
+    return 1;
+}
+
 int mw_slot_reap(const mw_table_t *t, apr_uint32_t pid,
                  apr_uint32_t current_generation, apr_time_t now)
 {
@@ -273,11 +287,13 @@ int mw_slot_reap(const mw_table_t *t, apr_uint32_t pid,
         apr_uint32_t next;
         mw_exited_t *e;
 
-        if (apr_atomic_read32(&s->pid) != pid) {
+        /* Claimed by the compare-and-swap: the parent and the child
+         * itself (as it exits) may both reap it. */
+        if (!pid || apr_atomic_read32(&s->pid) != pid || !free_state(s)) {
             continue;
         }
-        /* The parent is the ring's only writer. */
-        next = apr_atomic_read32(&h->exited_next);
+        /* Writers take their place in the ring by an atomic increment. */
+        next = apr_atomic_inc32(&h->exited_next);
         e = &h->exited[next % MW_EXITED_LEN];
         apr_atomic_set32(&e->seq, 0);
         MW_RELEASE();
@@ -295,10 +311,8 @@ int mw_slot_reap(const mw_table_t *t, apr_uint32_t pid,
         e->baseline_rss = apr_atomic_read64(&s->baseline_rss);
         MW_RELEASE();
         apr_atomic_set32(&e->seq, next + 1);
-        apr_atomic_set32(&h->exited_next, next + 1);
         apr_atomic_inc64(&h->exited_total);
         ticket_return(t, s);
-        apr_atomic_set32(&s->state, MW_STATE_FREE);
         apr_atomic_set32(&s->pid, 0);
         return (int)i;
     }

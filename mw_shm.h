@@ -332,8 +332,10 @@ int mw_slot_claim(const mw_table_t *t, apr_uint32_t pid,
  * parent's mw_slot_reap frees the slot once the process is gone. */
 void mw_slot_leave(const mw_table_t *t, mw_slot_t *slot, apr_time_t now);
 
-/* Parent: pid has exited. Record it in the exited ring, give back its
- * retire ticket and free its slot. Returns the slot index or -1. */
+/* pid has exited (the parent, as it reaps it), or is about to (the child
+ * itself, as the last thing it does: its slot is free for the next child
+ * at once). Record it in the exited ring, give back its retire ticket and
+ * free its slot, once whoever comes first. Returns the slot index or -1. */
 int mw_slot_reap(const mw_table_t *t, apr_uint32_t pid,
                  apr_uint32_t current_generation, apr_time_t now);
 
