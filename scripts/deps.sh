@@ -11,6 +11,8 @@ PACKAGES=(
     libapache2-mod-wsgi-py3      # embedded mod_wsgi (t/runtime.t)
     libwww-perl                  # Apache::TestRequest
     apache2-utils wrk            # ab, wrk: load tests and benchmarks
+    nghttp2-client openssl       # h2load for by-hand HTTP/2 runs; test certificates (t/protocols.t)
+    python3 python3-hpack python3-hyperframe  # the HTTP/2 and TLS load client (t/lib/mw_h2load.py)
     valgrind strace              # instructions and system calls per request (bench)
     prometheus                   # promtool, to check ?prometheus
     chromium                     # the browser test of /memwatch

@@ -11,6 +11,11 @@ package MemwatchServer;
 # modules_dir(); APXS picks another apxs). HTTP goes through
 # MemwatchClient: $srv->conn for a keep-alive connection of a test's own,
 # $srv->get for one request on a fresh one.
+#
+# h2 => 1 loads mod_http2 with `Protocols h2 h2c http/1.1` (h2c by prior
+# knowledge on the plain port); tls => 1 adds a second port,
+# $srv->tls_port, served over TLS by mod_ssl with a certificate for
+# 127.0.0.1 made by openssl at start ($srv->cafile verifies it).
 
 use strict;
 use warnings FATAL => 'all';
@@ -72,12 +77,17 @@ sub new {
         conf => $args{conf} || '',
         mpm_conf => $args{mpm_conf},
         without_memwatch => $args{without_memwatch},
+        h2   => $args{h2},
+        tls  => $args{tls},
     }, $class;
+    $self->{tls_port} = free_port() if $self->{tls};
     return $self;
 }
 
 sub url { my ($self, $path) = @_; "http://127.0.0.1:$self->{port}$path" }
 sub port { $_[0]{port} }
+sub tls_port { $_[0]{tls_port} }
+sub cafile { "$_[0]{root}/cert.pem" }
 sub error_log { "$_[0]{root}/logs/error_log" }
 
 # A few children, so recycling one leaves others serving. Threaded
@@ -114,6 +124,24 @@ sub write_conf {
         : "LoadModule memwatch_module $top/.libs/mod_memwatch.so\n")
         . "<Location /memwatch>\n    SetHandler memwatch\n</Location>";
     die "test module not built: $testmod" unless -e $testmod;
+    my $proto = '';
+    $proto .= "LoadModule http2_module $mods/mod_http2.so\n"
+            . "Protocols h2 h2c http/1.1\n" if $self->{h2};
+    if ($self->{tls}) {
+        $self->make_cert;
+        my $cert = $self->cafile;
+        $proto .= <<"TLS";
+LoadModule socache_shmcb_module $mods/mod_socache_shmcb.so
+LoadModule ssl_module $mods/mod_ssl.so
+SSLSessionCache shmcb:$root/logs/ssl_scache(512000)
+Listen 127.0.0.1:$self->{tls_port}
+<VirtualHost 127.0.0.1:$self->{tls_port}>
+    SSLEngine on
+    SSLCertificateFile $cert
+    SSLCertificateKeyFile $root/key.pem
+</VirtualHost>
+TLS
+    }
     print $fh <<"EOF";
 ServerRoot $root
 ServerName 127.0.0.1
@@ -136,12 +164,26 @@ KeepAlive On
 KeepAliveTimeout 2
 MaxKeepAliveRequests 0
 $mpm
+$proto
 <Location /mw>
     SetHandler memwatch_test
 </Location>
 $self->{conf}
 EOF
     close $fh;
+}
+
+# A self-signed certificate for 127.0.0.1, made once per server root.
+sub make_cert {
+    my $self = shift;
+    my $root = $self->{root};
+    return if -e "$root/key.pem";
+    my $cmd = join ' ', qw(openssl req -x509 -newkey ec -pkeyopt
+        ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1
+        -addext subjectAltName=IP:127.0.0.1),
+        '-keyout', "$root/key.pem", '-out', $self->cafile;
+    my $out = `$cmd 2>&1`;
+    die "openssl could not make a certificate: $out" if $?;
 }
 
 sub start {
