@@ -13,7 +13,13 @@
 #   BENCH_TURN_MS       a server's turn in the CPU comparison (50)
 #   BENCH_LEAK_SECONDS, BENCH_LEAK_ROUNDS   mod_perl leak runs (12 s, 2)
 #   BENCH_SKIP          sections left out: cpu callgrind status sizelimit
-#                       maxconn
+#                       maxconn rate
+#   BENCH_SECTIONS      only these sections (same names; all by default)
+#   BENCH_RATE_MPM      MPMs of the rate section ("prefork worker event")
+#   BENCH_RATE_SECONDS  counted load per server in the rate section (18)
+#   BENCH_RATE_TURN_MS  a server's turn in the rate section (3000)
+#   BENCH_RATE_CONNS    httpd's MaxConnectionsPerChild there (38: the
+#                       lifetime of a memwatch child, 612 requests)
 #   BENCH_AA            1: the CPU comparison with both servers without
 #                       the module, to see what the bench reads when
 #                       there is nothing to find (medians near 1.000)
@@ -44,6 +50,13 @@ my $max_rounds = max($ENV{BENCH_ROUNDS} || 80, $min_rounds);
 my $leak_secs = $ENV{BENCH_LEAK_SECONDS} || 12;
 my @mpms = split ' ', ($ENV{BENCH_MPM} || 'event prefork');
 my %skip = map { $_ => 1 } split /[\s,]+/, ($ENV{BENCH_SKIP} || '');
+my %only = map { $_ => 1 } split /[\s,]+/, ($ENV{BENCH_SECTIONS} || '');
+my @sections = qw(cpu callgrind status sizelimit maxconn rate);
+my %known = map { $_ => 1 } @sections;
+$known{$_} or die "no section '$_' (sections: @sections)\n"
+    for keys %skip, keys %only;
+# Is section $name to run?
+sub wanted { !$skip{$_[0]} && (!%only || $only{$_[0]}) }
 my $out = $ENV{BENCH_OUT} || 'bench-output';
 my $MiB = 1024 * 1024;
 my $t_start = time;
@@ -240,7 +253,7 @@ sub cpu_section {
         . "request failed or a connection closed)\n" if $skipped;
 }
 
-unless ($skip{cpu}) {
+if (wanted('cpu')) {
     my $t0 = time;
     print "1. CPU per request, without the module / with it loaded (watching "
         . "only).\n   The children's utime+stime (in ns, from /proc/PID/task/"
@@ -391,7 +404,7 @@ sub counted {
            @diff ? "with - without: @diff" : 'the same calls';
 }
 
-unless ($skip{callgrind}) {
+if (wanted('callgrind')) {
     my $t0 = time;
     print "1b. Counted, not timed: one httpd process -X, ab -k -c1, "
         . COUNTED . " requests after\n    200 of warm-up. Instructions "
@@ -417,7 +430,7 @@ unless ($skip{callgrind}) {
 }
 
 # ---- 2. Status page cost at 256 children ---------------------------------
-unless ($skip{status}) {
+if (wanted('status')) {
     my $t0 = time;
     print "2. One scrape of /memwatch at 256 children, every history ring "
         . "full (120\n   samples, the default), 256 attribution entries: "
@@ -568,7 +581,7 @@ PerlModule MemwatchBenchLeak
 </Location>
 EOF
 my $limit_mb = 16;
-unless ($skip{sizelimit}) {
+if (wanted('sizelimit')) {
     my $t0 = time;
     my %run = (path => '/leak', ready => '/leak', seconds => $leak_secs);
     my $memwatch_server = sub {
@@ -636,7 +649,7 @@ unless ($skip{sizelimit}) {
 # a child when it grew by 64 MiB; in round 1 the fixed limit is tuned until
 # the largest child peaks no higher than under memwatch, then both run
 # again at that limit, the other one first.
-unless ($skip{maxconn}) {
+if (wanted('maxconn')) {
     my $t0 = time;
     my ($fh, $lua) = tempfile(SUFFIX => '.lua', UNLINK => 1);
     print $fh <<'LUA';
@@ -696,7 +709,207 @@ LUA
     $took{maxconn} = time - $t0;
 }
 
+# ---- 5. Recycling rate at equal child lifetime ----------------------------
+# Per MPM, two servers side by side under one strict client (bench/rate.c),
+# in turns: memwatch recycling a 16 KiB-per-request leak at
+# MemwatchMaxGrowth 8M, and httpd alone with MaxConnectionsPerChild N and
+# MaxKeepAliveRequests 16 on both. A memwatch child leaves 512 requests
+# after its warm-up (MemwatchWarmup, 100 by default), at about 612; N is
+# chosen so that httpd's children live as long (38 connections of 16
+# requests: 608). The issue's N of 32 (512 requests) gave httpd's children
+# 0.72-0.86 of memwatch's lifetime here: more recycles for httpd.
+# The client counts each child's requests from the answers (pid=N) and the
+# children's exits from /proc, and the section says whether the lifetimes
+# compared were alike.
+my @rate_mpms = split ' ', ($ENV{BENCH_RATE_MPM} || 'prefork worker event');
+my $rate_secs = $ENV{BENCH_RATE_SECONDS} || 18;
+# Turns of about 3 s: between its turns a server rests as long, and its
+# parent catches up on replacing children; the shorter the turns, the more
+# that hides a slow replacement. On the code of 04869c4 (threaded children
+# leaving with APEXIT_CHILDSICK) worker read 0.65x httpd's req/s in turns
+# of 1 s, 0.31x in 3 s, 0.21x in 4 s; wrk for 20 s without a pause 0.09x.
+my $rate_turn = ($ENV{BENCH_RATE_TURN_MS} || 3000) / 1000;
+# Both servers' turns (A B A B...), a first one each not counted in req/s:
+# the first turn of a fresh server is its coldest, and A's is colder than
+# B's. On prefork the spread stays wide (A/A runs, httpd against httpd,
+# read 0.73-1.02; on event 0.99): its parent replaces children in bursts.
+my $rate_turns = 2 * (1 + max(1, int($rate_secs / $rate_turn + 0.5)));
+# Lifetimes (median requests per child) within this factor of each
+# other count as equal.
+use constant { RATE_GOAL => 1.0, SLOW_MS => 1000, SAME_LIFE => 1.25,
+               RATE_KEEPALIVE => 16 };
+sub same_life { my $r = shift; $r && $r <= SAME_LIFE && $r >= 1 / SAME_LIFE }
+my $rate_conns = $ENV{BENCH_RATE_CONNS}
+    || int((100 + 8 * 1024 / 16) / RATE_KEEPALIVE + 0.5);
+
+# memwatch's recycles (all reasons) and exits so far.
+sub recycles_so_far {
+    my ($j) = @_;
+    return (sum(0, values %{ $j->{recycles_total} || {} }),
+            $j->{exited_total} // 0);
+}
+
+# memwatch's own account of the children that exited since $since (its
+# last 32): how many, their median requests, the largest growth.
+sub own_exits {
+    my ($j, $since) = @_;
+    my @e = grep { ($_->{started} // 0) >= $since } @{ $j->{exited} || [] };
+    return (scalar @e, median(map { $_->{requests} // 0 } @e) // 0,
+            max(0, map { $_->{growth_bytes} // 0 } @e));
+}
+
+sub rate_mpm {
+    my ($mpm, $first) = @_;
+    my $t_mpm = time;
+    my $keepalive = "MaxKeepAliveRequests ${\RATE_KEEPALIVE}\n";
+    my %srv = (
+        memwatch => server($mpm, name => 'bench-rate-mw',
+                           conf => "MemwatchMaxGrowth 8M\n$keepalive"),
+        httpd    => server($mpm, name => 'bench-rate-hd',
+                           without_memwatch => 1,
+                           conf => "MaxConnectionsPerChild $rate_conns\n"
+                                 . $keepalive),
+    );
+    $srv{$_}->start for $first ? qw(memwatch httpd) : qw(httpd memwatch);
+    my ($a, $b) = @srv{qw(memwatch httpd)};
+    my @j0 = recycles_so_far($a->json);
+    my $t0 = time;
+    # Turns of 2/3 to 4/3 of the mean: see bench/rate.c.
+    my @cmd = ("$out/rate", '-t', int($rate_turn * 1000),
+               '-j', int($rate_turn * 1000 / 3), '-n', $rate_turns,
+               '-c', 8, '-s', SLOW_MS, '-w', 10 * SLOW_MS,
+               '/mw/leak?kb=16', $a->port, $a->pid, $b->port, $b->pid);
+    my $got = `@cmd`;
+    my $rc = $?;
+    my $j = $a->json;
+    my @j1 = recycles_so_far($j);
+    my @own = own_exits($j, int($t0));
+    my %crashes = (memwatch => $a->crashes, httpd => $b->crashes);
+    MemwatchServer::stop_all($a, $b);
+    die "bench/rate failed ($rc)\n" if $rc;
+    my %r;
+    for my $line (split /\n/, $got) {
+        my %f = map { split /=/, $_, 2 } split /\t/, $line;
+        next unless defined $f{server};
+        $f{$_} = [split /,/, $f{$_}] for qw(turn_requests turn_seconds);
+        my @n = @{ $f{turn_requests} }[1 .. $#{ $f{turn_requests} }];
+        my @t = @{ $f{turn_seconds} }[1 .. $#{ $f{turn_seconds} }];
+        $f{rps} = sum(0, @t) ? sum(0, @n) / sum(0, @t) : 0;
+        $f{crashes} = $crashes{$f{server} eq 'A' ? 'memwatch' : 'httpd'};
+        $r{$f{server} eq 'A' ? 'memwatch' : 'httpd'} = \%f;
+    }
+    die "bench/rate printed no result\n" unless $r{memwatch} && $r{httpd};
+    # A/B per pair of turns (A's turn and B's next).
+    my ($m, $h) = @r{qw(memwatch httpd)};
+    my @pairs = map {
+        my $hr = $h->{turn_requests}[$_] / $h->{turn_seconds}[$_];
+        $hr ? ($m->{turn_requests}[$_] / $m->{turn_seconds}[$_] / $hr) : ()
+    } 1 .. $#{ $m->{turn_requests} };
+    $m->{own_recycles} = $j1[0] - $j0[0];
+    $m->{own_exited} = $j1[1] - $j0[1];
+    @$m{qw(own_n own_life own_growth)} = @own;
+    my @life = ($m->{life_median}, $h->{life_median});
+    return { %r, ratio => $h->{rps} ? $m->{rps} / $h->{rps} : 0,
+             pairs => \@pairs, wall => $m->{seconds} + $h->{seconds},
+             life_ratio => $life[0] && $life[1] ? $life[0] / $life[1] : 0,
+             took => time - $t_mpm };
+}
+
+if (wanted('rate')) {
+    my $t0 = time;
+    my $per = $rate_turns / 2 - 1;
+    my $jit = $rate_turn / 3;
+    my $lives = $rate_conns * RATE_KEEPALIVE;
+    printf <<'EOT', $rate_conns, $lives, $rate_turn, $jit, $per;
+5. Recycling rate at equal child lifetime. /mw/leak?kb=16 keeps 16 KiB a
+   request. memwatch: MemwatchMaxGrowth 8M (a child leaves 512 requests after
+   its warm-up of 100), every other directive at its default; httpd: without
+   the module, MaxConnectionsPerChild %d (%d requests). Both:
+   MaxKeepAliveRequests 16, the test servers' children (prefork 16 at most;
+   worker, event 6 of 25 threads). One strict client (bench/rate.c: a request
+   refused, closed or reset unanswered, or not 2xx, fails), 8 keep-alive
+   connections, servers alternating in turns of %.1f s +- %.1f s (A B A B...,
+   A's turn as long as B's next), a warm-up turn and %d counted turns each.
+   req/s: of the counted turns; the rest: of all turns. p50/p99/max: latency
+   of the answered requests; >1 s: requests over 1 s, answered or not;
+   exits/s: children gone (/proc) over both servers' turns; req/child:
+   requests of each child born and gone in the run (median, n), from the pid
+   in the answers; req/conn: answers per connection.
+EOT
+    printf "   %-8s %-8s %7s %5s %7s %7s %8s %6s %5s %7s %13s %8s\n",
+           'MPM', 'server', 'req/s', 'A/B', 'p50 ms', 'p99 ms', 'max ms',
+           'failed', '>1 s', 'exits/s', 'req/child(n)', 'req/conn';
+    my %res;
+    my $i = 0;
+    for my $mpm (@rate_mpms) {
+        my $x = $res{$mpm} = rate_mpm($mpm, $i++ % 2 == 0);
+        for my $side (qw(memwatch httpd)) {
+            my $f = $x->{$side};
+            printf "   %-8s %-8s %7.0f %5s %7.2f %7.2f %8.1f %6d %5d %7.1f "
+                 . "%13s %8.1f\n", $side eq 'memwatch' ? $mpm : '', $side,
+                 $f->{rps},
+                 $side eq 'memwatch' ? sprintf('%.2f', $x->{ratio}) : '',
+                 @$f{qw(p50_ms p99_ms max_ms failed slow)},
+                 $x->{wall} ? $f->{exits} / $x->{wall} : 0,
+                 $f->{lives} ? "$f->{life_median} ($f->{lives})" : '-',
+                 $f->{connections} ? $f->{requests} / $f->{connections}
+                                   : 0;
+        }
+        my ($m, $h) = @$x{qw(memwatch httpd)};
+        my @p = @{ $x->{pairs} };
+        my ($lo, $hi, $cover) = @p ? ci95_median(@p) : (0, 0, 0);
+        @$x{qw(lo hi)} = ($lo, $hi);
+        my @notes = sprintf 'A/B per pair of turns: median %.2f, %.0f%% '
+                          . 'interval %.2f..%.2f (%s)', median(@p) // 0,
+                          100 * $cover, $lo, $hi,
+                          join ' ', map { sprintf '%.2f', $_ } @p;
+        push @notes, sprintf 'req/child range memwatch %d..%d, httpd %d..%d',
+                             @$m{qw(life_min life_max)},
+                             @$h{qw(life_min life_max)};
+        push @notes, sprintf 'memwatch counted %d recycles, %d exits; of '
+                           . 'the %d it lists, median %d requests, largest '
+                           . 'growth %.1f MiB', @$m{qw(own_recycles own_exited
+                           own_n own_life)}, $m->{own_growth} / $MiB;
+        push @notes, sprintf 'lifetime memwatch/httpd %.2f: %s',
+            $x->{life_ratio}, !$x->{life_ratio} ? 'not measured'
+            : same_life($x->{life_ratio}) ? 'equal'
+            : 'NOT equal, req/s is not compared at equal lifetime';
+        for my $side (qw(memwatch httpd)) {
+            my $f = $x->{$side};
+            my @k = map { "$_ $f->{$_}" } grep { $f->{$_} }
+                    qw(connect closed closed_reused timeout status);
+            push @notes, "$side failed: @k" if @k;
+            push @notes, "$side: $f->{crashes} child(ren) died on a signal"
+                if $f->{crashes};
+        }
+        push @notes, sprintf 'this MPM took %.0f s', $x->{took};
+        print "            $_\n" for @notes;
+    }
+    # Per MPM: met?, the figure behind it.
+    my @goals = (
+        [sprintf('req/s >= %.1fx httpd', RATE_GOAL),
+         sub { ($_[0]{ratio} >= RATE_GOAL, sprintf '%.2fx', $_[0]{ratio}) }],
+        ['0 failed', sub { (!$_[0]{memwatch}{failed},
+                            $_[0]{memwatch}{failed}) }],
+        ['none over 1 s', sub { (!$_[0]{memwatch}{slow},
+                                 $_[0]{memwatch}{slow}) }],
+        ['(lifetimes equal)', sub { (same_life($_[0]{life_ratio}),
+                                     sprintf '%.2f', $_[0]{life_ratio}) }],
+    );
+    print "   Goals of issue 23, memwatch's side (shown, not enforced):\n";
+    my $row = sub { (sprintf "     %-8s" . (" %-20s" x (@_ - 1)), @_) =~ s/\s+$//r
+                    . "\n" };
+    print $row->('MPM', map { $_->[0] } @goals);
+    for my $mpm (@rate_mpms) {
+        print $row->($mpm, map {
+            my ($ok, $fig) = $_->[1]->($res{$mpm});
+            sprintf '%-8s %s', $ok ? 'met' : 'NOT met', $fig } @goals);
+    }
+    print "\n";
+    $took{rate} = time - $t0;
+}
+
 printf "Load average %s at the end; make bench took %.0f s (%s).\n",
        loadavg(), time - $t_start,
        join ', ', map { sprintf '%s %.0f s', $_, $took{$_} }
-                  grep { $took{$_} } qw(cpu callgrind status sizelimit maxconn);
+                  grep { $took{$_} } @sections;
