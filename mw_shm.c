@@ -376,25 +376,6 @@ apr_status_t mw_slot_retire(const mw_table_t *t, mw_slot_t *slot,
     return APR_SUCCESS;
 }
 
-int mw_retire_ticket_take(const mw_table_t *t, mw_slot_t *slot,
-                          apr_uint32_t max)
-{
-    /* One ticket per slot: two threads of a child may both try. */
-    if (apr_atomic_cas32(&slot->ticket_held, 1, 0) != 0) {
-        return 0;
-    }
-    if (count_take(t->hdr, max) == COUNT_REFUSED) {
-        apr_atomic_set32(&slot->ticket_held, 0);
-        return 0;
-    }
-    return 1;
-}
-
-void mw_retire_ticket_return(const mw_table_t *t, mw_slot_t *slot)
-{
-    ticket_return(t, slot);
-}
-
 void mw_recycle_add(const mw_table_t *t, const mw_recycle_t *ev)
 {
     mw_shm_header_t *h = t->hdr;

@@ -354,13 +354,6 @@ int mw_slot_reap(const mw_table_t *t, apr_uint32_t pid,
 apr_status_t mw_slot_retire(const mw_table_t *t, mw_slot_t *slot,
                             apr_uint32_t from, apr_uint32_t max);
 
-/* Deprecated, the two steps of issue 24 that two deciders could split:
- * use mw_slot_retire. Kept only until mod_memwatch_retire.c and
- * tests/fuzz/fuzz_table.c no longer call them. */
-int mw_retire_ticket_take(const mw_table_t *t, mw_slot_t *slot,
-                          apr_uint32_t max);
-void mw_retire_ticket_return(const mw_table_t *t, mw_slot_t *slot);
-
 /* Append a recycle (or dry-run) event. */
 void mw_recycle_add(const mw_table_t *t, const mw_recycle_t *ev);
 

@@ -356,75 +356,6 @@ static void test_recycles(void)
     free(block);
 }
 
-static void test_tickets(void)
-{
-    mw_layout_t l = { 4, 0, 4 };
-    char *block;
-    mw_table_t t;
-    mw_slot_t *a, *b, *c;
-
-    block = new_table(&t, &l);
-    a = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 11, 1, SEC(1), 1));
-    b = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 12, 1, SEC(1), 1));
-    c = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 13, 1, SEC(1), 1));
-
-    is_int(mw_retire_ticket_take(&t, a, 0), 0, "max 0: no ticket");
-    is_int(t.hdr->retiring, 0, "nothing held");
-    is_int(mw_retire_ticket_take(&t, a, 1), 1, "max 1: the first gets one");
-    is_int(a->ticket_held, 1, "it holds it");
-    is_int(t.hdr->retiring, 1, "one held");
-    is_int(mw_retire_ticket_take(&t, b, 1), 0, "the second gets none");
-    is_int(b->ticket_held, 0, "and holds none");
-    is_int(t.hdr->retiring, 1, "still one held");
-
-    mw_retire_ticket_return(&t, a);
-    is_int(t.hdr->retiring, 0, "returned");
-    mw_retire_ticket_return(&t, a);
-    is_int(t.hdr->retiring, 0, "returning twice gives back only once");
-    mw_retire_ticket_return(&t, c);
-    is_int(t.hdr->retiring, 0, "returning without a ticket does nothing");
-
-    is_int(mw_retire_ticket_take(&t, b, 1), 1, "now the second gets one");
-    b->state = MW_STATE_RETIRING;
-    is_int(mw_retire_ticket_take(&t, c, 1), 0, "a third waits");
-    is_int(mw_slot_reap(&t, 12, 1, SEC(9)), 1, "reap the retiring child");
-    is_int(t.hdr->retiring, 0, "the reap gave its ticket back");
-    is_int(b->ticket_held, 0, "and the slot holds none");
-    is_int(mw_retire_ticket_take(&t, c, 1), 1, "the third gets one now");
-    mw_slot_leave(&t, c, SEC(10));
-    is_int(t.hdr->retiring, 0, "mw_slot_leave gives it back");
-    mw_slot_reap(&t, 13, 1, SEC(10));
-    is_int(t.hdr->retiring, 0, "and the reap does not give it back again");
-
-    is_int(mw_retire_ticket_take(&t, a, 3), 1, "max 3: one");
-    b = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 14, 1, SEC(1), 1));
-    c = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 15, 1, SEC(1), 1));
-    is_int(mw_retire_ticket_take(&t, b, 3), 1, "two");
-    is_int(mw_retire_ticket_take(&t, c, 3), 1, "three");
-    is_int(t.hdr->retiring, 3, "three held");
-    mw_retire_ticket_return(&t, a);
-    mw_retire_ticket_return(&t, b);
-    mw_retire_ticket_return(&t, c);
-    is_int(t.hdr->retiring, 0, "all three back");
-
-    /* Two threads of one child both decide to retire (MaxRetiring 2):
-     * mod_memwatch_retire.c takes a ticket in each, the loser of the state
-     * CAS returns "its" ticket. The slot must not end up holding none
-     * while the counter still says one is held. */
-    mw_retire_ticket_take(&t, a, 2);
-    mw_retire_ticket_take(&t, a, 2);
-    mw_retire_ticket_return(&t, a);             /* the loser's return */
-    ok(a->ticket_held == 0 ? t.hdr->retiring == 0
-                           : t.hdr->retiring == 1,
-       "ticket_held and retiring agree (held %u, retiring %u)",
-       a->ticket_held, t.hdr->retiring);
-    mw_slot_leave(&t, a, SEC(11));
-    is_int(t.hdr->retiring, 0, "no ticket is lost once the child leaves");
-    free(block);
-}
-
-/* mw_slot_retire: one step from OK or WAITING to RETIRING with a ticket
- * (issue 24; the interleavings are in test_ticket_race.c). */
 static void test_slot_retire(void)
 {
     mw_layout_t l = { 4, 0, 4 };
@@ -1270,7 +1201,6 @@ int main(void)
     test_slot_lines();
     test_exited_ring();
     test_recycles();
-    test_tickets();
     test_slot_retire();
     test_slot_retire_hostile();
     test_private_total();

@@ -97,7 +97,8 @@ static void write_some(const mw_table_t *t, const uint8_t *data, size_t size)
         if (mw_trend_due(&s->trend, 1)) {
             mw_trend_add(&s->trend, 1, 4096, apr_time_from_sec(1001));
         }
-        mw_retire_ticket_take(t, s, 1);
+        s->state = MW_STATE_OK;
+        mw_slot_retire(t, s, MW_STATE_OK, 1);
     }
     mw_attr_add(t, "h", "/x", 1, 4096, 1, apr_time_from_sec(1000));
     mw_attr_add(t, "h", "/y", 1, 0, 1, apr_time_from_sec(5000));
