@@ -251,9 +251,7 @@ void mw_put_json_string(mw_out_t *out, const char *s)
     mw_puts(out, "\"");
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if the bytes there
- * are not one: no overlong forms, no surrogates, nothing past U+10FFFF. */
-static int utf8_len(const unsigned char *s)
+int mw_utf8_len(const unsigned char *s)
 {
     unsigned char c = s[0];
 
@@ -290,7 +288,7 @@ void mw_put_prom_label(mw_out_t *out, const char *str)
 
     while (*s) {
         const char *r = NULL;
-        int n = utf8_len(s);
+        int n = mw_utf8_len(s);
 
         switch (n ? *s : 0x80) {
         case '"': r = "\\\""; break;

@@ -54,4 +54,10 @@ void mw_put_json_string(mw_out_t *out, const char *s);
 /* A Prometheus label value, without the quotes. */
 void mw_put_prom_label(mw_out_t *out, const char *s);
 
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 if the bytes there
+ * are not one: no overlong forms, no surrogates, nothing past U+10FFFF.
+ * Reads no further than the first byte that does not fit, so a NUL ends
+ * it. */
+int mw_utf8_len(const unsigned char *s);
+
 #endif /* MW_FORMAT_H */

@@ -26,38 +26,6 @@ static const char *size_or_dash(apr_pool_t *p, apr_uint64_t v)
     return v == MW_UNKNOWN ? "&ndash;" : mw_format_size(p, v);
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if the bytes there
- * are not one: no overlong forms, no surrogates, nothing past U+10FFFF.
- * (mw_format.c has the same rule for Prometheus labels; it keeps it
- * static.) */
-static int utf8_len(const unsigned char *s)
-{
-    unsigned char c = s[0];
-
-    if (c < 0x80) {
-        return 1;
-    }
-    if (c >= 0xc2 && c <= 0xdf) {
-        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-    }
-    if (c >= 0xe0 && c <= 0xef) {
-        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80
-            || (c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f)) {
-            return 0;
-        }
-        return 3;
-    }
-    if (c >= 0xf0 && c <= 0xf4) {
-        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80
-            || (s[3] & 0xc0) != 0x80 || (c == 0xf0 && s[1] < 0x90)
-            || (c == 0xf4 && s[1] > 0x8f)) {
-            return 0;
-        }
-        return 4;
-    }
-    return 0;
-}
-
 /* Write the bytes from *run to s, if any, and move *run past them. */
 static void flush_run(mw_out_t *out, const unsigned char **run,
                       const unsigned char *s)
@@ -75,7 +43,7 @@ void mw_put_html_text(mw_out_t *out, const char *str)
 
     while (*s) {
         const char *r = NULL;
-        int n = utf8_len(s);
+        int n = mw_utf8_len(s);
 
         if (!n || (*s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r')
             || *s == 0x7f) {
