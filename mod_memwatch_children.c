@@ -62,7 +62,8 @@ typedef struct record_t {
     child_t *lost;              /* worker: children that lost their slot */
     int *index;                 /* entry + 1, 0: empty */
     apr_uint32_t mask;          /* cells in index[] - 1 */
-    pid_t *warned;              /* n + 1, by table slot: last pid refused */
+    pid_t *warned;              /* 2n + 1, by table slot (threaded MPMs
+                                 * have 2 x ServerLimit): last pid refused */
 } record_t;
 
 /* The retained record; found again after each reload of the module. */
@@ -154,13 +155,15 @@ static void record_size(record_t *r, int n)
     r->n = n;
     r->slots = apr_pcalloc(ap_pglobal, sizeof(child_t) * (apr_size_t)n);
     r->lost = apr_pcalloc(ap_pglobal, sizeof(child_t) * (apr_size_t)n);
-    r->warned = apr_pcalloc(ap_pglobal, sizeof(pid_t) * ((apr_size_t)n + 1));
+    r->warned = apr_pcalloc(ap_pglobal,
+                            sizeof(pid_t) * (2 * (apr_size_t)n + 1));
     r->index = apr_pcalloc(ap_pglobal, sizeof(int) * cells);
     r->mask = cells - 1;
     if (old.n) {
         memcpy(r->slots, old.slots, sizeof(child_t) * (apr_size_t)old.n);
         memcpy(r->lost, old.lost, sizeof(child_t) * (apr_size_t)old.n);
-        memcpy(r->warned, old.warned, sizeof(pid_t) * (apr_size_t)old.n);
+        memcpy(r->warned, old.warned,
+               sizeof(pid_t) * (2 * (apr_size_t)old.n + 1));
     }
     for (e = 0; e < 2 * n; e++) {
         if (entry(r, e)->pid) {
@@ -362,8 +365,8 @@ int mw_children_vouch(server_rec *s, int table_slot, pid_t pid)
         return 1;
     }
     if (r->n) {
-        warned = &r->warned[table_slot >= 0 && table_slot < r->n
-                            ? table_slot : r->n];
+        warned = &r->warned[table_slot >= 0 && table_slot < 2 * r->n
+                            ? table_slot : 2 * r->n];
         if (*warned == pid) {
             return 0;
         }

@@ -4,6 +4,7 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "ap_mpm.h"
 #include "apr_strings.h"
 
 #include "mod_memwatch_private.h"
@@ -224,7 +225,8 @@ const command_rec mw_cmds[] = {
                  "every connection)"),
     AP_INIT_TAKE1("MemwatchSmapsInterval", set_number, &smaps_interval,
                   RSRC_CONF, "Seconds between reads of the private/shared "
-                  "split (smaps_rollup)"),
+                  "split (smaps_rollup) while a child is far from every "
+                  "private-memory limit"),
     { NULL }
 };
 
@@ -239,13 +241,19 @@ int mw_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 
     mw_layout_of(c, &layout);
     if (mw_shm_size_check(&layout, MW_SHM_MAX_SIZE, &size) != APR_SUCCESS) {
+        int server_limit = 0;
+
+        ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &server_limit);
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
-                     "MW0017: MemwatchHistory %u samples x ServerLimit %u "
-                     "children (+ MemwatchAttributeSlots %u) needs more "
-                     "than the %s of shared memory mod_memwatch allows: "
+                     "MW0017: MemwatchHistory %u samples x %u children "
+                     "(ServerLimit %d%s; + MemwatchAttributeSlots %u) needs "
+                     "more than the %s of shared memory mod_memwatch allows: "
                      "lower MemwatchHistory (each sample is %"
                      APR_SIZE_T_FMT " bytes a child)", layout.history_len,
-                     layout.nslots, layout.attr_len,
+                     layout.nslots, server_limit,
+                     (int)layout.nslots > server_limit
+                     ? ", twice over on a threaded MPM" : "",
+                     layout.attr_len,
                      mw_format_size(ptemp, MW_SHM_MAX_SIZE),
                      sizeof(mw_sample_t));
         return !OK;

@@ -528,8 +528,8 @@ static int leave_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 void mw_leave_register_hooks(void)
 {
     ap_hook_post_config(leave_post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    /* Really first, so its pchild cleanup is the last to run. The slot is
-     * claimed before: mod_memwatch.c's child_init is registered first. */
+    /* Really first, so its pchild cleanup is the last to run (before the
+     * slot is claimed: it looks only at whether there is a table). */
     ap_hook_child_init(leave_child_init, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_pre_connection(leave_pre_connection, NULL, NULL,
                            APR_HOOK_MIDDLE);

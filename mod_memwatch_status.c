@@ -125,7 +125,7 @@ static void fill_view(mw_view_t *v, request_rec *r, int with_history)
 {
     const mw_config_t *conf = mw_config(r->server);
     const mw_table_t *t = mw_table();
-    int gen = 0;
+    int gen = 0, server_limit = 0;
 
     memset(v, 0, sizeof(*v));
     ap_mpm_query(AP_MPMQ_GENERATION, &gen);
@@ -133,7 +133,11 @@ static void fill_view(mw_view_t *v, request_rec *r, int with_history)
     v->mpm = mpm_name();
     v->server_name = ap_get_server_name(r);
     v->generation = (apr_uint32_t)gen;
-    v->server_limit = mw_table_nslots(t);
+    /* ServerLimit itself: the table has twice as many slots on a
+     * threaded MPM (mw_layout_of). */
+    ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &server_limit);
+    v->server_limit = server_limit > 0 ? (apr_uint32_t)server_limit
+                                       : mw_table_nslots(t);
     v->pools_unavailable = mw_pools_unavailable();
     v->smaps_unavailable = mw_smaps_unavailable();
     v->dry_run = conf->dry_run;

@@ -29,7 +29,7 @@ my @bad = (
     [ 'MemwatchSampleStreams 1', qr/MemwatchSampleStreams must be On or Off/ ],
     [ 'MemwatchHistory 1',       qr/MemwatchHistory: '1' is not valid/ ],
     [ "ServerLimit 200\nMemwatchHistory 10000",
-      qr/MW0017: MemwatchHistory 10000 samples x ServerLimit 200 children .*needs more than the 64 MiB/ ],
+      qr/MW0017: MemwatchHistory 10000 samples x (200|400) children \(ServerLimit 200.*needs more than the 64 MiB/ ],
     [ "MemwatchMaxRSS 512M\nMemwatchMinShared 1G",
       qr/MemwatchMinShared \(1\.0 GiB\) must be below MemwatchMaxRSS \(512 MiB\)/ ],
     [ "MemwatchMaxRSS 512M\nMemwatchMaxPrivate 600M",
