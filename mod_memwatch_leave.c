@@ -58,8 +58,8 @@
  * connection it will not take, waits before it looks again (another
  * child takes it meanwhile). */
 #define DECLINE_PAUSE apr_time_from_msec(20)
-/* The watcher wakes an idle listener for at most a minute. */
-#define MAX_NUDGES 600
+/* The watcher wakes an idle listener for at most ten seconds. */
+#define MAX_NUDGES 1000
 
 /* Per connection (its thread's alone): requests begun on it and not yet
  * ended (more than one when pipelined), how many of them began before

@@ -54,6 +54,9 @@
 
 /* The watcher thread's period, and its checks of the limits. */
 #define WATCH_TICK apr_time_from_msec(100)
+/* Once the child is leaving, the watcher wakes its listener this often:
+ * the wake-up connection may go to another child's listener first. */
+#define LEAVE_TICK apr_time_from_msec(10)
 #define WATCH_CHECK_TICKS 10
 /* Where a decision is made: in the child itself, or in the parent for an
  * idle prefork child. */
@@ -86,6 +89,9 @@ static apr_pool_t *watcher_pool;
 static pthread_mutex_t watcher_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t watcher_cond;
 static int watcher_stop;            /* under watcher_mutex */
+static int watcher_woken;           /* under watcher_mutex */
+
+static void watcher_wake(int stop);
 
 /* A child's memory figures: rss as just read, the rest from its slot. */
 static void slot_figures(mw_slot_t *sl, apr_uint64_t rss, mw_figures_t *f)
@@ -294,6 +300,7 @@ int mw_retire_check_request(request_rec *r, const mw_request_figures_t *f)
         && decide(r->server, r->pool, &me, &memory, f->largest_over_total,
                   f->requests, f->now, &ceiling, &d)) {
         mw_leave_start(r->connection);
+        watcher_wake(0);
         announce(r->server, r->pool, &me, &d);
     }
     slot_limits(me.slot, &limits);
@@ -351,27 +358,42 @@ static void watch_limits(apr_time_t now)
     }
 }
 
-/* Wait one tick, or until told to stop: nonzero when told. */
+/* Wait one tick (shorter once the child is leaving), or until woken:
+ * nonzero when told to stop. */
 static int watcher_wait(void)
 {
+    apr_interval_time_t tick = apr_atomic_read32(&mw_leave_hot.leaving)
+                               ? LEAVE_TICK : WATCH_TICK;
     struct timespec until;
     int stop;
 
     clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_nsec += (long)WATCH_TICK * 1000;
+    until.tv_nsec += (long)tick * 1000;
     if (until.tv_nsec >= 1000000000L) {
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&watcher_mutex);
-    while (!watcher_stop
-           && pthread_cond_timedwait(&watcher_cond, &watcher_mutex,
-                                     &until) == 0) {
-        /* woken early (spuriously, or to stop): look again */
+    if (!watcher_stop && !watcher_woken) {
+        pthread_cond_timedwait(&watcher_cond, &watcher_mutex, &until);
     }
+    watcher_woken = 0;
     stop = watcher_stop;
     pthread_mutex_unlock(&watcher_mutex);
     return stop;
+}
+
+/* Make the watcher tick now: the child has just decided to leave. */
+static void watcher_wake(int stop)
+{
+    if (!watcher_running) {
+        return;
+    }
+    pthread_mutex_lock(&watcher_mutex);
+    watcher_woken = 1;
+    watcher_stop |= stop;
+    pthread_cond_signal(&watcher_cond);
+    pthread_mutex_unlock(&watcher_mutex);
 }
 
 static void *watcher(void *arg)
@@ -402,10 +424,7 @@ static apr_status_t child_exiting(void *data)
     /* First the ticket back, so another child may retire now. */
     mw_slot_leave(mw_table(), mw_my_slot(), apr_time_now());
     if (watcher_running) {
-        pthread_mutex_lock(&watcher_mutex);
-        watcher_stop = 1;
-        pthread_cond_signal(&watcher_cond);
-        pthread_mutex_unlock(&watcher_mutex);
+        watcher_wake(1);
         pthread_join(watcher_thread, NULL);
         watcher_running = 0;
     }

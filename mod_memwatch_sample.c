@@ -65,8 +65,8 @@ struct mw_sample_conn_t {
 #define RSS_READ_NEAR_REQUESTS 16
 /* How often a child near a private-memory limit reads smaps_rollup
  * (watch_private). */
-#define SMAPS_NEAR_REQUESTS 16
-#define SMAPS_NEAR_INTERVAL apr_time_from_msec(50)
+#define SMAPS_NEAR_REQUESTS 32
+#define SMAPS_NEAR_INTERVAL apr_time_from_msec(100)
 
 /* Attribution measures requests on their own: RSS before and after, two
  * reads. At most MEASURE_PER_SECOND requests a second are measured in the

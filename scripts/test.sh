@@ -38,8 +38,8 @@ if [ "$(id -u)" -eq 0 ]; then
     # every MPM).
     if [ -z "${TEST_FILES:-}" ] || [[ " $TEST_FILES " == *" t/forge.t "* ]]; then
         echo "== As root: slots forged by a child (t/forge.t, event MPM)"
-        make -s all >/dev/null
-        bash scripts/build-test-module.sh build/root-testmod >/dev/null
+        make -s all >/dev/null 2>&1
+        bash scripts/build-test-module.sh build/root-testmod >/dev/null 2>&1
         MEMWATCH_MPM=event MEMWATCH_OUT=$PWD/test-output \
             MEMWATCH_TESTMOD=$PWD/build/root-testmod/mod_memwatch_test.so \
             prove ${TEST_VERBOSE:+-v} t/forge.t || rc=1

@@ -167,7 +167,7 @@ else {
     # than httpd's parent starts children (its maintenance runs once a
     # second): a budget that tight holds only by leaving the server
     # without children, whatever recycles them.
-    my ($seen, $r) = loaded($srv, '/mw/leak?kb=8', 8, 15);
+    my ($seen, $r) = loaded($srv, '/mw/leak?kb=4', 8, 15);
     my $recycles = $srv->json->{recycles_total}{total_private} // 0;
     t_debug(sprintf 'largest total: %s over %d children; largest child %s; '
             . '%d recycled for the total', $mib->($seen->{total_peak}),
