@@ -335,8 +335,11 @@ void mw_leave_tick(void)
  * MPM's own answer; everything else is the MPM's to answer. */
 static int leave_mpm_query(int query, int *result, apr_status_t *rv)
 {
-    if (query != AP_MPMQ_MPM_STATE || asking_mpm || keepalive_promised
-        || !mw_atomic_read32(&mw_leave_hot.leaving)) {
+    /* Every request asks (ap_set_keepalive): the thread-locals are read
+     * only in a leaving child. */
+    if (query != AP_MPMQ_MPM_STATE
+        || !mw_atomic_read32(&mw_leave_hot.leaving)
+        || asking_mpm || keepalive_promised) {
         return DECLINED;
     }
     *result = AP_MPMQ_STOPPING;

@@ -99,7 +99,7 @@ if [ -z "${TEST_FILES:-}" ] && [[ " $MPMS " == *" event "* ]]; then
     echo "== UBSan build of the module, event MPM: ${ubsan_files[*]}"
     make -s clean >/dev/null 2>&1 || true
     make -s all CFLAGS_X="-fsanitize=undefined -fno-omit-frame-pointer" \
-        LIBS_X=-lubsan >/dev/null
+        LIBS_X=-lubsan >/dev/null 2>&1
     perl t/TEST.PL -clean >/dev/null 2>&1 || true
     log=$OUT/apache-test-ubsan.log
     rm -f "$OUT"/ubsan.*
@@ -121,7 +121,7 @@ if [ -z "${TEST_FILES:-}" ] && [[ " $MPMS " == *" event "* ]]; then
         failed=1
     fi
     make -s clean >/dev/null 2>&1 || true
-    make -s all >/dev/null
+    make -s all >/dev/null 2>&1
 fi
 perl t/TEST.PL -clean >/dev/null 2>&1 || true
 # MemwatchServer left the roots of its servers (MEMWATCH_KEEP): copy them
