@@ -21,9 +21,6 @@ package MemwatchPrivate;
 use strict;
 use warnings FATAL => 'all';
 
-use JSON::PP;
-use POSIX ();
-use Time::HiRes qw(time);
 
 sub private_bytes {
     my $pid = shift;
@@ -43,44 +40,21 @@ sub private_bytes {
 # runs; ($seen, what $code returned).
 sub during {
     my ($srv, $code, %a) = @_;
-    my $interval = $a{interval} // 0.02;
-    pipe(my $rd, my $wr) or die "pipe: $!";
-    pipe(my $stop_rd, my $stop_wr) or die "pipe: $!";
-    my $kid = fork // die "fork: $!";
-    if (!$kid) {
-        close $rd;
-        close $stop_wr;
-        my %seen = (peak => {}, total_peak => 0, total_children => 0,
-                    samples => 0);
-        my $deadline = time + 600;
-        my $rin = '';
-        vec($rin, fileno($stop_rd), 1) = 1;
-        while (time < $deadline) {
-            my $t0 = time;
-            my ($total, $n) = (0, 0);
-            for my $c ($srv->children) {
-                my $p = private_bytes($c) // next;
-                $total += $p;
-                $n++;
-                $seen{peak}{$c} = $p if $p > ($seen{peak}{$c} // 0);
-            }
-            @seen{qw(total_peak total_children)} = ($total, $n)
-                if $total > $seen{total_peak};
-            $seen{samples}++;
-            my $wait = $interval - (time - $t0);
-            last if select(my $r = $rin, undef, undef, $wait > 0 ? $wait : 0);
+    return $srv->sample_during($code, sub {
+        my $seen = shift;
+        my ($total, $n) = (0, 0);
+        for my $c ($srv->children) {
+            my $p = private_bytes($c) // next;
+            $total += $p;
+            $n++;
+            $seen->{peak}{$c} = $p if $p > ($seen->{peak}{$c} // 0);
         }
-        print $wr encode_json(\%seen);
-        close $wr;
-        POSIX::_exit(0);
-    }
-    close $wr;
-    close $stop_rd;
-    my @ret = $code->();
-    close $stop_wr;
-    my $json = do { local $/; <$rd> };
-    waitpid $kid, 0;
-    return (decode_json($json || '{}'), @ret);
+        @$seen{qw(total_peak total_children)} = ($total, $n)
+            if $total > $seen->{total_peak};
+        $seen->{samples}++;
+    }, interval => $a{interval},
+       state => { peak => {}, total_peak => 0, total_children => 0,
+                  samples => 0 });
 }
 
 # The children's private memory now: (sum, { pid => bytes }).

@@ -263,31 +263,30 @@ sub children {
     return split ' ', (<$fh> // '');
 }
 
-# The largest RSS of every child seen while $code runs, sampled from
-# /proc every 20 ms by a process of its own: { pid => bytes }. Independent
-# of the module's own figures.
-sub peak_rss_during {
-    my ($self, $code) = @_;
+# While $code runs, a process of its own calls $sweep->(\%state) about
+# every $a{interval} s (0.02) and hands %state back at the end, so what it
+# sees is independent of the module's own figures: (\%state, what $code
+# returned). %state starts as $a{state} (default empty).
+sub sample_during {
+    my ($self, $code, $sweep, %a) = @_;
+    my $interval = $a{interval} // 0.02;
     pipe(my $rd, my $wr) or die "pipe: $!";
     pipe(my $stop_rd, my $stop_wr) or die "pipe: $!";
     my $kid = fork // die "fork: $!";
     if (!$kid) {
         close $rd;
         close $stop_wr;
-        my %peak;
+        my %state = %{ $a{state} // {} };
         my $deadline = time + 600;
         my $rin = '';
         vec($rin, fileno($stop_rd), 1) = 1;
         while (time < $deadline) {
-            for my $c ($self->children) {
-                open my $st, '<', "/proc/$c/statm" or next;
-                my (undef, $pages) = split ' ', (<$st> // '');
-                my $rss = ($pages // 0) * POSIX::sysconf(POSIX::_SC_PAGESIZE());
-                $peak{$c} = $rss if $rss > ($peak{$c} // 0);
-            }
-            last if select(my $r = $rin, undef, undef, 0.02);
+            my $t0 = time;
+            $sweep->(\%state);
+            my $wait = $interval - (time - $t0);
+            last if select(my $r = $rin, undef, undef, $wait > 0 ? $wait : 0);
         }
-        print $wr encode_json(\%peak);
+        print $wr encode_json(\%state);
         close $wr;
         POSIX::_exit(0);
     }
@@ -298,6 +297,22 @@ sub peak_rss_during {
     my $json = do { local $/; <$rd> };
     waitpid $kid, 0;
     return (decode_json($json || '{}'), @ret);
+}
+
+# The largest RSS of every child seen while $code runs, from /proc every
+# 20 ms: ({ pid => bytes }, what $code returned).
+sub peak_rss_during {
+    my ($self, $code) = @_;
+    my $page = POSIX::sysconf(POSIX::_SC_PAGESIZE());
+    return $self->sample_during($code, sub {
+        my $peak = shift;
+        for my $c ($self->children) {
+            open my $st, '<', "/proc/$c/statm" or next;
+            my (undef, $pages) = split ' ', (<$st> // '');
+            my $rss = ($pages // 0) * $page;
+            $peak->{$c} = $rss if $rss > ($peak->{$c} // 0);
+        }
+    });
 }
 
 # How many lines of the server's error log match $re.
