@@ -9,6 +9,7 @@ PACKAGES=(
     apache2 apache2-dev          # httpd, apxs, headers
     libapache2-mod-perl2         # Apache::Test; mod_perl (t/runtime.t), Apache2::SizeLimit (bench)
     libapache2-mod-wsgi-py3      # embedded mod_wsgi (t/runtime.t)
+    libapache2-mod-php8.2        # mod_php, for tests with a configuration of their own
     libwww-perl                  # Apache::TestRequest
     apache2-utils wrk            # ab, wrk: load tests and benchmarks
     nghttp2-client openssl       # h2load for by-hand HTTP/2 runs; test certificates (t/protocols.t)
