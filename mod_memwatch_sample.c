@@ -218,8 +218,8 @@ static void private_total(apr_uint64_t floor, mw_private_total_t *tot)
 
     mw_table_private_total(mw_table(), tot);
     if (floor != MW_UNKNOWN && own != MW_UNKNOWN && floor > own) {
-        tot->all += floor - own;
-        tot->serving += floor - own;
+        tot->all = mw_add_known(tot->all, floor - own);
+        tot->serving = mw_add_known(tot->serving, floor - own);
     }
 }
 

@@ -13,6 +13,13 @@
 /* A figure that is not known (smaps_rollup missing, pools unmeasured). */
 #define MW_UNKNOWN          APR_UINT64_MAX
 
+/* a + b for known figures (neither MW_UNKNOWN), saturated just below
+ * MW_UNKNOWN: figures children wrote may be anything. */
+static APR_INLINE apr_uint64_t mw_add_known(apr_uint64_t a, apr_uint64_t b)
+{
+    return b > MW_UNKNOWN - 1 - a ? MW_UNKNOWN - 1 : a + b;
+}
+
 typedef enum {
     MW_STATE_FREE = 0,
     MW_STATE_WARMING,

@@ -46,8 +46,7 @@ apr_uint64_t mw_policy_private_floor(apr_uint64_t private_then,
     if (private_then == MW_UNKNOWN) {
         return MW_UNKNOWN;
     }
-    return grown > APR_UINT64_MAX - 1 - private_then
-           ? APR_UINT64_MAX - 1 : private_then + grown;
+    return mw_add_known(private_then, grown);
 }
 
 int mw_policy_private_near(const mw_limits_t *l, apr_uint64_t private_floor,

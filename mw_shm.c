@@ -584,11 +584,6 @@ void mw_table_totals(const mw_table_t *t, mw_table_totals_t *out)
     out->retiring = apr_atomic_read32(&h->retiring);
 }
 
-static apr_uint64_t add_saturated(apr_uint64_t a, apr_uint64_t b)
-{
-    return b > APR_UINT64_MAX - 1 - a ? APR_UINT64_MAX - 1 : a + b;
-}
-
 void mw_table_private_total(const mw_table_t *t, mw_private_total_t *out)
 {
     apr_uint64_t most = 0;
@@ -605,11 +600,11 @@ void mw_table_private_total(const mw_table_t *t, mw_private_total_t *out)
             || state == MW_STATE_FREE || state >= MW_STATE_COUNT) {
             continue;
         }
-        out->all = add_saturated(out->all, priv);
+        out->all = mw_add_known(out->all, priv);
         if (state == MW_STATE_RETIRING || state == MW_STATE_EXITING) {
             continue;
         }
-        out->serving = add_saturated(out->serving, priv);
+        out->serving = mw_add_known(out->serving, priv);
         if ((state == MW_STATE_OK || state == MW_STATE_WAITING)
             && priv > most) {
             most = priv;
