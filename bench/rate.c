@@ -67,6 +67,9 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#define CLIENT_NAME "rate"
+#include "client.h"
+
 #define MAX_CONNS  64
 #define MAX_TURNS  4096
 #define MAX_KIDS   1024
@@ -125,23 +128,6 @@ static server_t srv[2] = { { .name = "A" }, { .name = "B" } };
 static server_t *active;    /* whose turn it is; NULL once the turns end */
 static int epfd;            /* both servers' connections */
 
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("rate: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(2);
-}
-
-static long long now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /* The entry of pid, made if new; NULL if the table is full. */
 static child_t *child(server_t *s, int pid)

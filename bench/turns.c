@@ -42,6 +42,9 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#define CLIENT_NAME "turns"
+#include "client.h"
+
 #define MAX_CONNS 64
 #define MAX_PIDS  64
 #define MAX_TASKS 4096
@@ -73,23 +76,6 @@ static int nconns = 8;
 static char request[1024];
 static size_t request_len;
 
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("turns: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(2);
-}
-
-static long long now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static void sleep_ns(long long ns)
 {
