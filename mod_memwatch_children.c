@@ -45,11 +45,12 @@
 
 #include "mod_memwatch_private.h"
 #include "mod_memwatch_children.h"
+#include "mw_proc.h"
 
 #define RECORD_KEY "mod_memwatch-children"
 
 typedef struct child_t {
-    pid_t pid;                  /* 0: none */
+    pid_t child_pid;            /* 0: none */
     apr_uint64_t start;         /* from /proc/PID/stat; 0: not known */
 } child_t;
 
@@ -99,7 +100,7 @@ static int index_find(record_t *r, pid_t pid)
         return -1;
     }
     for (i = cell_of(r, pid); r->index[i]; i = (i + 1) & r->mask) {
-        if (entry(r, r->index[i] - 1)->pid == pid) {
+        if (entry(r, r->index[i] - 1)->child_pid == pid) {
             return (int)i;
         }
     }
@@ -108,7 +109,7 @@ static int index_find(record_t *r, pid_t pid)
 
 static void index_add(record_t *r, int e)
 {
-    apr_uint32_t i = cell_of(r, entry(r, e)->pid);
+    apr_uint32_t i = cell_of(r, entry(r, e)->child_pid);
 
     while (r->index[i]) {
         i = (i + 1) & r->mask;
@@ -127,7 +128,7 @@ static void index_del(record_t *r, apr_uint32_t i)
         if (!r->index[j]) {
             return;
         }
-        k = cell_of(r, entry(r, r->index[j] - 1)->pid);
+        k = cell_of(r, entry(r, r->index[j] - 1)->child_pid);
         /* Stays if its home k lies cyclically in (i, j]. */
         if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) {
             continue;
@@ -166,7 +167,7 @@ static void record_size(record_t *r, int n)
                sizeof(pid_t) * (2 * (apr_size_t)old.n + 1));
     }
     for (e = 0; e < 2 * n; e++) {
-        if (entry(r, e)->pid) {
+        if (entry(r, e)->child_pid) {
             index_add(r, e);
         }
     }
@@ -226,15 +227,15 @@ static apr_status_t proc_stat(pid_t pid, pid_t *ppid, apr_uint64_t *start)
     return APR_SUCCESS;
 }
 
-/* Is the process at e->pid still the child recorded there? Without
+/* Is the process at e->child_pid still the child recorded there? Without
  * /proc (start time not known, nothing to read) the record alone says. */
 static int still_ours(const child_t *e)
 {
     pid_t ppid;
     apr_uint64_t start;
 
-    if (proc_stat(e->pid, &ppid, &start) != APR_SUCCESS) {
-        return !e->start && e->pid != getpid();
+    if (proc_stat(e->child_pid, &ppid, &start) != APR_SUCCESS) {
+        return !e->start && e->child_pid != getpid();
     }
     return ppid == getpid() && (!e->start || start == e->start);
 }
@@ -245,7 +246,7 @@ static void forget(record_t *r, pid_t pid)
 
     if (i >= 0) {
         child_t *e = entry(r, r->index[i] - 1);
-        e->pid = 0;
+        e->child_pid = 0;
         e->start = 0;
         index_del(r, (apr_uint32_t)i);
     }
@@ -258,12 +259,12 @@ static void to_lost(record_t *r, int slot)
     child_t moved = r->slots[slot];
     int j;
 
-    forget(r, moved.pid);
+    forget(r, moved.child_pid);
     for (j = 0; j < r->n; j++) {
-        if (r->lost[j].pid && !still_ours(&r->lost[j])) {
-            forget(r, r->lost[j].pid);      /* gone unreported */
+        if (r->lost[j].child_pid && !still_ours(&r->lost[j])) {
+            forget(r, r->lost[j].child_pid);      /* gone unreported */
         }
-        if (!r->lost[j].pid) {
+        if (!r->lost[j].child_pid) {
             r->lost[j] = moved;
             index_add(r, r->n + j);
             return;
@@ -278,16 +279,16 @@ static void started(record_t *r, int slot, pid_t pid)
 
     /* Recorded elsewhere: that process was reaped unreported. */
     forget(r, pid);
-    if (e->pid) {
+    if (e->child_pid) {
         /* The slot's former child was not reported gone. */
         if (still_ours(e)) {
             to_lost(r, slot);
         }
         else {
-            forget(r, e->pid);
+            forget(r, e->child_pid);
         }
     }
-    e->pid = pid;
+    e->child_pid = pid;
     if (proc_stat(pid, &ppid, &e->start) != APR_SUCCESS || ppid != getpid()) {
         e->start = 0;
     }
@@ -311,7 +312,7 @@ static void children_status(server_rec *s, pid_t pid, ap_generation_t gen,
         break;
     case MPM_CHILD_LOST_SLOT:
         /* The pid comes from the scoreboard: only one recorded moves. */
-        if (slot >= 0 && pid > 0 && r->slots[slot].pid == pid) {
+        if (slot >= 0 && pid > 0 && r->slots[slot].child_pid == pid) {
             to_lost(r, slot);
         }
         break;
@@ -392,19 +393,27 @@ apr_status_t mw_children_signal(server_rec *s, int table_slot, pid_t pid,
     return kill(pid, sig) == 0 ? APR_SUCCESS : errno;
 }
 
+apr_uint64_t mw_children_rss(pid_t pid)
+{
+    mw_statm_t st;
+
+    if (!mw_children_known(pid)) {
+        return 0;
+    }
+    return mw_statm_read_pid((long)pid, (apr_size_t)sysconf(_SC_PAGESIZE),
+                             &st) == APR_SUCCESS ? st.rss_bytes : 0;
+}
+
 /* Sized before the first child starts, so a refusal is logged once. */
-static int children_post_config(apr_pool_t *pconf, apr_pool_t *plog,
-                                apr_pool_t *ptemp, server_rec *s)
+void mw_children_post_config(server_rec *s)
 {
     int limit = 0;
 
     ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &limit);
     record_size(record(), limit > 0 ? limit : 1);
-    return OK;
 }
 
 void mw_children_register_hooks(void)
 {
-    ap_hook_post_config(children_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_status(children_status, NULL, NULL, APR_HOOK_FIRST);
 }

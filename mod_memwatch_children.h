@@ -31,6 +31,15 @@ int mw_children_vouch(server_rec *s, int table_slot, pid_t pid);
 apr_status_t mw_children_signal(server_rec *s, int table_slot, pid_t pid,
                                 int sig);
 
+/* A child's resident set size now, or 0: only a live child of this
+ * parent is read (never another process's memory, published on the
+ * page). */
+apr_uint64_t mw_children_rss(pid_t pid);
+
+/* post_config, from mod_memwatch.c: sized before the first child. */
+void mw_children_post_config(server_rec *s);
+
+/* child_status: the record follows the MPM's children. */
 void mw_children_register_hooks(void);
 
 #endif /* MOD_MEMWATCH_CHILDREN_H */

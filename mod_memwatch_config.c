@@ -4,6 +4,7 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "http_core.h"
 #include "ap_mpm.h"
 #include "apr_strings.h"
 
@@ -34,6 +35,33 @@ void *mw_create_server_config(apr_pool_t *p, server_rec *s)
 const mw_config_t *mw_config(server_rec *s)
 {
     return ap_get_module_config(s->module_config, &memwatch_module);
+}
+
+void mw_layout_of(const mw_config_t *conf, mw_layout_t *layout)
+{
+    int hard_limit = 0, threaded = 0;
+
+    ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &hard_limit);
+    ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded);
+    layout->nslots = (apr_uint32_t)(hard_limit > 0 ? hard_limit : 1);
+    /* worker starts a process in the scoreboard slot of one that is
+     * still leaving: it may run more processes than ServerLimit. */
+    if (threaded != AP_MPMQ_NOT_SUPPORTED) {
+        layout->nslots *= 2;
+    }
+    layout->history_len = conf->history_len;
+    layout->attr_len = conf->attribute_slots;
+}
+
+int mw_config_limits_active(const mw_config_t *conf)
+{
+    return mw_policy_active(&conf->limits) || conf->max_total_private;
+}
+
+int mw_config_one_process(void)
+{
+    return ap_exists_config_define("ONE_PROCESS")
+           || ap_exists_config_define("DEBUG");
 }
 
 static const char *global_only(cmd_parms *cmd)
@@ -231,7 +259,7 @@ const command_rec mw_cmds[] = {
 };
 
 /* Limits that cannot all hold stop the server, like a syntax error. */
-int mw_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+static int mw_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                     server_rec *s)
 {
     const mw_config_t *c = mw_config(s);
@@ -285,4 +313,10 @@ int mw_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         return !OK;
     }
     return OK;
+}
+
+void mw_config_register_hooks(void)
+{
+    /* After the MPM's, which settles ServerLimit. */
+    ap_hook_check_config(mw_check_config, NULL, NULL, APR_HOOK_LAST);
 }

@@ -5,12 +5,53 @@
 #ifndef MOD_MEMWATCH_CONFIG_H
 #define MOD_MEMWATCH_CONFIG_H
 
+#include "httpd.h"
+#include "http_config.h"
+
+#include "mw_policy.h"
+#include "mw_shm.h"
+
+/* Server-wide settings (main server only), set by the directives and
+ * read-only after that. */
+typedef struct mw_config_t {
+    mw_limits_t limits;
+    apr_uint64_t max_total_private;
+    apr_uint32_t warmup;            /* requests before the baseline */
+    apr_uint32_t check_every;       /* requests between limit checks */
+    apr_uint32_t jitter;            /* percent */
+    apr_uint32_t ceiling;           /* percent over each limit */
+    apr_uint32_t max_retiring;
+    apr_uint32_t min_lifetime;      /* seconds */
+    apr_uint32_t exit_timeout;      /* seconds; 0: never kill */
+    int dry_run;
+    apr_uint32_t history_len;       /* samples per child */
+    apr_uint32_t history_interval;  /* seconds between samples */
+    apr_uint32_t attribute_depth;   /* URL path segments */
+    apr_uint32_t attribute_slots;   /* attribution table entries */
+    int attribute_group_ids;        /* path segments like ids as ":id" */
+    apr_uint32_t smaps_interval;    /* seconds between smaps_rollup reads */
+    int sample_streams;             /* pools during long responses */
+} mw_config_t;
+
 extern const command_rec mw_cmds[];
 
 void *mw_create_server_config(apr_pool_t *p, server_rec *s);
 
-/* check_config hook: limits that cannot all hold stop the server. */
-int mw_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                    server_rec *s);
+/* The configuration of the main server. */
+const mw_config_t *mw_config(server_rec *s);
+
+/* The layout of the shared table this configuration needs (ServerLimit
+ * is known once the MPM's check_config has run). */
+void mw_layout_of(const mw_config_t *conf, mw_layout_t *layout);
+
+/* Is some limit set that can make a child retire? */
+int mw_config_limits_active(const mw_config_t *conf);
+
+/* In httpd -X (or -D DEBUG) the child is the server: recycling it would
+ * stop it. */
+int mw_config_one_process(void);
+
+/* check_config: limits that cannot all hold stop the server. */
+void mw_config_register_hooks(void);
 
 #endif /* MOD_MEMWATCH_CONFIG_H */

@@ -39,7 +39,7 @@
 
 #include "httpd.h"
 #include "http_config.h"
-#include "apr_atomic.h"
+#include "mw_atomic.h"
 
 #include "ap_listen.h"
 #include "ap_mpm.h"
@@ -51,8 +51,11 @@
 #include "unixd.h"
 
 #include "mod_memwatch_private.h"
+#include "mod_memwatch_config.h"
 #include "mod_memwatch_leave.h"
+#include "mw_atomic.h"
 #include "mw_clock.h"
+#include "mw_hot.h"
 
 /* How long a leaving worker or event child's listener, woken by a
  * connection it will not take, waits before it looks again (another
@@ -72,9 +75,13 @@ struct mw_leave_conn_t {
     int holds;
 };
 
-/* Read by every request (mod_memwatch_leave.h); threaded is set in
- * post_config. */
-mw_leave_hot_t mw_leave_hot MW_LINE_ALIGNED;
+/* What leaving reads on every request, on one cache line: whether this
+ * child is leaving, and whether its MPM is threaded (set in post_config,
+ * inherited by children). */
+static struct {
+    volatile apr_uint32_t leaving;
+    int threaded;
+} hot MW_LINE_ALIGNED;
 
 /* Set in post_config (parent, inherited by children). */
 static int one_process;
@@ -155,10 +162,10 @@ static int mpm_stopping(void)
 static int may_leave(void)
 {
     /* The atomic read orders it after mw_leave_start's exit_deadline. */
-    if (!apr_atomic_read32(&mw_leave_hot.leaving)) {
+    if (!mw_atomic_read32(&hot.leaving)) {
         return 0;
     }
-    return apr_atomic_read32(&holding) == 0 || mw_clock_now() >= exit_deadline;
+    return mw_atomic_read32(&holding) == 0 || mw_clock_now() >= exit_deadline;
 }
 
 /* worker/event: accept nothing more (the connection stays in the backlog
@@ -240,7 +247,7 @@ static void mark_not_spare(void)
 
 void mw_leave_soon(void)
 {
-    if (is_event && !apr_atomic_xchg32(&marked, 1)) {
+    if (is_event && !mw_atomic_xchg32(&marked, 1)) {
         mark_not_spare();
     }
 }
@@ -254,25 +261,26 @@ void mw_leave_start(conn_rec *c)
      * checks its keep-alive queue with up to a second's delay. Published
      * by the atomic store, before any accept function can read it. */
     exit_deadline = mw_clock_now() + mw_leave_max_wait();
-    apr_atomic_set32(&mw_leave_hot.leaving, 1);
+    mw_atomic_set32(&hot.leaving, 1);
     /* The listener reads accept_func once per accept; the MPM sets it
      * after child_init, so it is swapped only now. */
     for (lr = ap_listeners; lr; lr = lr->next) {
-        lr->accept_func = mw_leave_hot.threaded ? threaded_leaving_accept
+        lr->accept_func = hot.threaded ? threaded_leaving_accept
                                                 : prefork_leaving_accept;
     }
-    if (!mw_leave_hot.threaded) {
+    if (!hot.threaded) {
         keepalive_promised = c->keepalive == AP_CONN_KEEPALIVE;
         apr_pool_cleanup_register(c->pool, NULL, prefork_leave,
                                   apr_pool_cleanup_null);
     }
 }
 
-MW_COLD void mw_leave_request_begin_leaving(request_rec *r)
+/* The first requests that begin after the decision. */
+static MW_COLD void request_begin_leaving(request_rec *r)
 {
     /* ap_set_keepalive() then answers "Connection: close". */
     r->connection->keepalive = AP_CONN_CLOSE;
-    if (!mw_leave_hot.threaded) {
+    if (!hot.threaded) {
         keepalive_promised = 0;
     }
 }
@@ -338,7 +346,7 @@ static int leave_mpm_query(int query, int *result, apr_status_t *rv)
     /* Every request asks (ap_set_keepalive): the thread-locals are read
      * only in a leaving child. */
     if (query != AP_MPMQ_MPM_STATE
-        || !mw_atomic_read32(&mw_leave_hot.leaving)
+        || !mw_atomic_read32(&hot.leaving)
         || asking_mpm || keepalive_promised) {
         return DECLINED;
     }
@@ -353,7 +361,7 @@ static int leave_mpm_query(int query, int *result, apr_status_t *rv)
  * state of its own here: its master's belongs to another thread. */
 static apr_status_t secondary_request_done(void *data)
 {
-    apr_atomic_dec32(&holding);
+    mw_atomic_dec32(&holding);
     return APR_SUCCESS;
 }
 
@@ -365,22 +373,21 @@ static void update_hold(struct mw_leave_conn_t *lc)
     if (holds != lc->holds) {
         lc->holds = holds;
         if (holds) {
-            apr_atomic_inc32(&holding);
+            mw_atomic_inc32(&holding);
         }
         else {
-            apr_atomic_dec32(&holding);
+            mw_atomic_dec32(&holding);
         }
     }
 }
 
-MW_HOT void mw_leave_track_begin(request_rec *r, mw_conn_t *conn,
-                                 int leaving)
+static void track_begin(request_rec *r, mw_conn_t *conn, int leaving)
 {
     struct mw_leave_conn_t *lc;
 
     if (!conn) {
         if (!leaving) {
-            apr_atomic_inc32(&holding);
+            mw_atomic_inc32(&holding);
             apr_pool_cleanup_register(r->pool, NULL, secondary_request_done,
                                       apr_pool_cleanup_null);
         }
@@ -403,7 +410,7 @@ MW_HOT void mw_leave_track_begin(request_rec *r, mw_conn_t *conn,
 /* Once no request is open on its connection, it may wait idle for the
  * next keep-alive request. Requests on a connection end in the order they
  * began, so those that began before the decision end first. */
-MW_HOT void mw_leave_track_end(request_rec *r, mw_conn_t *conn)
+static void track_end(request_rec *r, mw_conn_t *conn)
 {
     conn_rec *c = r->connection;
     struct mw_leave_conn_t *lc = conn->leave;
@@ -422,6 +429,35 @@ MW_HOT void mw_leave_track_end(request_rec *r, mw_conn_t *conn)
     update_hold(lc);
 }
 
+MW_HOT void mw_leave_request_begin(request_rec *r, mw_conn_t *conn)
+{
+    int leaving = mw_atomic_read32(&hot.leaving) != 0;
+
+    if (MW_UNLIKELY(leaving)) {
+        request_begin_leaving(r);
+    }
+    if (hot.threaded) {
+        track_begin(r, conn, leaving);
+    }
+}
+
+MW_HOT void mw_leave_request_end(request_rec *r, mw_conn_t *conn)
+{
+    if (hot.threaded && conn) {
+        track_end(r, conn);
+    }
+}
+
+int mw_leave_leaving(void)
+{
+    return mw_atomic_read32(&hot.leaving) != 0;
+}
+
+int mw_leave_threaded(void)
+{
+    return hot.threaded;
+}
+
 static apr_status_t connection_done(void *data)
 {
     struct mw_leave_conn_t *lc = data;
@@ -432,17 +468,14 @@ static apr_status_t connection_done(void *data)
     return APR_SUCCESS;
 }
 
-static int leave_pre_connection(conn_rec *c, void *csd)
+void mw_leave_conn_init(conn_rec *c, mw_conn_t *conn)
 {
-    mw_conn_t *conn = mw_conn(c);
-
     keepalive_promised = 0;
-    if (conn && mw_leave_hot.threaded) {
+    if (hot.threaded) {
         conn->leave = apr_pcalloc(c->pool, sizeof(*conn->leave));
         apr_pool_cleanup_register(c->pool, conn->leave, connection_done,
                                   apr_pool_cleanup_null);
     }
-    return DECLINED;
 }
 
 /* ---- The end of the process ------------------------------------------ */
@@ -475,7 +508,7 @@ static apr_status_t exit_with_status_0(void *data)
 {
     int gen = 0;
 
-    if (apr_atomic_read32(&mw_leave_hot.leaving)) {
+    if (mw_atomic_read32(&hot.leaving)) {
         /* Nothing can hang after this: free the slot now rather than when
          * the parent reaps the process, up to a second later (worker may
          * meanwhile have started more processes than ServerLimit). */
@@ -487,14 +520,16 @@ static apr_status_t exit_with_status_0(void *data)
     return APR_SUCCESS;
 }
 
-static void leave_child_init(apr_pool_t *pchild, server_rec *s)
+/* First of the module's child_init steps, so that its pchild cleanup
+ * is the last to run. */
+void mw_leave_child_init(apr_pool_t *pchild, server_rec *s)
 {
     /* Whether or not this child gets a slot (that is known only after
      * this hook), leaving begins only from one. */
     if (!mw_table() || one_process) {
         return;
     }
-    if (mw_leave_hot.threaded) {
+    if (hot.threaded) {
         apr_pool_cleanup_register(pchild, NULL, exit_with_status_0,
                                   apr_pool_cleanup_null);
     }
@@ -502,7 +537,7 @@ static void leave_child_init(apr_pool_t *pchild, server_rec *s)
         apr_pool_pre_cleanup_register(pchild, NULL, prefork_mark_leaving);
     }
     is_event = !strcmp(ap_show_mpm(), "event");
-    if (is_event || !mw_leave_hot.threaded) {
+    if (is_event || !hot.threaded) {
         listener_kind = DECLINE_AND_RETURN;
     }
     else {
@@ -511,30 +546,20 @@ static void leave_child_init(apr_pool_t *pchild, server_rec *s)
     }
 }
 
-static int leave_post_config(apr_pool_t *pconf, apr_pool_t *plog,
-                             apr_pool_t *ptemp, server_rec *s)
+void mw_leave_post_config(server_rec *s)
 {
     int v = 0;
 
     ap_mpm_query(AP_MPMQ_IS_THREADED, &v);
-    mw_leave_hot.threaded = v != AP_MPMQ_NOT_SUPPORTED;
+    hot.threaded = v != AP_MPMQ_NOT_SUPPORTED;
     v = 0;
     ap_mpm_query(AP_MPMQ_IS_ASYNC, &v);
     sync_mpm = !v;
-    /* In httpd -X the child is the server: recycling it would stop it. */
-    one_process = ap_exists_config_define("ONE_PROCESS")
-                  || ap_exists_config_define("DEBUG");
+    one_process = mw_config_one_process();
     keepalive_max = max_keepalive(s);
-    return OK;
 }
 
 void mw_leave_register_hooks(void)
 {
-    ap_hook_post_config(leave_post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    /* Really first, so its pchild cleanup is the last to run (before the
-     * slot is claimed: it looks only at whether there is a table). */
-    ap_hook_child_init(leave_child_init, NULL, NULL, APR_HOOK_REALLY_FIRST);
-    ap_hook_pre_connection(leave_pre_connection, NULL, NULL,
-                           APR_HOOK_MIDDLE);
     ap_hook_mpm_query(leave_mpm_query, NULL, NULL, APR_HOOK_REALLY_FIRST);
 }

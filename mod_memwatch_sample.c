@@ -11,7 +11,6 @@
 
 #include "httpd.h"
 #include "http_config.h"
-#include "apr_atomic.h"
 
 #include "http_connection.h"
 #include "http_core.h"
@@ -21,11 +20,17 @@
 #include "util_filter.h"
 
 #include "mod_memwatch_private.h"
+#include "mod_memwatch_config.h"
+#include "mod_memwatch_children.h"
+#include "mod_memwatch_table.h"
 #include "mod_memwatch_leave.h"
+#include "mod_memwatch_retire.h"
 #include "mod_memwatch_sample.h"
 #include "mw_atomic.h"
+#include "mw_attr.h"
 #include "mw_budget.h"
 #include "mw_clock.h"
+#include "mw_hot.h"
 #include "mw_key.h"
 #include "mw_pool.h"
 #include "mw_proc.h"
@@ -125,18 +130,17 @@ static volatile apr_uint64_t last_logged_rss;
  * one, and those of mod_http2's secondary connections. */
 static volatile apr_uint32_t unmeasured_elsewhere;
 
-/* The times below are in the slot, where any child may have written
- * anything: saturated, never overflowing. */
-static int history_due(const mw_slot_t *sl, apr_time_t now)
+static int history_due(mw_slot_t *sl, apr_time_t now)
 {
-    return mw_clock_since(now, sl->hist_last)
-           >= apr_time_from_sec(conf->history_interval);
+    return mw_slot_history_due(sl, now,
+                               apr_time_from_sec(conf->history_interval));
 }
 
-static int smaps_due(const mw_slot_t *sl, apr_time_t now)
+static int smaps_due(mw_slot_t *sl, apr_time_t now)
 {
-    return !mw_smaps_unavailable() && mw_clock_since(now, sl->smaps_last)
-           >= apr_time_from_sec(conf->smaps_interval);
+    return !mw_smaps_unavailable()
+           && mw_slot_smaps_due(sl, now,
+                                apr_time_from_sec(conf->smaps_interval));
 }
 
 /* Private memory between this child's smaps_rollup reads
@@ -163,13 +167,11 @@ static void read_smaps(mw_slot_t *sl, long pid, apr_time_t now,
 {
     mw_smaps_t sm;
 
-    sl->smaps_last = now;
     if (mw_smaps_read_pid(pid, &sm) != APR_SUCCESS) {
+        mw_slot_note_smaps(sl, now, NULL);
         return;
     }
-    apr_atomic_set64(&sl->private_bytes, sm.private_bytes);
-    apr_atomic_set64(&sl->shared_bytes, sm.shared_bytes);
-    apr_atomic_set64(&sl->pss_bytes, sm.pss_bytes);
+    mw_slot_note_smaps(sl, now, &sm);
     if (!pid) {
         at_smaps.private_bytes = sm.private_bytes;
         at_smaps.shared_bytes = sm.shared_bytes;
@@ -184,8 +186,6 @@ static void read_smaps(mw_slot_t *sl, long pid, apr_time_t now,
 static void sample_slot(const mw_table_t *t, mw_slot_t *sl, long pid,
                         apr_time_t now, const mw_statm_t *st)
 {
-    mw_sample_t sample;
-
     /* Due again under the lock: another thread may just have sampled. */
     if (!mw_slot_trylock(sl)) {
         return;
@@ -194,17 +194,7 @@ static void sample_slot(const mw_table_t *t, mw_slot_t *sl, long pid,
         read_smaps(sl, pid, now, anon_of(st));
     }
     if (history_due(sl, now)) {
-        sample.time = now;
-        sample.rss = st->rss_bytes;
-        sample.private_bytes = apr_atomic_read64(&sl->private_bytes);
-        sample.shared_bytes = apr_atomic_read64(&sl->shared_bytes);
-        sample.requests = apr_atomic_read64(&sl->requests);
-        sample.request_pool_peak = apr_atomic_read64(&sl->request_pool_count)
-                                   ? apr_atomic_read64(&sl->request_pool_peak)
-                                   : MW_UNKNOWN;
-        sample.connection_pool_peak = sample.request_pool_peak == MW_UNKNOWN
-            ? MW_UNKNOWN : apr_atomic_read64(&sl->connection_pool_peak);
-        mw_history_append(t, sl, &sample);
+        mw_slot_sample(t, sl, now, st->rss_bytes);
     }
     mw_slot_unlock(sl);
 }
@@ -214,7 +204,7 @@ static void sample_slot(const mw_table_t *t, mw_slot_t *sl, long pid,
  * theirs; each child near the budget reads its own often. */
 static void private_total(apr_uint64_t floor, mw_private_total_t *tot)
 {
-    apr_uint64_t own = apr_atomic_read64(&hot.me->private_bytes);
+    apr_uint64_t own = mw_slot_private(hot.me);
 
     mw_table_private_total(mw_table(), tot);
     if (floor != MW_UNKNOWN && own != MW_UNKNOWN && floor > own) {
@@ -227,16 +217,16 @@ static void private_total(apr_uint64_t floor, mw_private_total_t *tot)
  * MemwatchMaxTotalPrivate) on a fresh statm reading: once a child is near
  * one, every reading reads smaps_rollup too, so they hold as the RSS
  * limits do. Returns nonzero while near; sets f->largest_over_total. */
-static int watch_private(const mw_statm_t *st, mw_request_figures_t *f)
+static int watch_private(const mw_statm_t *st, mw_request_figures_t *f,
+                         const mw_limits_t *limits)
 {
     apr_uint64_t anon = anon_of(st), floor;
-    mw_limits_t limits = { 0, 0, hot.me->limit_private, hot.me->limit_shared };
     mw_private_total_t tot = { 0, 0, -1 };
     int near;
 
     floor = mw_policy_private_floor(at_smaps.private_bytes,
                                     at_smaps.anon_bytes, anon);
-    near = mw_policy_private_near(&limits, floor, at_smaps.shared_bytes);
+    near = mw_policy_private_near(limits, floor, at_smaps.shared_bytes);
     if (conf->max_total_private) {
         private_total(floor, &tot);
         near = near || tot.all > conf->max_total_private / 2;
@@ -247,8 +237,7 @@ static int watch_private(const mw_statm_t *st, mw_request_figures_t *f)
      * requests) or SMAPS_NEAR_INTERVAL, so a large child spends a small
      * share of its time on it, and overshoots by a few requests' worth. */
     if (near && (f->requests - at_smaps.requests >= SMAPS_NEAR_REQUESTS
-                 || mw_clock_since(f->now, hot.me->smaps_last)
-                    >= SMAPS_NEAR_INTERVAL)
+                 || mw_slot_smaps_due(hot.me, f->now, SMAPS_NEAR_INTERVAL))
         && mw_slot_trylock(hot.me)) {
         at_smaps.requests = f->requests;
         read_smaps(hot.me, 0, f->now, anon);
@@ -273,9 +262,9 @@ static int watch_private(const mw_statm_t *st, mw_request_figures_t *f)
             /* An idle child has no request to check it: its watcher
              * thread looks for this every tick (worker, event), the parent
              * every ten seconds (prefork). */
-            mw_slot_t *largest = mw_table_slot(mw_table(),
-                                               (apr_uint32_t)tot.largest);
-            apr_atomic_cas32(&largest->retire_requested, how, 0);
+            mw_slot_request_retire(mw_table_slot(mw_table(),
+                                                 (apr_uint32_t)tot.largest),
+                                   how);
         }
     }
     return near;
@@ -299,11 +288,9 @@ static void note_connection_pool(struct mw_sample_conn_t *cs, conn_rec *c)
     if (cs->requests == 1) {
         cs->first_used = ps.used;
     }
-    else if (ps.used > cs->first_used) {
-        mw_atomic_max64(&hot.me->connection_pool_growth_peak,
-                        ps.used - cs->first_used);
-    }
-    mw_atomic_max64(&hot.me->connection_pool_peak, ps.held);
+    mw_slot_note_connection_pool(hot.me, ps.held,
+                                 ps.used > cs->first_used
+                                 ? ps.used - cs->first_used : 0);
 }
 
 /* The request pool, on the requests that read RSS: a walk of its one to
@@ -318,9 +305,7 @@ static apr_uint64_t note_request_pool(request_rec *r)
     if (mw_pool_measure(r->pool, &ps) != APR_SUCCESS) {
         return 0;
     }
-    mw_atomic_max64(&hot.me->request_pool_peak, ps.held);
-    mw_atomic_add64(&hot.me->request_pool_sum, ps.held);
-    mw_atomic_add64(&hot.me->request_pool_count, 1);
+    mw_slot_note_request_pool(hot.me, ps.held);
     return ps.held;
 }
 
@@ -333,9 +318,10 @@ static MW_COLD int rss_read_claim(apr_uint64_t n, apr_time_t began,
                                   apr_interval_time_t every)
 {
     return (n - prev_n >= every_n
-            && mw_atomic_cas64(&hot.last_read_requests, prev_n, n))
+            && mw_atomic_cas64(&hot.last_read_requests, n, prev_n) == prev_n)
            || (began - (apr_time_t)prev >= every
-               && mw_atomic_cas64(&hot.last_read, prev, (apr_uint64_t)began));
+               && mw_atomic_cas64(&hot.last_read, (apr_uint64_t)began, prev)
+                  == prev);
 }
 
 /* Is it this thread's turn to read RSS, for the n-th request of the
@@ -362,14 +348,9 @@ static APR_INLINE int rss_read_due(apr_uint64_t n, apr_time_t began)
 /* A fresh RSS in the slot; the end of warm-up takes the baseline. */
 static void record_rss(request_rec *r, apr_uint64_t n, apr_uint64_t rss)
 {
-    apr_atomic_set64(&hot.me->rss, rss);
-    mw_atomic_max64(&hot.me->rss_peak, rss);
-    if (mw_atomic_read32(&hot.me->state) == MW_STATE_WARMING
-        && n >= conf->warmup
-        && apr_atomic_cas32(&hot.me->state, MW_STATE_OK, MW_STATE_WARMING)
-           == MW_STATE_WARMING) {
-        apr_atomic_set64(&hot.me->baseline_rss, rss);
-        mw_trend_start(&hot.me->trend, n);
+    mw_slot_note_rss(hot.me, rss);
+    if (mw_slot_state(hot.me) == MW_STATE_WARMING && n >= conf->warmup
+        && mw_slot_warmed(hot.me, n, rss)) {
         mw_retire_baseline(r, rss);
     }
 }
@@ -378,13 +359,7 @@ static void record_rss(request_rec *r, apr_uint64_t n, apr_uint64_t rss)
 static void record_history(apr_uint64_t n, const mw_statm_t *st,
                            apr_time_t now)
 {
-    apr_uint64_t rss = st->rss_bytes;
-
-    if (mw_atomic_read32(&hot.me->state) != MW_STATE_WARMING
-        && mw_trend_due(&hot.me->trend, n) && mw_slot_trylock(hot.me)) {
-        mw_trend_add(&hot.me->trend, n, rss, now);
-        mw_slot_unlock(hot.me);
-    }
+    mw_slot_trend_note(hot.me, n, st->rss_bytes, now);
     if (history_due(hot.me, now) || smaps_due(hot.me, now)) {
         sample_slot(mw_table(), hot.me, 0, now, st);
     }
@@ -430,7 +405,7 @@ static const char *log_number(apr_pool_t *p, apr_int64_t v)
  * request of an internal redirect chain, the one mod_log_config reads. */
 static void set_log_notes(request_rec *r, apr_uint64_t rss)
 {
-    apr_uint64_t prev = apr_atomic_xchg64(&last_logged_rss, rss);
+    apr_uint64_t prev = mw_atomic_xchg64(&last_logged_rss, rss);
 
     while (r->next) {
         r = r->next;
@@ -450,7 +425,9 @@ static MW_COLD void request_read(request_rec *r, const request_state_t *st,
     mw_request_figures_t fig;
     apr_uint64_t pool_bytes = note_request_pool(r);
     mw_statm_t statm;
-    int near_private = 0;
+    mw_limits_t limits;
+    mw_figures_t memory;
+    int near;
 
     if (mw_own_statm(&statm) != APR_SUCCESS || !statm.rss_bytes) {
         return;
@@ -459,22 +436,25 @@ static MW_COLD void request_read(request_rec *r, const request_state_t *st,
     fig.rss = statm.rss_bytes;
     fig.now = apr_time_now();
     fig.largest_over_total = 0;
-    apr_atomic_set64(&hot.last_read, (apr_uint64_t)fig.now);
-    apr_atomic_set64(&hot.last_read_requests, n);
+    mw_atomic_set64(&hot.last_read, (apr_uint64_t)fig.now);
+    mw_atomic_set64(&hot.last_read_requests, n);
     record_rss(r, n, fig.rss);
     if (hot.log_notes_wanted) {
         set_log_notes(r, fig.rss);
     }
-    if (st->weight && mw_atomic_read32(&hot.me->state) != MW_STATE_WARMING) {
+    if (st->weight && mw_slot_state(hot.me) != MW_STATE_WARMING) {
         attribute(r, st->weight,
                   fig.rss > st->rss_before ? fig.rss - st->rss_before : 0,
                   pool_bytes, fig.now);
     }
+    mw_slot_limits(hot.me, &limits);
+    mw_slot_figures(hot.me, fig.rss, &memory);
+    near = mw_policy_near(&limits, &memory);
     if (hot.watch_private) {
-        near_private = watch_private(&statm, &fig);
+        near = watch_private(&statm, &fig, &limits) || near;
     }
-    apr_atomic_set32(&hot.near_limit,
-                     mw_retire_check_request(r, &fig) || near_private);
+    mw_atomic_set32(&hot.near_limit, near);
+    mw_retire_check_request(r, &fig);
     record_history(n, &statm, fig.now);
 }
 
@@ -496,7 +476,7 @@ static MW_HOT int sample_log_transaction(request_rec *r)
         return DECLINED;
     }
     ap_set_module_config(r->request_config, &memwatch_module, NULL);
-    n = mw_atomic_add64(&hot.me->requests, 1);
+    n = mw_slot_count_request(hot.me);
     conn = mw_conn(r->connection);
     if (conn && (cs = conn->sample) != NULL) {
         /* A pipelined request may have begun already. */
@@ -509,7 +489,7 @@ static MW_HOT int sample_log_transaction(request_rec *r)
     }
     if (MW_UNLIKELY(st != &counted_only || hot.log_notes_wanted
                     || rss_read_due(n, r->request_time)
-                    || (mw_atomic_read32(&hot.me->state) == MW_STATE_WARMING
+                    || (mw_slot_state(hot.me) == MW_STATE_WARMING
                         && n >= conf->warmup))) {
         request_read(r, st, n);
     }
@@ -541,14 +521,14 @@ static APR_INLINE apr_uint32_t pick_for_measure(apr_uint32_t *unmeasured,
     if (!mw_budget_take(hot.measure_due, &hot.measure_due_seen, now,
                         &measure_budget)) {
         if (!unmeasured) {
-            apr_atomic_inc32(&unmeasured_elsewhere);
+            mw_atomic_inc32(&unmeasured_elsewhere);
         }
         return 0;
     }
     if (unmeasured) {
         *unmeasured = 0;
     }
-    return weight + apr_atomic_xchg32(&unmeasured_elsewhere, 0);
+    return weight + mw_atomic_xchg32(&unmeasured_elsewhere, 0);
 }
 
 static MW_HOT int sample_post_read_request(request_rec *r)
@@ -594,7 +574,7 @@ static apr_status_t connection_done(void *data)
         note_connection_pool(conn->sample, c);
     }
     if (conn->sample->unmeasured) {
-        apr_atomic_add32(&unmeasured_elsewhere, conn->sample->unmeasured);
+        mw_atomic_add32(&unmeasured_elsewhere, conn->sample->unmeasured);
     }
     return APR_SUCCESS;
 }
@@ -617,14 +597,12 @@ static MW_COLD void sample_stream(struct mw_sample_conn_t *cs,
         || mw_pool_measure(c->pool, &cp) != APR_SUCCESS) {
         return;
     }
-    mw_atomic_max64(&hot.me->request_pool_peak, rp.held);
     if (!cs->stream_base) {
         cs->stream_base = rp.used + cp.used;
     }
-    else if (rp.used + cp.used > cs->stream_base) {
-        mw_atomic_max64(&hot.me->stream_pool_growth_peak,
-                        rp.used + cp.used - cs->stream_base);
-    }
+    mw_slot_note_stream(hot.me, rp.held,
+                        rp.used + cp.used > cs->stream_base
+                        ? rp.used + cp.used - cs->stream_base : 0);
 }
 
 static MW_HOT apr_status_t stream_filter(ap_filter_t *f,
@@ -638,14 +616,9 @@ static MW_HOT apr_status_t stream_filter(ap_filter_t *f,
     return ap_pass_brigade(f->next, bb);
 }
 
-static int sample_pre_connection(conn_rec *c, void *csd)
+void mw_sample_conn_init(conn_rec *c, mw_conn_t *conn)
 {
-    mw_conn_t *conn = mw_conn(c);
-
-    if (!conn) {
-        return DECLINED;
-    }
-    mw_atomic_add64(&hot.me->connections, 1);
+    mw_slot_count_connection(hot.me);
     conn->sample = apr_pcalloc(c->pool, sizeof(*conn->sample));
     if (hot.sample_streams) {
         ap_add_output_filter_handle(stream_filter_handle, conn->sample, NULL,
@@ -653,20 +626,17 @@ static int sample_pre_connection(conn_rec *c, void *csd)
     }
     apr_pool_cleanup_register(c->pool, c, connection_done,
                               apr_pool_cleanup_null);
-    return DECLINED;
 }
 
-static int sample_post_config(apr_pool_t *pconf, apr_pool_t *plog,
-                              apr_pool_t *ptemp, server_rec *s)
+void mw_sample_post_config(server_rec *s)
 {
     conf = mw_config(s);
     hot.log_notes_wanted = mentions_log_notes(ap_conftree);
     hot.sample_streams = conf->sample_streams
                          && mw_pool_method() != MW_POOL_UNAVAILABLE;
-    return OK;
 }
 
-static void sample_child_init(apr_pool_t *pchild, server_rec *s)
+void mw_sample_child_init(apr_pool_t *pchild, server_rec *s)
 {
     mw_statm_t statm;
 
@@ -674,13 +644,15 @@ static void sample_child_init(apr_pool_t *pchild, server_rec *s)
     if (!hot.me) {
         return;
     }
-    hot.measure_due = &mw_table()->hdr->measure_due;
+    hot.measure_due = mw_table_measure_due(mw_table());
     if (!hot.sample_streams) {
-        apr_atomic_set64(&hot.me->stream_pool_growth_peak, MW_UNKNOWN);
+        mw_slot_no_stream_figures(hot.me);
+    }
+    if (mw_own_statm(&statm) != APR_SUCCESS) {
+        statm.rss_bytes = statm.shared_bytes = 0;
     }
     if (conf->warmup == 0) {
-        apr_atomic_set32(&hot.me->state, MW_STATE_OK);
-        mw_trend_start(&hot.me->trend, 0);
+        mw_slot_warmed(hot.me, 0, statm.rss_bytes);
     }
     hot.total_ceiling = conf->ceiling == MW_CEILING_OFF ? APR_UINT64_MAX
         : conf->max_total_private + conf->max_total_private / 100
@@ -691,46 +663,29 @@ static void sample_child_init(apr_pool_t *pchild, server_rec *s)
     /* A first history point and the private/shared split from the start
      * (one smaps_rollup read), so a child that has served nothing yet is
      * not shown with unknown figures until the parent samples it. */
-    if (mw_own_statm(&statm) == APR_SUCCESS) {
+    if (statm.rss_bytes) {
         sample_slot(mw_table(), hot.me, 0, apr_time_now(), &statm);
     }
 }
 
-/* Parent, every ten seconds (ap_wait_or_timeout runs monitor hooks on
- * every tenth one-second wait): samples for children that served nothing
- * lately. */
-static int sample_monitor(apr_pool_t *p, server_rec *s)
+void mw_sample_idle(int index, pid_t pid, const mw_slot_copy_t *copy,
+                    apr_time_t now)
 {
     const mw_table_t *t = mw_table();
-    apr_time_t now = apr_time_now();
-    apr_uint32_t i;
+    mw_statm_t st = { 0, 0 };
 
-    if (!t) {
-        return DECLINED;
+    /* mw_children_rss reads only a live child of this parent: the slot's
+     * pid is the child's word. */
+    if (mw_clock_since(now, copy->history_time)
+        > apr_time_from_sec(conf->history_interval + 1)
+        && (st.rss_bytes = mw_children_rss(pid)) != 0) {
+        sample_slot(t, mw_table_slot(t, (apr_uint32_t)index), (long)pid, now,
+                    &st);
     }
-    for (i = 0; i < mw_table_nslots(t); i++) {
-        mw_slot_t *sl = mw_table_slot(t, i);
-        apr_uint32_t pid = apr_atomic_read32(&sl->pid);
-        mw_statm_t st = { 0, 0 };
-
-        /* mw_rss_of reads only a live child of this parent: the slot's
-         * pid is the child's word. */
-        if (pid && apr_atomic_read32(&sl->state) != MW_STATE_FREE
-            && mw_clock_since(now, sl->hist_last) > apr_time_from_sec(
-                   conf->history_interval + 1)
-            && (st.rss_bytes = mw_rss_of((pid_t)pid)) != 0) {
-            sample_slot(t, sl, (long)pid, now, &st);
-        }
-    }
-    return DECLINED;
 }
 
 void mw_sample_register_hooks(void)
 {
-    ap_hook_post_config(sample_post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_child_init(sample_child_init, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_pre_connection(sample_pre_connection, NULL, NULL,
-                           APR_HOOK_MIDDLE);
     /* First, so later hooks that fail the request are still counted. */
     ap_hook_post_read_request(sample_post_read_request, NULL, NULL,
                               APR_HOOK_REALLY_FIRST);
@@ -738,5 +693,4 @@ void mw_sample_register_hooks(void)
         stream_filter, NULL, AP_FTYPE_CONNECTION);
     ap_hook_log_transaction(sample_log_transaction, NULL, NULL,
                             APR_HOOK_REALLY_FIRST);
-    ap_hook_monitor(sample_monitor, NULL, NULL, APR_HOOK_MIDDLE);
 }

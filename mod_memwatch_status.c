@@ -16,7 +16,10 @@
 #include "mod_status.h"
 
 #include "mod_memwatch_private.h"
+#include "mod_memwatch_config.h"
+#include "mod_memwatch_table.h"
 #include "mod_memwatch_status.h"
+#include "mw_hot.h"
 #include "mw_render.h"
 
 #define MAX_QUERY 256

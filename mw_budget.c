@@ -16,7 +16,7 @@ int mw_budget_claim(volatile apr_uint64_t *due, volatile apr_uint64_t *seen,
     apr_uint64_t was = mw_atomic_read64(due);
     apr_time_t next;
 
-    apr_atomic_set64(seen, was);
+    mw_atomic_set64(seen, was);
     if (mw_budget_spent(was, now, b)) {
         return 0;
     }
@@ -24,7 +24,7 @@ int mw_budget_claim(volatile apr_uint64_t *due, volatile apr_uint64_t *seen,
      * when it is behind, or beyond any a burst can set (not trusted). */
     next = was - (apr_uint64_t)now <= (apr_uint64_t)mw_budget_window(b)
            ? (apr_time_t)was : now;
-    return mw_atomic_cas64(due, was,
-                           (apr_uint64_t)(next + mw_budget_gap(next,
-                                                               b->mean)));
+    return mw_atomic_cas64(due, (apr_uint64_t)(next + mw_budget_gap(next,
+                                                                   b->mean)),
+                           was) == was;
 }

@@ -15,16 +15,13 @@
 #ifndef MW_HOT_H
 #define MW_HOT_H
 
-#if defined(__GNUC__)
+#if !defined(__GNUC__)
+#error "mod_memwatch needs GCC or clang (attributes, mw_atomic.h)"
+#endif
+
 #define MW_HOT __attribute__((hot))
 #define MW_COLD __attribute__((cold, noinline))
 #define MW_LINE_ALIGNED __attribute__((aligned(64)))
 #define MW_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#else
-#define MW_HOT
-#define MW_COLD
-#define MW_LINE_ALIGNED
-#define MW_UNLIKELY(x) (x)
-#endif
 
 #endif /* MW_HOT_H */

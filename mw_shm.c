@@ -3,19 +3,13 @@
 #include <stddef.h>
 #include <string.h>
 
-#include <apr_atomic.h>
 #include <apr_strings.h>
 
+#include "mw_atomic.h"
+#include "mw_clock.h"
 #include "mw_shm.h"
 
 #define MW_MAGIC 0x6d774d37     /* "mwM7": bump when the layout changes */
-
-/* Publication order between processes: a writer's release before the
- * word that publishes a record, a reader's acquire after loading it and
- * before loading it again. APR's atomics order themselves, but not the
- * plain loads and stores of the record around them. */
-#define MW_RELEASE() __atomic_thread_fence(__ATOMIC_RELEASE)
-#define MW_ACQUIRE() __atomic_thread_fence(__ATOMIC_ACQUIRE)
 
 /* A point between two steps of a decision that another decider may see;
  * tests/test_ticket_race.c replays every order of two deciders' steps by
@@ -145,11 +139,6 @@ apr_uint32_t mw_table_nslots(const mw_table_t *t)
     return t->layout.nslots;
 }
 
-apr_uint32_t mw_attr_len(const mw_table_t *t)
-{
-    return t->layout.attr_len;
-}
-
 mw_slot_t *mw_table_slot(const mw_table_t *t, apr_uint32_t i)
 {
     if (i >= t->layout.nslots) {
@@ -175,10 +164,10 @@ typedef enum {
 
 static count_e count_take(mw_shm_header_t *h, apr_uint32_t max)
 {
-    apr_uint32_t cur = apr_atomic_read32(&h->retiring);
+    apr_uint32_t cur = mw_atomic_read32(&h->retiring);
 
     while (cur < max) {
-        apr_uint32_t seen = apr_atomic_cas32(&h->retiring, cur + 1, cur);
+        apr_uint32_t seen = mw_atomic_cas32(&h->retiring, cur + 1, cur);
         if (seen == cur) {
             return COUNT_TAKEN;
         }
@@ -189,10 +178,10 @@ static count_e count_take(mw_shm_header_t *h, apr_uint32_t max)
 
 static void count_give(mw_shm_header_t *h)
 {
-    apr_uint32_t cur = apr_atomic_read32(&h->retiring);
+    apr_uint32_t cur = mw_atomic_read32(&h->retiring);
 
     while (cur > 0) {
-        apr_uint32_t seen = apr_atomic_cas32(&h->retiring, cur - 1, cur);
+        apr_uint32_t seen = mw_atomic_cas32(&h->retiring, cur - 1, cur);
         if (seen == cur) {
             return;
         }
@@ -204,7 +193,7 @@ static void count_give(mw_shm_header_t *h)
  * (the leaving child, the parent's reap, a new owner's reset). */
 static void ticket_return(const mw_table_t *t, mw_slot_t *slot)
 {
-    if (apr_atomic_cas32(&slot->ticket_held, 0, 1) == 1) {
+    if (mw_atomic_cas32(&slot->ticket_held, 0, 1) == 1) {
         count_give(t->hdr);
     }
 }
@@ -220,20 +209,20 @@ static void slot_reset(const mw_table_t *t, mw_slot_t *s,
 {
     const apr_size_t from = offsetof(mw_slot_t, generation);
 
-    apr_atomic_set32(&s->state, MW_STATE_FREE);
+    mw_atomic_set32(&s->state, MW_STATE_FREE);
     /* A predecessor killed while retiring (and not reaped) held a ticket:
      * the memset would lose it, and MaxRetiring with it, for good. */
     ticket_return(t, s);
-    apr_atomic_set32(&s->reason, MW_REASON_NONE);
+    mw_atomic_set32(&s->reason, MW_REASON_NONE);
     memset((char *)s + from, 0, t->slot_size - from);
     s->generation = generation;
     s->started = now;
     s->rss = s->rss_peak = s->baseline_rss = rss;
     s->private_bytes = s->shared_bytes = MW_UNKNOWN;
     s->pss_bytes = MW_UNKNOWN;
-    MW_RELEASE();
-    apr_atomic_set32(&s->lock, 0);
-    apr_atomic_set32(&s->state, MW_STATE_WARMING);
+    mw_atomic_release();
+    mw_atomic_set32(&s->lock, 0);
+    mw_atomic_set32(&s->state, MW_STATE_WARMING);
 }
 
 int mw_slot_claim(const mw_table_t *t, apr_uint32_t pid,
@@ -246,15 +235,15 @@ int mw_slot_claim(const mw_table_t *t, apr_uint32_t pid,
      * one pid never holds two slots. */
     for (i = 0; i < t->layout.nslots; i++) {
         mw_slot_t *s = mw_table_slot(t, i);
-        if (apr_atomic_read32(&s->pid) == pid) {
+        if (mw_atomic_read32(&s->pid) == pid) {
             slot_reset(t, s, generation, now, rss);
             return (int)i;
         }
     }
     for (i = 0; i < t->layout.nslots; i++) {
         mw_slot_t *s = mw_table_slot(t, i);
-        if (apr_atomic_read32(&s->pid) == 0
-            && apr_atomic_cas32(&s->pid, pid, 0) == 0) {
+        if (mw_atomic_read32(&s->pid) == 0
+            && mw_atomic_cas32(&s->pid, pid, 0) == 0) {
             slot_reset(t, s, generation, now, rss);
             return (int)i;
         }
@@ -268,11 +257,11 @@ static int free_state(mw_slot_t *s)
     apr_uint32_t state;
 
     do {
-        state = apr_atomic_read32(&s->state);
+        state = mw_atomic_read32(&s->state);
         if (state == MW_STATE_FREE) {
             return 0;
         }
-    } while (apr_atomic_cas32(&s->state, MW_STATE_FREE, state) != state);
+    } while (mw_atomic_cas32(&s->state, MW_STATE_FREE, state) != state);
     return 1;
 }
 
@@ -289,14 +278,14 @@ int mw_slot_reap(const mw_table_t *t, apr_uint32_t pid,
 
         /* Claimed by the compare-and-swap: the parent and the child
          * itself (as it exits) may both reap it. */
-        if (!pid || apr_atomic_read32(&s->pid) != pid || !free_state(s)) {
+        if (!pid || mw_atomic_read32(&s->pid) != pid || !free_state(s)) {
             continue;
         }
         /* Writers take their place in the ring by an atomic increment. */
-        next = apr_atomic_inc32(&h->exited_next);
+        next = mw_atomic_inc32(&h->exited_next);
         e = &h->exited[next % MW_EXITED_LEN];
-        apr_atomic_set32(&e->seq, 0);
-        MW_RELEASE();
+        mw_atomic_set32(&e->seq, 0);
+        mw_atomic_release();
         e->pid = pid;
         e->slot = i;
         e->generation = s->generation;
@@ -304,16 +293,16 @@ int mw_slot_reap(const mw_table_t *t, apr_uint32_t pid,
         e->restart = s->generation != current_generation;
         e->started = s->started;
         e->exited = now;
-        e->requests = apr_atomic_read64(&s->requests);
-        e->connections = apr_atomic_read64(&s->connections);
-        e->rss = apr_atomic_read64(&s->rss);
-        e->rss_peak = apr_atomic_read64(&s->rss_peak);
-        e->baseline_rss = apr_atomic_read64(&s->baseline_rss);
-        MW_RELEASE();
-        apr_atomic_set32(&e->seq, next + 1);
-        apr_atomic_inc64(&h->exited_total);
+        e->requests = mw_atomic_read64(&s->requests);
+        e->connections = mw_atomic_read64(&s->connections);
+        e->rss = mw_atomic_read64(&s->rss);
+        e->rss_peak = mw_atomic_read64(&s->rss_peak);
+        e->baseline_rss = mw_atomic_read64(&s->baseline_rss);
+        mw_atomic_release();
+        mw_atomic_set32(&e->seq, next + 1);
+        mw_atomic_inc64(&h->exited_total);
         ticket_return(t, s);
-        apr_atomic_set32(&s->pid, 0);
+        mw_atomic_set32(&s->pid, 0);
         return (int)i;
     }
     return -1;
@@ -321,23 +310,24 @@ int mw_slot_reap(const mw_table_t *t, apr_uint32_t pid,
 
 int mw_slot_trylock(mw_slot_t *slot)
 {
-    return apr_atomic_cas32(&slot->lock, 1, 0) == 0;
+    return mw_atomic_cas32(&slot->lock, 1, 0) == 0;
 }
 
 void mw_slot_unlock(mw_slot_t *slot)
 {
-    apr_atomic_set32(&slot->lock, 0);
+    mw_atomic_set32(&slot->lock, 0);
 }
 
 void mw_slot_leave(const mw_table_t *t, mw_slot_t *slot, apr_time_t now)
 {
     slot->exiting_since = now;
-    apr_atomic_set32(&slot->state, MW_STATE_EXITING);
+    mw_atomic_set32(&slot->state, MW_STATE_EXITING);
     ticket_return(t, slot);
 }
 
 apr_status_t mw_slot_retire(const mw_table_t *t, mw_slot_t *slot,
-                            apr_uint32_t from, apr_uint32_t max)
+                            apr_uint32_t from, apr_uint32_t max,
+                            mw_reason_e reason, apr_time_t now)
 {
     count_e got;
 
@@ -345,7 +335,7 @@ apr_status_t mw_slot_retire(const mw_table_t *t, mw_slot_t *slot,
         return APR_EINVAL;
     }
     /* A slot already moved costs the count nothing, not even a moment. */
-    if (apr_atomic_read32(&slot->state) != from) {
+    if (mw_atomic_read32(&slot->state) != from) {
         return APR_EAGAIN;
     }
     MW_STEP();
@@ -359,7 +349,7 @@ apr_status_t mw_slot_retire(const mw_table_t *t, mw_slot_t *slot,
     /* The one step that decides between deciders. The count just taken
      * is not yet the slot's: a loser gives back exactly that, and never
      * touches ticket_held, which is the winner's. */
-    if (apr_atomic_cas32(&slot->state, MW_STATE_RETIRING, from) != from) {
+    if (mw_atomic_cas32(&slot->state, MW_STATE_RETIRING, from) != from) {
         if (got == COUNT_TAKEN) {
             count_give(t->hdr);
         }
@@ -369,22 +359,174 @@ apr_status_t mw_slot_retire(const mw_table_t *t, mw_slot_t *slot,
     /* Only the winner gets here: the ticket becomes the slot's, for
      * mw_slot_leave or mw_slot_reap to give back once. A flag already
      * set (written over) stands for one ticket: ours goes back. */
-    if (apr_atomic_cas32(&slot->ticket_held, 1, 0) != 0
+    if (mw_atomic_cas32(&slot->ticket_held, 1, 0) != 0
         && got == COUNT_TAKEN) {
         count_give(t->hdr);
     }
+    mw_atomic_set32(&slot->reason, reason);
+    slot->retire_time = now;
+    mw_atomic_set32(&slot->retired, 1);
     return APR_SUCCESS;
+}
+
+void mw_slot_wait(mw_slot_t *slot, mw_reason_e reason)
+{
+    mw_atomic_set32(&slot->reason, reason);
+    mw_atomic_cas32(&slot->state, MW_STATE_WAITING, MW_STATE_OK);
+}
+
+void mw_slot_unwait(mw_slot_t *slot)
+{
+    mw_atomic_cas32(&slot->state, MW_STATE_OK, MW_STATE_WAITING);
+}
+
+int mw_slot_would_recycle(mw_slot_t *slot, apr_uint32_t from,
+                          mw_reason_e reason)
+{
+    if (from != MW_STATE_OK && from != MW_STATE_WAITING) {
+        return 0;
+    }
+    mw_atomic_set32(&slot->reason, reason);
+    return mw_atomic_cas32(&slot->state, MW_STATE_WOULD_RECYCLE, from)
+           == from;
+}
+
+void mw_slot_request_retire(mw_slot_t *slot, apr_uint32_t how)
+{
+    mw_atomic_cas32(&slot->retire_requested, how, 0);
+}
+
+apr_uint32_t mw_slot_retire_requested(mw_slot_t *slot)
+{
+    return mw_atomic_read32(&slot->retire_requested);
+}
+
+void mw_slot_no_stream_figures(mw_slot_t *slot)
+{
+    mw_atomic_set64(&slot->stream_pool_growth_peak, MW_UNKNOWN);
+}
+
+void mw_slot_set_limits(mw_slot_t *slot, const mw_limits_t *l)
+{
+    slot->limit_growth = l->max_growth;
+    slot->limit_rss = l->max_rss;
+    slot->limit_private = l->max_private;
+    slot->limit_shared = l->min_shared;
+}
+
+void mw_slot_limits(mw_slot_t *slot, mw_limits_t *l)
+{
+    l->max_growth = slot->limit_growth;
+    l->max_rss = slot->limit_rss;
+    l->max_private = slot->limit_private;
+    l->min_shared = slot->limit_shared;
+}
+
+void mw_slot_figures(mw_slot_t *slot, apr_uint64_t rss, mw_figures_t *f)
+{
+    f->rss = rss;
+    f->baseline_rss = mw_atomic_read64(&slot->baseline_rss);
+    f->private_bytes = mw_atomic_read64(&slot->private_bytes);
+    f->shared_bytes = mw_atomic_read64(&slot->shared_bytes);
+}
+
+int mw_slot_warmed(mw_slot_t *slot, apr_uint64_t n, apr_uint64_t rss)
+{
+    if (mw_atomic_cas32(&slot->state, MW_STATE_OK, MW_STATE_WARMING)
+        != MW_STATE_WARMING) {
+        return 0;
+    }
+    mw_atomic_set64(&slot->baseline_rss, rss);
+    mw_trend_start(&slot->trend, n);
+    return 1;
+}
+
+void mw_slot_trend_note(mw_slot_t *slot, apr_uint64_t n, apr_uint64_t rss,
+                        apr_time_t now)
+{
+    if (mw_slot_state(slot) != MW_STATE_WARMING
+        && mw_trend_due(&slot->trend, n) && mw_slot_trylock(slot)) {
+        mw_trend_add(&slot->trend, n, rss, now);
+        mw_slot_unlock(slot);
+    }
+}
+
+int mw_slot_history_due(mw_slot_t *slot, apr_time_t now,
+                        apr_interval_time_t interval)
+{
+    return mw_clock_since(now, slot->hist_last) >= interval;
+}
+
+int mw_slot_smaps_due(mw_slot_t *slot, apr_time_t now,
+                      apr_interval_time_t interval)
+{
+    return mw_clock_since(now, slot->smaps_last) >= interval;
+}
+
+void mw_slot_note_smaps(mw_slot_t *slot, apr_time_t now,
+                        const mw_smaps_t *sm)
+{
+    slot->smaps_last = now;
+    if (sm) {
+        mw_atomic_set64(&slot->private_bytes, sm->private_bytes);
+        mw_atomic_set64(&slot->shared_bytes, sm->shared_bytes);
+        mw_atomic_set64(&slot->pss_bytes, sm->pss_bytes);
+    }
+}
+
+apr_uint64_t mw_slot_private(mw_slot_t *slot)
+{
+    return mw_atomic_read64(&slot->private_bytes);
+}
+
+void mw_slot_sample(const mw_table_t *t, mw_slot_t *slot, apr_time_t now,
+                    apr_uint64_t rss)
+{
+    mw_sample_t sample;
+
+    sample.time = now;
+    sample.rss = rss;
+    sample.private_bytes = mw_atomic_read64(&slot->private_bytes);
+    sample.shared_bytes = mw_atomic_read64(&slot->shared_bytes);
+    sample.requests = mw_atomic_read64(&slot->requests);
+    /* Pool figures stay unknown until a request pool was measured. */
+    sample.request_pool_peak = mw_atomic_read64(&slot->request_pool_count)
+                               ? mw_atomic_read64(&slot->request_pool_peak)
+                               : MW_UNKNOWN;
+    sample.connection_pool_peak = sample.request_pool_peak == MW_UNKNOWN
+        ? MW_UNKNOWN : mw_atomic_read64(&slot->connection_pool_peak);
+    mw_history_append(t, slot, &sample);
+}
+
+volatile apr_uint64_t *mw_table_measure_due(const mw_table_t *t)
+{
+    return &t->hdr->measure_due;
+}
+
+apr_uint32_t mw_table_retiring(const mw_table_t *t)
+{
+    return mw_atomic_read32(&t->hdr->retiring);
+}
+
+int mw_table_first_misconfig(const mw_table_t *t, apr_uint32_t generation)
+{
+    apr_uint32_t mark = generation + 1;     /* 0: none told yet */
+    apr_uint32_t seen = mw_atomic_read32(&t->hdr->misconfig_generation);
+
+    return seen != mark
+           && mw_atomic_cas32(&t->hdr->misconfig_generation, mark, seen)
+              == seen;
 }
 
 void mw_recycle_add(const mw_table_t *t, const mw_recycle_t *ev)
 {
     mw_shm_header_t *h = t->hdr;
-    apr_uint32_t seq = apr_atomic_inc32(&h->recycles_next) + 1;
+    apr_uint32_t seq = mw_atomic_inc32(&h->recycles_next) + 1;
     mw_recycle_t *e = &h->recycles[(seq - 1) % MW_RECYCLES_LEN];
 
     /* seq 0 while the fields change, so a reader skips the entry. */
-    apr_atomic_set32(&e->seq, 0);
-    MW_RELEASE();
+    mw_atomic_set32(&e->seq, 0);
+    mw_atomic_release();
     e->pid = ev->pid;
     e->slot = ev->slot;
     e->reason = ev->reason;
@@ -396,13 +538,13 @@ void mw_recycle_add(const mw_table_t *t, const mw_recycle_t *ev)
     e->private_bytes = ev->private_bytes;
     e->shared_bytes = ev->shared_bytes;
     e->requests = ev->requests;
-    MW_RELEASE();
-    apr_atomic_set32(&e->seq, seq);
+    mw_atomic_release();
+    mw_atomic_set32(&e->seq, seq);
     if (ev->dry_run) {
-        apr_atomic_inc64(&h->would_recycle_total);
+        mw_atomic_inc64(&h->would_recycle_total);
     }
     else if (ev->reason < MW_REASON_COUNT) {
-        apr_atomic_inc64(&h->recycles_total[ev->reason]);
+        mw_atomic_inc64(&h->recycles_total[ev->reason]);
     }
 }
 
@@ -415,12 +557,12 @@ void mw_history_append(const mw_table_t *t, mw_slot_t *slot,
     if (!len) {
         return;
     }
-    seq = apr_atomic_read64(&slot->hist_seq);
-    apr_atomic_set64(&slot->hist_writing, seq + 1);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);    /* before the sample */
+    seq = mw_atomic_read64(&slot->hist_seq);
+    mw_atomic_set64(&slot->hist_writing, seq + 1);
+    mw_atomic_fence();    /* before the sample */
     slot_history(slot)[seq % len] = *s;
-    MW_RELEASE();
-    apr_atomic_set64(&slot->hist_seq, seq + 1);
+    mw_atomic_release();
+    mw_atomic_set64(&slot->hist_seq, seq + 1);
     slot->hist_last = s->time;
 }
 
@@ -428,36 +570,37 @@ int mw_slot_copy(const mw_table_t *t, apr_uint32_t i, mw_slot_copy_t *c)
 {
     mw_slot_t *s = mw_table_slot(t, i);
 
-    if (!s || !(c->pid = apr_atomic_read32(&s->pid))) {
+    if (!s || !(c->pid = mw_atomic_read32(&s->pid))) {
         return 0;
     }
-    c->state = (mw_state_e)apr_atomic_read32(&s->state);
+    c->state = (mw_state_e)mw_atomic_read32(&s->state);
     if (c->state == MW_STATE_FREE) {
         return 0;
     }
-    MW_ACQUIRE();
-    c->reason = (mw_reason_e)apr_atomic_read32(&s->reason);
+    mw_atomic_acquire();
+    c->reason = (mw_reason_e)mw_atomic_read32(&s->reason);
     c->generation = s->generation;
     c->started = s->started;
     c->retire_time = s->retire_time;
     c->exiting_since = s->exiting_since;
     c->smaps_time = s->smaps_last;
-    c->requests = apr_atomic_read64(&s->requests);
-    c->connections = apr_atomic_read64(&s->connections);
-    c->rss = apr_atomic_read64(&s->rss);
-    c->rss_peak = apr_atomic_read64(&s->rss_peak);
-    c->baseline_rss = apr_atomic_read64(&s->baseline_rss);
-    c->private_bytes = apr_atomic_read64(&s->private_bytes);
-    c->shared_bytes = apr_atomic_read64(&s->shared_bytes);
-    c->pss_bytes = apr_atomic_read64(&s->pss_bytes);
-    c->request_pool_peak = apr_atomic_read64(&s->request_pool_peak);
-    c->request_pool_sum = apr_atomic_read64(&s->request_pool_sum);
-    c->request_pool_count = apr_atomic_read64(&s->request_pool_count);
-    c->connection_pool_peak = apr_atomic_read64(&s->connection_pool_peak);
+    c->history_time = s->hist_last;
+    c->requests = mw_atomic_read64(&s->requests);
+    c->connections = mw_atomic_read64(&s->connections);
+    c->rss = mw_atomic_read64(&s->rss);
+    c->rss_peak = mw_atomic_read64(&s->rss_peak);
+    c->baseline_rss = mw_atomic_read64(&s->baseline_rss);
+    c->private_bytes = mw_atomic_read64(&s->private_bytes);
+    c->shared_bytes = mw_atomic_read64(&s->shared_bytes);
+    c->pss_bytes = mw_atomic_read64(&s->pss_bytes);
+    c->request_pool_peak = mw_atomic_read64(&s->request_pool_peak);
+    c->request_pool_sum = mw_atomic_read64(&s->request_pool_sum);
+    c->request_pool_count = mw_atomic_read64(&s->request_pool_count);
+    c->connection_pool_peak = mw_atomic_read64(&s->connection_pool_peak);
     c->connection_pool_growth_peak =
-        apr_atomic_read64(&s->connection_pool_growth_peak);
+        mw_atomic_read64(&s->connection_pool_growth_peak);
     c->stream_pool_growth_peak =
-        apr_atomic_read64(&s->stream_pool_growth_peak);
+        mw_atomic_read64(&s->stream_pool_growth_peak);
     c->limit_growth = s->limit_growth;
     c->limit_rss = s->limit_rss;
     c->limit_private = s->limit_private;
@@ -478,15 +621,15 @@ apr_uint32_t mw_history_copy(const mw_table_t *t, apr_uint32_t i,
         return 0;
     }
     ring = slot_history(s);
-    seq = apr_atomic_read64(&s->hist_seq);
-    MW_ACQUIRE();
+    seq = mw_atomic_read64(&s->hist_seq);
+    mw_atomic_acquire();
     n = seq < len ? (apr_uint32_t)seq : len;
     n = n < max ? n : max;
     for (k = 0; k < n; k++) {
         dst[k] = ring[(seq - n + k) % len];
     }
-    MW_ACQUIRE();
-    writing = apr_atomic_read64(&s->hist_writing);
+    mw_atomic_acquire();
+    writing = mw_atomic_read64(&s->hist_writing);
     /* Samples seq .. writing - 1 were (or are being) written meanwhile:
      * once past the ring's free places they land on the oldest copied. */
     if (writing < seq) {
@@ -509,14 +652,14 @@ apr_uint32_t mw_history_copy(const mw_table_t *t, apr_uint32_t i,
         (max) = (max) < (len) ? (max) : (len);                             \
         for (i_ = 0; i_ < (max) && i_ < (next); i_++) {                    \
             apr_uint32_t want_ = (next) - i_;                              \
-            if (apr_atomic_read32(&(ring)[(want_ - 1) % (len)].seq)        \
+            if (mw_atomic_read32(&(ring)[(want_ - 1) % (len)].seq)        \
                 != want_) {                                                \
                 continue;                                                  \
             }                                                              \
-            MW_ACQUIRE();                                                  \
+            mw_atomic_acquire();                                                  \
             (dst)[n] = (ring)[(want_ - 1) % (len)];                        \
-            MW_ACQUIRE();                                                  \
-            if (apr_atomic_read32(&(ring)[(want_ - 1) % (len)].seq)        \
+            mw_atomic_acquire();                                                  \
+            if (mw_atomic_read32(&(ring)[(want_ - 1) % (len)].seq)        \
                 == want_) {                                                \
                 (dst)[(n)++].seq = want_;                                  \
             }                                                              \
@@ -527,7 +670,7 @@ apr_uint32_t mw_exited_copy(const mw_table_t *t, mw_exited_t *dst,
                             apr_uint32_t max)
 {
     mw_shm_header_t *h = t->hdr;
-    apr_uint32_t next = apr_atomic_read32(&h->exited_next), n = 0;
+    apr_uint32_t next = mw_atomic_read32(&h->exited_next), n = 0;
 
     RING_COPY(h->exited, MW_EXITED_LEN, next, dst, max, n);
     return n;
@@ -537,38 +680,10 @@ apr_uint32_t mw_recycle_copy(const mw_table_t *t, mw_recycle_t *dst,
                               apr_uint32_t max)
 {
     mw_shm_header_t *h = t->hdr;
-    apr_uint32_t next = apr_atomic_read32(&h->recycles_next), n = 0;
+    apr_uint32_t next = mw_atomic_read32(&h->recycles_next), n = 0;
 
     RING_COPY(h->recycles, MW_RECYCLES_LEN, next, dst, max, n);
     return n;
-}
-
-static void attr_copy(const mw_attr_t *a, mw_attr_copy_t *out)
-{
-    memcpy(out->handler, a->handler, MW_HANDLER_LEN);
-    memcpy(out->prefix, a->prefix, MW_PREFIX_LEN);
-    out->handler[MW_HANDLER_LEN - 1] = '\0';
-    out->prefix[MW_PREFIX_LEN - 1] = '\0';
-    out->requests = apr_atomic_read64((volatile apr_uint64_t *)&a->requests);
-    out->growth = apr_atomic_read64((volatile apr_uint64_t *)&a->growth);
-    out->pool_bytes =
-        apr_atomic_read64((volatile apr_uint64_t *)&a->pool_bytes);
-}
-
-int mw_attr_copy(const mw_table_t *t, apr_uint32_t i, mw_attr_copy_t *out)
-{
-    if (i >= t->layout.attr_len
-        || apr_atomic_read32(&t->attr[i].state) != MW_ATTR_READY) {
-        return 0;
-    }
-    MW_ACQUIRE();
-    attr_copy(&t->attr[i], out);
-    return 1;
-}
-
-void mw_attr_other_copy(const mw_table_t *t, mw_attr_copy_t *out)
-{
-    attr_copy(&t->hdr->attr_other, out);
 }
 
 void mw_table_totals(const mw_table_t *t, mw_table_totals_t *out)
@@ -577,11 +692,11 @@ void mw_table_totals(const mw_table_t *t, mw_table_totals_t *out)
     int i;
 
     for (i = 0; i < MW_REASON_COUNT; i++) {
-        out->recycles_total[i] = apr_atomic_read64(&h->recycles_total[i]);
+        out->recycles_total[i] = mw_atomic_read64(&h->recycles_total[i]);
     }
-    out->would_recycle_total = apr_atomic_read64(&h->would_recycle_total);
-    out->exited_total = apr_atomic_read64(&h->exited_total);
-    out->retiring = apr_atomic_read32(&h->retiring);
+    out->would_recycle_total = mw_atomic_read64(&h->would_recycle_total);
+    out->exited_total = mw_atomic_read64(&h->exited_total);
+    out->retiring = mw_atomic_read32(&h->retiring);
 }
 
 void mw_table_private_total(const mw_table_t *t, mw_private_total_t *out)
@@ -593,10 +708,10 @@ void mw_table_private_total(const mw_table_t *t, mw_private_total_t *out)
     out->largest = -1;
     for (i = 0; i < t->layout.nslots; i++) {
         mw_slot_t *sl = mw_table_slot(t, i);
-        apr_uint32_t state = apr_atomic_read32(&sl->state);
-        apr_uint64_t priv = apr_atomic_read64(&sl->private_bytes);
+        apr_uint32_t state = mw_atomic_read32(&sl->state);
+        apr_uint64_t priv = mw_atomic_read64(&sl->private_bytes);
 
-        if (!apr_atomic_read32(&sl->pid) || priv == MW_UNKNOWN
+        if (!mw_atomic_read32(&sl->pid) || priv == MW_UNKNOWN
             || state == MW_STATE_FREE || state >= MW_STATE_COUNT) {
             continue;
         }
@@ -613,122 +728,3 @@ void mw_table_private_total(const mw_table_t *t, mw_private_total_t *out)
     }
 }
 
-/* FNV-1a over handler and prefix. */
-static apr_uint32_t attr_hash(const char *handler, const char *prefix)
-{
-    apr_uint32_t h = 2166136261u;
-    const char *s;
-
-    for (s = handler; *s; s++) {
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    }
-    h = (h ^ 0xff) * 16777619u;
-    for (s = prefix; *s; s++) {
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    }
-    return h;
-}
-
-static void attr_count(mw_attr_t *a, apr_uint64_t requests,
-                       apr_uint64_t growth, apr_uint64_t pool_bytes,
-                       apr_time_t now)
-{
-    apr_atomic_add64(&a->requests, requests);
-    if (growth) {
-        apr_atomic_add64(&a->growth, growth);
-        apr_atomic_set64((volatile apr_uint64_t *)&a->last_growth,
-                         (apr_uint64_t)now);
-    }
-    apr_atomic_add64(&a->pool_bytes, pool_bytes);
-}
-
-/* Write a key into an entry this thread holds in MW_ATTR_FILLING, then
- * publish it. */
-static void attr_fill(mw_attr_t *a, apr_uint32_t hash, const char *handler,
-                      const char *prefix, apr_time_t now)
-{
-    a->hash = hash;
-    apr_cpystrn(a->handler, handler, MW_HANDLER_LEN);
-    apr_cpystrn(a->prefix, prefix, MW_PREFIX_LEN);
-    apr_atomic_set64((volatile apr_uint64_t *)&a->last_growth,
-                     (apr_uint64_t)now);
-    MW_RELEASE();
-    apr_atomic_set32(&a->state, MW_ATTR_READY);
-}
-
-/* Take over an entry idle for MW_ATTR_IDLE: its figures go to "other"
- * (so totals stay exact), its place to the new key. A request that found
- * the old key just before may still land in the new one. */
-static int attr_evict(const mw_table_t *t, mw_attr_t *a, apr_uint32_t hash,
-                      const char *handler, const char *prefix,
-                      apr_time_t now)
-{
-    mw_attr_t *other = &t->hdr->attr_other;
-
-    if (apr_atomic_cas32(&a->state, MW_ATTR_FILLING, MW_ATTR_READY)
-        != MW_ATTR_READY) {
-        return 0;
-    }
-    apr_atomic_add64(&other->requests, apr_atomic_xchg64(&a->requests, 0));
-    apr_atomic_add64(&other->growth, apr_atomic_xchg64(&a->growth, 0));
-    apr_atomic_add64(&other->pool_bytes,
-                     apr_atomic_xchg64(&a->pool_bytes, 0));
-    attr_fill(a, hash, handler, prefix, now);
-    return 1;
-}
-
-/* Linear probing; an entry is never emptied, only refilled, so a key's
- * place stays on its probe path. */
-void mw_attr_add(const mw_table_t *t, const char *handler,
-                 const char *prefix, apr_uint64_t requests,
-                 apr_uint64_t growth, apr_uint64_t pool_bytes,
-                 apr_time_t now)
-{
-    apr_uint32_t len = t->layout.attr_len;
-    apr_uint32_t hash = attr_hash(handler, prefix);
-    apr_uint32_t probe;
-    mw_attr_t *idlest = NULL;
-    apr_int64_t idlest_time = now - MW_ATTR_IDLE;
-
-    for (probe = 0; probe < len; probe++) {
-        mw_attr_t *a = &t->attr[(hash + probe) % len];
-        apr_uint32_t st = apr_atomic_read32(&a->state);
-
-        if (st == MW_ATTR_FREE) {
-            if (!growth) {
-                break;      /* no growth: not worth a new entry */
-            }
-            if (apr_atomic_cas32(&a->state, MW_ATTR_FILLING, MW_ATTR_FREE)
-                != MW_ATTR_FREE) {
-                probe--;    /* lost the race: look at this entry again */
-                continue;
-            }
-            attr_fill(a, hash, handler, prefix, now);
-            attr_count(a, requests, growth, pool_bytes, now);
-            return;
-        }
-        if (st == MW_ATTR_READY) {
-            apr_int64_t last;
-            if (a->hash == hash
-                && strncmp(a->handler, handler, MW_HANDLER_LEN - 1) == 0
-                && strncmp(a->prefix, prefix, MW_PREFIX_LEN - 1) == 0) {
-                attr_count(a, requests, growth, pool_bytes, now);
-                return;
-            }
-            last = (apr_int64_t)apr_atomic_read64(
-                       (volatile apr_uint64_t *)&a->last_growth);
-            if (growth && last < idlest_time) {
-                idlest = a;
-                idlest_time = last;
-            }
-        }
-        /* MW_ATTR_FILLING: its key is not known yet, so move on rather
-         * than wait on the request path. */
-    }
-    if (growth && idlest
-        && attr_evict(t, idlest, hash, handler, prefix, now)) {
-        attr_count(idlest, requests, growth, pool_bytes, now);
-        return;
-    }
-    attr_count(&t->hdr->attr_other, requests, growth, pool_bytes, now);
-}

@@ -32,7 +32,10 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
+#include "mw_atomic.h"
 #include "mw_names.h"
+#include "mw_policy.h"
+#include "mw_proc.h"
 #include "mw_trend.h"
 
 /* A cache line: slots begin on one, so that no two children write the
@@ -216,6 +219,7 @@ typedef struct mw_slot_copy_t {
     apr_time_t retire_time;
     apr_time_t exiting_since;
     apr_time_t smaps_time;              /* last smaps_rollup read; 0 never */
+    apr_time_t history_time;            /* newest history sample; 0 none */
     apr_uint64_t requests;
     apr_uint64_t connections;
     apr_uint64_t rss;
@@ -236,15 +240,6 @@ typedef struct mw_slot_copy_t {
     apr_uint64_t limit_shared;
     mw_trend_t trend;
 } mw_slot_copy_t;
-
-/* A plain copy of an attribution entry (mw_attr_copy). */
-typedef struct mw_attr_copy_t {
-    char handler[MW_HANDLER_LEN];
-    char prefix[MW_PREFIX_LEN];
-    apr_uint64_t requests;
-    apr_uint64_t growth;
-    apr_uint64_t pool_bytes;
-} mw_attr_copy_t;
 
 /* The table-wide counters (mw_table_totals). */
 typedef struct mw_table_totals_t {
@@ -299,15 +294,6 @@ apr_uint32_t mw_exited_copy(const mw_table_t *t, mw_exited_t *dst,
 apr_uint32_t mw_recycle_copy(const mw_table_t *t, mw_recycle_t *dst,
                               apr_uint32_t max);
 
-/* Copy attribution entry i if it holds a key: returns 1, else 0. */
-int mw_attr_copy(const mw_table_t *t, apr_uint32_t i, mw_attr_copy_t *out);
-
-/* What did not fit the attribution table. */
-void mw_attr_other_copy(const mw_table_t *t, mw_attr_copy_t *out);
-
-/* Entries in the attribution table (the validated count). */
-apr_uint32_t mw_attr_len(const mw_table_t *t);
-
 void mw_table_totals(const mw_table_t *t, mw_table_totals_t *out);
 
 /* The children's private memory, as each last wrote it, saturated: what
@@ -350,9 +336,11 @@ int mw_slot_reap(const mw_table_t *t, apr_uint32_t pid,
  * winner marks the ticket as the slot's: a loser gives back only the count
  * it took itself. mw_slot_leave or mw_slot_reap gives the ticket back,
  * once. The count is taken just before the move, so for a moment it may
- * read one more than the RETIRING slots. */
+ * read one more than the RETIRING slots. The winner records the reason
+ * and the time (now) of the decision. */
 apr_status_t mw_slot_retire(const mw_table_t *t, mw_slot_t *slot,
-                            apr_uint32_t from, apr_uint32_t max);
+                            apr_uint32_t from, apr_uint32_t max,
+                            mw_reason_e reason, apr_time_t now);
 
 /* Append a recycle (or dry-run) event. */
 void mw_recycle_add(const mw_table_t *t, const mw_recycle_t *ev);
@@ -361,19 +349,149 @@ void mw_recycle_add(const mw_table_t *t, const mw_recycle_t *ev);
 void mw_history_append(const mw_table_t *t, mw_slot_t *slot,
                        const mw_sample_t *s);
 
-/* Add the figures of `requests` requests to the entry for (handler,
- * prefix), at time now. A new key takes a free entry only when it grew
- * (so traffic that causes no growth cannot fill the table). When the
- * table is full, a new key with growth replaces the entry that has grown
- * least recently, if that was over MW_ATTR_IDLE ago (its figures move to
- * "other"); else it goes to "other". */
-void mw_attr_add(const mw_table_t *t, const char *handler,
-                 const char *prefix, apr_uint64_t requests,
-                 apr_uint64_t growth, apr_uint64_t pool_bytes,
-                 apr_time_t now);
-
 /* Try to take a slot's lock (never waits); release with mw_slot_unlock. */
 int mw_slot_trylock(mw_slot_t *slot);
 void mw_slot_unlock(mw_slot_t *slot);
+
+/* ---- A child's own slot ------------------------------------------------
+ * Every write to a slot goes through the functions of this file: a child
+ * writes its own slot, and the parent or another child only ever asks one
+ * to retire (mw_slot_request_retire), takes a history sample of an idle
+ * one, or reaps it. The lifecycle:
+ *
+ *   FREE -claim-> WARMING -warmed-> OK <-wait/unwait-> WAITING
+ *   OK, WAITING -retire (with a ticket)-> RETIRING
+ *   OK, WAITING -would_recycle (MemwatchDryRun)-> WOULD_RECYCLE
+ *   any -leave-> EXITING;  any -reap-> FREE
+ *
+ * The request path's writers are inline: an atomic or two each, on the
+ * slot's first cache line. */
+
+static APR_INLINE mw_state_e mw_slot_state(mw_slot_t *slot)
+{
+    return (mw_state_e)mw_atomic_read32(&slot->state);
+}
+
+static APR_INLINE apr_uint64_t mw_slot_requests(mw_slot_t *slot)
+{
+    return mw_atomic_read64(&slot->requests);
+}
+
+/* Count a request that ended; returns the child's count with it. */
+static APR_INLINE apr_uint64_t mw_slot_count_request(mw_slot_t *slot)
+{
+    return mw_atomic_inc64(&slot->requests) + 1;
+}
+
+static APR_INLINE void mw_slot_count_connection(mw_slot_t *slot)
+{
+    mw_atomic_inc64(&slot->connections);
+}
+
+static APR_INLINE void mw_slot_note_rss(mw_slot_t *slot, apr_uint64_t rss)
+{
+    mw_atomic_set64(&slot->rss, rss);
+    mw_atomic_max64(&slot->rss_peak, rss);
+}
+
+/* A request pool as the request ended (peak, and its mean). */
+static APR_INLINE void mw_slot_note_request_pool(mw_slot_t *slot,
+                                                 apr_uint64_t held)
+{
+    mw_atomic_max64(&slot->request_pool_peak, held);
+    mw_atomic_add64(&slot->request_pool_sum, held);
+    mw_atomic_inc64(&slot->request_pool_count);
+}
+
+/* A connection pool: what it holds, and how much it grew since the
+ * connection's first request. */
+static APR_INLINE void mw_slot_note_connection_pool(mw_slot_t *slot,
+                                                    apr_uint64_t held,
+                                                    apr_uint64_t growth)
+{
+    mw_atomic_max64(&slot->connection_pool_peak, held);
+    mw_atomic_max64(&slot->connection_pool_growth_peak, growth);
+}
+
+/* A long response, sampled while it flows: its request pool, and how much
+ * its pools grew since its first sample. */
+static APR_INLINE void mw_slot_note_stream(mw_slot_t *slot,
+                                           apr_uint64_t request_held,
+                                           apr_uint64_t growth)
+{
+    mw_atomic_max64(&slot->request_pool_peak, request_held);
+    mw_atomic_max64(&slot->stream_pool_growth_peak, growth);
+}
+
+/* The child does not sample long responses: its stream figure is
+ * unknown, not 0. */
+void mw_slot_no_stream_figures(mw_slot_t *slot);
+
+/* This child's limits (drawn once, jittered), and reading them back. */
+void mw_slot_set_limits(mw_slot_t *slot, const mw_limits_t *limits);
+void mw_slot_limits(mw_slot_t *slot, mw_limits_t *limits);
+
+/* The figures limits are checked on: rss as the caller just read it, the
+ * rest from the slot. */
+void mw_slot_figures(mw_slot_t *slot, apr_uint64_t rss, mw_figures_t *f);
+
+/* The end of warm-up, at the child's n-th request with rss: WARMING ->
+ * OK, the baseline and the trend's start. Returns 1 for the one caller
+ * that made the move. */
+int mw_slot_warmed(mw_slot_t *slot, apr_uint64_t n, apr_uint64_t rss);
+
+/* A point for the trend, when one is due at request n: skipped, not
+ * waited for, while another thread holds the slot's lock. */
+void mw_slot_trend_note(mw_slot_t *slot, apr_uint64_t n, apr_uint64_t rss,
+                        apr_time_t now);
+
+/* Are a history sample, or an smaps_rollup read, due at now (every
+ * `interval`)? The slot's times are any child's word: saturated. */
+int mw_slot_history_due(mw_slot_t *slot, apr_time_t now,
+                        apr_interval_time_t interval);
+int mw_slot_smaps_due(mw_slot_t *slot, apr_time_t now,
+                      apr_interval_time_t interval);
+
+/* An smaps_rollup read at now: its figures, or NULL when it failed (the
+ * time is noted either way, so a failing read is not retried at once).
+ * Hold the slot's lock. */
+void mw_slot_note_smaps(mw_slot_t *slot, apr_time_t now,
+                        const mw_smaps_t *sm);
+
+/* The slot's private memory as last read (MW_UNKNOWN before). */
+apr_uint64_t mw_slot_private(mw_slot_t *slot);
+
+/* Append a history sample of the slot's figures at now, with rss. Hold
+ * the slot's lock. */
+void mw_slot_sample(const mw_table_t *t, mw_slot_t *slot, apr_time_t now,
+                    apr_uint64_t rss);
+
+/* Held back over a limit (reason): OK -> WAITING; and back, once under. */
+void mw_slot_wait(mw_slot_t *slot, mw_reason_e reason);
+void mw_slot_unwait(mw_slot_t *slot);
+
+/* MemwatchDryRun: `from` -> WOULD_RECYCLE for reason. Returns 1 for the
+ * one caller that made the move. */
+int mw_slot_would_recycle(mw_slot_t *slot, apr_uint32_t from,
+                          mw_reason_e reason);
+
+/* MemwatchMaxTotalPrivate: ask the child in slot to retire (how: 1 over
+ * the budget, 2 past its ceiling), unless it was asked already; what it
+ * was asked (0: nothing), read at its next check. */
+void mw_slot_request_retire(mw_slot_t *slot, apr_uint32_t how);
+apr_uint32_t mw_slot_retire_requested(mw_slot_t *slot);
+
+/* ---- The header -------------------------------------------------------- */
+
+/* The server-wide due time of the next request measured for attribution
+ * (mw_budget.h), on a cache line of its own. */
+volatile apr_uint64_t *mw_table_measure_due(const mw_table_t *t);
+
+/* Retire tickets out now. */
+apr_uint32_t mw_table_retiring(const mw_table_t *t);
+
+/* Returns 1 for the first caller of a generation (a limit below a fresh
+ * child is reported once per generation), else 0. */
+int mw_table_first_misconfig(const mw_table_t *t, apr_uint32_t generation);
 
 #endif /* MW_SHM_H */

@@ -7,6 +7,7 @@
 #include <apr_strings.h>
 
 #include "mw_shm.h"
+#include "mw_attr.h"
 #include "mw_view.h"
 
 apr_int64_t mw_view_diff(apr_uint64_t a, apr_uint64_t b)

@@ -25,6 +25,7 @@
 
 #include "../tests/buf.h"
 #include "mw_render.h"
+#include "mw_attr.h"
 #include "mw_shm.h"
 
 #define MIB (1024ULL * 1024)

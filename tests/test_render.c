@@ -14,6 +14,7 @@
 #include "tap.h"
 #include "buf.h"
 #include "mw_render.h"
+#include "mw_attr.h"
 #include "mw_shm.h"
 
 #define MIB (1024ULL * 1024)

@@ -11,6 +11,7 @@
 
 #include "tap.h"
 #include "mw_atomic.h"
+#include "mw_attr.h"
 #include "mw_shm.h"
 
 #define SEC(s) apr_time_from_sec(s)
@@ -368,45 +369,45 @@ static void test_slot_retire(void)
     b = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 22, 1, SEC(1), 1));
     c = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 23, 1, SEC(1), 1));
 
-    is_int(mw_slot_retire(&t, a, MW_STATE_WARMING, 1), APR_EINVAL,
+    is_int(mw_slot_retire(&t, a, MW_STATE_WARMING, 1, MW_REASON_GROWTH, 0), APR_EINVAL,
            "from WARMING: EINVAL");
-    is_int(mw_slot_retire(&t, a, MW_STATE_RETIRING, 1), APR_EINVAL,
+    is_int(mw_slot_retire(&t, a, MW_STATE_RETIRING, 1, MW_REASON_GROWTH, 0), APR_EINVAL,
            "from RETIRING: EINVAL");
-    is_int(mw_slot_retire(&t, a, 77, 1), APR_EINVAL, "from 77: EINVAL");
+    is_int(mw_slot_retire(&t, a, 77, 1, MW_REASON_GROWTH, 0), APR_EINVAL, "from 77: EINVAL");
     is_int(a->state, MW_STATE_WARMING, "and the slot is untouched");
 
     a->state = b->state = MW_STATE_WAITING;
     c->state = MW_STATE_OK;
-    is_int(mw_slot_retire(&t, a, MW_STATE_WAITING, 0), APR_EBUSY,
+    is_int(mw_slot_retire(&t, a, MW_STATE_WAITING, 0, MW_REASON_GROWTH, 0), APR_EBUSY,
            "max 0: EBUSY");
-    is_int(mw_slot_retire(&t, a, MW_STATE_WAITING, 1), APR_SUCCESS,
+    is_int(mw_slot_retire(&t, a, MW_STATE_WAITING, 1, MW_REASON_GROWTH, 0), APR_SUCCESS,
            "max 1, none out: moved");
     is_int(a->state, MW_STATE_RETIRING, "the slot is RETIRING");
     is_int(a->ticket_held, 1, "it holds the ticket");
     is_int(t.hdr->retiring, 1, "counted once");
 
-    is_int(mw_slot_retire(&t, b, MW_STATE_WAITING, 1), APR_EBUSY,
+    is_int(mw_slot_retire(&t, b, MW_STATE_WAITING, 1, MW_REASON_GROWTH, 0), APR_EBUSY,
            "a second child at max 1: EBUSY");
     is_int(b->state, MW_STATE_WAITING, "left WAITING");
-    is_int(mw_slot_retire(&t, c, MW_STATE_OK, 1), APR_EBUSY,
+    is_int(mw_slot_retire(&t, c, MW_STATE_OK, 1, MW_REASON_GROWTH, 0), APR_EBUSY,
            "a third from OK: EBUSY");
     is_int(c->state, MW_STATE_OK, "left OK");
     ok(!b->ticket_held && !c->ticket_held && t.hdr->retiring == 1,
        "neither holds a ticket; still one out");
 
-    is_int(mw_slot_retire(&t, a, MW_STATE_WAITING, 1), APR_EAGAIN,
+    is_int(mw_slot_retire(&t, a, MW_STATE_WAITING, 1, MW_REASON_GROWTH, 0), APR_EAGAIN,
            "deciding again on the moved slot: EAGAIN");
-    is_int(mw_slot_retire(&t, a, MW_STATE_WAITING, APR_UINT32_MAX),
+    is_int(mw_slot_retire(&t, a, MW_STATE_WAITING, APR_UINT32_MAX, MW_REASON_GROWTH, 0),
            APR_EAGAIN, "past the ceiling too");
     ok(a->state == MW_STATE_RETIRING && a->ticket_held == 1
        && t.hdr->retiring == 1,
        "the winner keeps its ticket: nothing taken, nothing given back");
-    is_int(mw_slot_retire(&t, b, MW_STATE_OK, APR_UINT32_MAX), APR_EAGAIN,
+    is_int(mw_slot_retire(&t, b, MW_STATE_OK, APR_UINT32_MAX, MW_REASON_GROWTH, 0), APR_EAGAIN,
            "a stale `from` (OK, slot WAITING): EAGAIN");
     ok(b->state == MW_STATE_WAITING && t.hdr->retiring == 1,
        "and nothing changed");
 
-    is_int(mw_slot_retire(&t, b, MW_STATE_WAITING, APR_UINT32_MAX),
+    is_int(mw_slot_retire(&t, b, MW_STATE_WAITING, APR_UINT32_MAX, MW_REASON_GROWTH, 0),
            APR_SUCCESS, "past the ceiling with max reached: moved");
     is_int(t.hdr->retiring, 2, "and counted");
     mw_slot_leave(&t, a, SEC(2));
@@ -416,7 +417,7 @@ static void test_slot_retire(void)
     is_int(t.hdr->retiring, 1, "the reap after it gives back nothing more");
     mw_slot_reap(&t, 22, 1, SEC(3));
     is_int(t.hdr->retiring, 0, "the reap of the other gives back its own");
-    is_int(mw_slot_retire(&t, c, MW_STATE_OK, 1), APR_SUCCESS,
+    is_int(mw_slot_retire(&t, c, MW_STATE_OK, 1, MW_REASON_GROWTH, 0), APR_SUCCESS,
            "now the third moves");
 
     /* A child killed while retiring, its pid reused before the reap: the
@@ -442,9 +443,9 @@ static void test_slot_retire_hostile(void)
     a->state = b->state = MW_STATE_WAITING;
 
     t.hdr->retiring = APR_UINT32_MAX;
-    is_int(mw_slot_retire(&t, a, MW_STATE_WAITING, 5), APR_EBUSY,
+    is_int(mw_slot_retire(&t, a, MW_STATE_WAITING, 5, MW_REASON_GROWTH, 0), APR_EBUSY,
            "count full: max 5 refused");
-    is_int(mw_slot_retire(&t, a, MW_STATE_WAITING, APR_UINT32_MAX),
+    is_int(mw_slot_retire(&t, a, MW_STATE_WAITING, APR_UINT32_MAX, MW_REASON_GROWTH, 0),
            APR_SUCCESS, "count full: past the ceiling still moves");
     is_u64(t.hdr->retiring, APR_UINT32_MAX, "without wrapping the count");
 
@@ -455,7 +456,7 @@ static void test_slot_retire_hostile(void)
     is_u64(t.hdr->retiring, 0, "and the reap does not wrap it either");
 
     b->ticket_held = 1;             /* forged: no ticket counted */
-    is_int(mw_slot_retire(&t, b, MW_STATE_WAITING, 1), APR_SUCCESS,
+    is_int(mw_slot_retire(&t, b, MW_STATE_WAITING, 1, MW_REASON_GROWTH, 0), APR_SUCCESS,
            "a forged ticket_held: still moves");
     is_u64(t.hdr->retiring, 0, "counting only the one ticket the flag "
            "stands for (given back)");
@@ -465,7 +466,7 @@ static void test_slot_retire_hostile(void)
     b = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 33, 1, SEC(4), 1));
     b->state = MW_STATE_OK;
     b->ticket_held = 7;             /* neither 0 nor 1 */
-    is_int(mw_slot_retire(&t, b, MW_STATE_OK, 2), APR_SUCCESS,
+    is_int(mw_slot_retire(&t, b, MW_STATE_OK, 2, MW_REASON_GROWTH, 0), APR_SUCCESS,
            "ticket_held 7: moves");
     is_u64(t.hdr->retiring, 0, "its count given back at once");
     mw_slot_reap(&t, 33, 1, SEC(5));
@@ -1189,6 +1190,91 @@ static void test_private_total(void)
     free(block);
 }
 
+/* The lifecycle, through the writers the glue uses: every move, and
+ * every move refused from the wrong state. */
+static void test_lifecycle(void)
+{
+    mw_layout_t l = { 2, 4, 4 };
+    mw_table_t t;
+    mw_limits_t lim = { 16, 32, 8, 4 }, back;
+    mw_figures_t f;
+    mw_smaps_t sm = { 100, 60, 50, 40 };
+    mw_slot_copy_t c;
+    mw_sample_t h[4];
+    char *block = new_table(&t, &l);
+    mw_slot_t *s;
+    int i = mw_slot_claim(&t, 4242, 3, SEC(10), 1000);
+
+    s = mw_table_slot(&t, (apr_uint32_t)i);
+    ok(mw_slot_state(s) == MW_STATE_WARMING, "claimed: warming");
+    mw_slot_set_limits(s, &lim);
+    mw_slot_limits(s, &back);
+    ok(!memcmp(&lim, &back, sizeof(lim)), "limits read back as set");
+    ok(mw_slot_count_request(s) == 1 && mw_slot_count_request(s) == 2,
+       "count_request returns the count with this request");
+    mw_slot_note_rss(s, 3000);
+    mw_slot_note_rss(s, 2000);
+    mw_slot_copy(&t, (apr_uint32_t)i, &c);
+    ok(c.rss == 2000 && c.rss_peak == 3000, "rss noted, peak kept");
+    mw_slot_unwait(s);
+    mw_slot_wait(s, MW_REASON_GROWTH);
+    ok(mw_slot_state(s) == MW_STATE_WARMING,
+       "wait and unwait do not move a warming slot");
+    ok(!mw_slot_would_recycle(s, MW_STATE_WARMING, MW_REASON_GROWTH),
+       "would_recycle refuses from warming");
+    ok(mw_slot_warmed(s, 2, 2000) == 1, "warmed: the first caller moves it");
+    ok(mw_slot_warmed(s, 2, 2500) == 0, "and only the first");
+    mw_slot_figures(s, 2600, &f);
+    ok(f.rss == 2600 && f.baseline_rss == 2000
+       && f.private_bytes == MW_UNKNOWN, "figures: rss given, baseline "
+       "from warm-up, private unknown before a read");
+    ok(mw_slot_smaps_due(s, SEC(20), SEC(5)), "smaps due before any read");
+    mw_slot_note_smaps(s, SEC(20), &sm);
+    ok(!mw_slot_smaps_due(s, SEC(24), SEC(5))
+       && mw_slot_smaps_due(s, SEC(25), SEC(5)), "then every interval");
+    ok(mw_slot_private(s) == 50, "private noted");
+    mw_slot_note_smaps(s, SEC(30), NULL);
+    ok(mw_slot_private(s) == 50 && !mw_slot_smaps_due(s, SEC(31), SEC(5)),
+       "a failed read keeps the figures and notes the time");
+    ok(mw_slot_history_due(s, SEC(30), SEC(1)), "history due before any");
+    mw_slot_sample(&t, s, SEC(30), 2600);
+    ok(mw_history_copy(&t, (apr_uint32_t)i, h, 4) == 1 && h[0].rss == 2600
+       && h[0].private_bytes == 50 && h[0].requests == 2
+       && h[0].request_pool_peak == MW_UNKNOWN,
+       "a sample of the slot's figures, pools unknown before a measure");
+    ok(!mw_slot_history_due(s, SEC(30), SEC(1)), "not due right after");
+    mw_slot_wait(s, MW_REASON_GROWTH);
+    ok(mw_slot_state(s) == MW_STATE_WAITING, "ok -> waiting");
+    mw_slot_unwait(s);
+    ok(mw_slot_state(s) == MW_STATE_OK, "waiting -> ok");
+    mw_slot_request_retire(s, 1);
+    mw_slot_request_retire(s, 2);
+    ok(mw_slot_retire_requested(s) == 1, "a retire request is not raised");
+    ok(mw_slot_retire(&t, s, MW_STATE_OK, 1, MW_REASON_TOTAL_PRIVATE,
+                      SEC(40)) == APR_SUCCESS, "ok -> retiring");
+    mw_slot_copy(&t, (apr_uint32_t)i, &c);
+    ok(c.state == MW_STATE_RETIRING && c.reason == MW_REASON_TOTAL_PRIVATE
+       && c.retire_time == SEC(40), "with its reason and time");
+    ok(!mw_slot_would_recycle(s, MW_STATE_RETIRING, MW_REASON_GROWTH)
+       && mw_slot_state(s) == MW_STATE_RETIRING,
+       "would_recycle refuses from retiring");
+    mw_slot_leave(&t, s, SEC(50));
+    ok(mw_slot_state(s) == MW_STATE_EXITING && mw_table_retiring(&t) == 0,
+       "leave: exiting, ticket back");
+    ok(mw_slot_reap(&t, 4242, 3, SEC(60)) == i
+       && mw_slot_state(s) == MW_STATE_FREE, "reap: free");
+    i = mw_slot_claim(&t, 4343, 3, SEC(70), 1000);
+    s = mw_table_slot(&t, (apr_uint32_t)i);
+    mw_slot_warmed(s, 0, 1000);
+    ok(mw_slot_would_recycle(s, MW_STATE_OK, MW_REASON_RSS)
+       && mw_slot_state(s) == MW_STATE_WOULD_RECYCLE,
+       "dry run: ok -> would_recycle");
+    ok(mw_table_first_misconfig(&t, 3) && !mw_table_first_misconfig(&t, 3)
+       && mw_table_first_misconfig(&t, 4),
+       "a misconfiguration is told once per generation");
+    free(block);
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -1203,6 +1289,7 @@ int main(void)
     test_recycles();
     test_slot_retire();
     test_slot_retire_hostile();
+    test_lifecycle();
     test_private_total();
     test_history_lock_max();
     test_attribution();

@@ -110,7 +110,11 @@ static apr_status_t retire(const mw_table_t *t, mw_slot_t *sl,
     return APR_SUCCESS;
 }
 #else
-#define retire mw_slot_retire
+static apr_status_t retire(const mw_table_t *t, mw_slot_t *sl,
+                           apr_uint32_t from, apr_uint32_t max)
+{
+    return mw_slot_retire(t, sl, from, max, MW_REASON_GROWTH, 0);
+}
 #endif
 
 static void decider(const mw_table_t *t, mw_slot_t *sl,
@@ -142,7 +146,7 @@ static int second_child_retires(const mw_table_t *t, mw_slot_t *c)
            && apr_atomic_cas32(&c->state, MW_STATE_RETIRING,
                                MW_STATE_WAITING) == MW_STATE_WAITING;
 #else
-    return mw_slot_retire(t, c, MW_STATE_WAITING, 1) == APR_SUCCESS;
+    return mw_slot_retire(t, c, MW_STATE_WAITING, 1, MW_REASON_GROWTH, 0) == APR_SUCCESS;
 #endif
 }
 

@@ -55,11 +55,15 @@
 #include <unistd.h>
 
 /* mod_memwatch's table code (the layout and its validation), built in
- * for /mw/forge: a child finds the table the way any code running in it
- * could, with no help from the module. Hidden, so it never stands in for
- * mod_memwatch's own; the headers it uses are included above, outside. */
+ * for /mw/forge (with the trend code the slot's writers call): a child
+ * finds the table the way any code running in it could, with no help
+ * from the module. Hidden, so it never stands in for mod_memwatch's own;
+ * the system headers it uses are included here, outside. */
+#include <math.h>
+#include <time.h>
 #pragma GCC visibility push(hidden)
 #include "../../mw_shm.c"
+#include "../../mw_trend.c"
 #pragma GCC visibility pop
 
 static char *cache;

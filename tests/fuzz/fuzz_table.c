@@ -18,6 +18,7 @@
 
 #include "fuzz_common.h"
 #include "mw_render.h"
+#include "mw_attr.h"
 #include "mw_shm.h"
 #include "mw_view.h"
 
@@ -98,7 +99,7 @@ static void write_some(const mw_table_t *t, const uint8_t *data, size_t size)
             mw_trend_add(&s->trend, 1, 4096, apr_time_from_sec(1001));
         }
         s->state = MW_STATE_OK;
-        mw_slot_retire(t, s, MW_STATE_OK, 1);
+        mw_slot_retire(t, s, MW_STATE_OK, 1, MW_REASON_GROWTH, 0);
     }
     mw_attr_add(t, "h", "/x", 1, 4096, 1, apr_time_from_sec(1000));
     mw_attr_add(t, "h", "/y", 1, 0, 1, apr_time_from_sec(5000));
