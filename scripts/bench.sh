@@ -45,6 +45,6 @@ mkdir -p bench-output
     >bench-output/build.log 2>&1 || { cat bench-output/build.log; exit 1; }
 bash scripts/build-test-module.sh bench-output/testmod
 MEMWATCH_TESTMOD=$PWD/bench-output/testmod/mod_memwatch_test.so \
-    perl -Ilib -It/lib -Ibench/lib scripts/bench.pl 2>&1 \
+    perl -It/lib -Ibench/lib scripts/bench.pl 2>&1 \
     | tee bench-output/bench.txt
 exit "${PIPESTATUS[0]}"
