@@ -33,11 +33,10 @@ use List::Util qw(max sum);
 use Time::HiRes qw(time sleep);
 use MemwatchClient ();
 use MemwatchLoad ();
+use MemwatchProc qw(rss);
 use MemwatchServer;
 use MemwatchBench qw(median ci95_median spread wrk wrk_start wrk_finish
-                     children
-                     sampler_start sampler_stop statm_rss
-                     loadavg);
+                     sampler_start sampler_stop loadavg);
 
 $| = 1;
 my $secs = $ENV{BENCH_SECONDS} || 2;
@@ -109,7 +108,7 @@ use constant TURN => ($ENV{BENCH_TURN_MS} || 50) / 1000;
 
 sub cpu_turns {
     my ($path, $t, @srv) = @_;
-    my @pids = map { [sort { $a <=> $b } children($_->pid)] } @srv;
+    my @pids = map { [sort { $a <=> $b } $_->children] } @srv;
     my $turns = 4 * max(1, int($t / TURN / 4 + 0.5));
     my @cmd = ("$out/turns", '-t', int(TURN * 1000), '-n', $turns, '-c', 8,
                $path, map { ($srv[$_]->port, join ',', @{ $pids[$_] }) }
@@ -127,7 +126,7 @@ sub cpu_turns {
     }
     return undef if $? || @m != 2;
     for my $i (0, 1) {
-        my @after = sort { $a <=> $b } children($srv[$i]->pid);
+        my @after = sort { $a <=> $b } $srv[$i]->children;
         return undef if "@{ $pids[$i] }" ne "@after" || !$m[$i]{requests};
     }
     return @m;
@@ -484,7 +483,7 @@ sub recycle_run {
     my ($make, %o) = @_;
     my $srv = ready_server($make, $o{ready});
     my $j0 = $srv->{without_memwatch} ? undef : $srv->json;
-    my @idle = map { statm_rss($_) // () } children($srv->pid);
+    my @idle = map { rss($_) // () } $srv->children;
     my $s = sampler_start($srv->pid);
     my $w = wrk($srv->url($o{path}), threads => 2, conns => $o{conns} || 8,
                 seconds => $o{seconds}, script => $o{script},

@@ -10,10 +10,10 @@ use lib 't/lib';
 use Apache::Test;
 use Apache::TestUtil;
 use JSON::PP ();
-use POSIX ();
 use Time::HiRes qw(time);
 use MemwatchClient qw(poll);
 use MemwatchLoad;
+use MemwatchProc ();
 use MemwatchServer;
 
 plan tests => 9, need_module 'memwatch_test';
@@ -95,9 +95,7 @@ my $over = sub {
     my @over;
     for my $c (@{ $jj->{children} }) {
         next if $c->{state} eq 'warming' || $c->{state} eq 'exiting';
-        open my $st, '<', "/proc/$c->{pid}/statm" or next;
-        my (undef, $pages) = split ' ', <$st>;
-        my $rss = $pages * POSIX::sysconf(POSIX::_SC_PAGESIZE());
+        my $rss = MemwatchProc::rss($c->{pid}) // next;
         push @over, "$c->{pid}: " . ($rss - $c->{baseline_rss_bytes})
             if $rss - $c->{baseline_rss_bytes} > $c->{limits}{max_growth_bytes};
     }

@@ -9,7 +9,8 @@ use Apache::Test;
 use Apache::TestRequest qw(GET);
 use Apache::TestUtil;
 use MemwatchClient qw(poll child_of);
-use MemwatchUtil qw(get_json vmrss KiB MiB);
+use MemwatchProc qw(rss);
+use MemwatchUtil qw(get_json KiB MiB);
 
 plan tests => 10, need_module 'memwatch_test';
 
@@ -20,33 +21,33 @@ sub close_enough {
     return abs($ours - $kernel) <= $tol;
 }
 
-# ---- every child's rss_bytes against /proc/PID/status VmRSS ----------------
+# ---- every child's rss_bytes against /proc/PID/statm -----------------------
 {
     Apache::TestRequest::user_agent(reset => 1, keep_alive => 0);
     # A child's rss_bytes is what it read at the end of its last request;
     # compare it while the children are idle. The ?json request itself is
     # served by one of them, which may change its RSS a little after that
-    # child's last sample: read VmRSS just before and just after the JSON,
+    # child's last sample: read its RSS just before and just after the JSON,
     # and take a snapshot where every child agrees with one of the two
     # (bounded: a wrong figure never agrees).
     my @report;
     my $compared = 0;
     my $agree = poll(10, sub {
         my $pids0 = get_json();
-        my %pre = map { $_->{pid} => vmrss($_->{pid}) } @{ $pids0->{children} };
+        my %pre = map { $_->{pid} => rss($_->{pid}) } @{ $pids0->{children} };
         my $j = get_json();
         @report = ();
         $compared = 0;
         my $bad = 0;
         for my $c (@{ $j->{children} }) {
             my $pre = $pre{ $c->{pid} };
-            my $post = vmrss($c->{pid});
+            my $post = rss($c->{pid});
             next unless defined $post;      # exited since
             $compared++;
             my $ok = close_enough($c->{rss_bytes} // 0, $post)
                 || (defined $pre && close_enough($c->{rss_bytes} // 0, $pre));
             push @report, "pid $c->{pid}: memwatch " . ($c->{rss_bytes} // 'null')
-                . ", VmRSS " . ($pre // '-') . " / $post" . ($ok ? '' : ' DIFFERS');
+                . ", kernel " . ($pre // '-') . " / $post" . ($ok ? '' : ' DIFFERS');
             $bad++ unless $ok;
         }
         return $compared && !$bad;
@@ -54,7 +55,7 @@ sub close_enough {
     t_debug($_) for @report;
     ok t_cmp($compared ? 1 : 0, 1, "children to compare ($compared)");
     ok t_cmp($agree ? 1 : 0, 1,
-             'every child\'s rss_bytes is within max(1 MiB, 5%) of VmRSS: '
+             'every child\'s rss_bytes is within max(1 MiB, 5%) of the kernel\'s: '
              . join('; ', @report));
 }
 

@@ -1,13 +1,13 @@
 package MemwatchBench;
 
 # Measuring helpers for `make bench` (scripts/bench.pl): statistics over
-# rounds, one wrk run with its counts, and a sampler that follows every child of an httpd parent.
+# rounds, one wrk run with its counts, and a sampler that follows every
+# child of an httpd parent (children and RSS through t/lib/MemwatchProc).
 #
 #   median(@x), spread(@x) -> (min, max)
 #   ci95_median(@x) -> (lo, hi, coverage)
 #   wrk(url, %o)      { requests, rps, failed, errors => {kind => n} }
 #   wrk_start(url, %o) / wrk_finish($h)   the same in two steps
-#   children($ppid)   the pids of a process's children
 #   sampler_start($ppid) / sampler_stop($s)
 #                     RSS of every child every 50 ms: peak per child,
 #                     children that exited
@@ -19,10 +19,10 @@ use Exporter 'import';
 use JSON::PP ();
 use POSIX ();
 use Time::HiRes qw(time sleep);
+use MemwatchProc qw(children rss);
 
 our @EXPORT_OK = qw(median ci95_median spread wrk wrk_start wrk_finish
-                    children page_size sampler_start sampler_stop
-                    statm_rss loadavg);
+                    sampler_start sampler_stop loadavg);
 
 sub median {
     my @s = sort { $a <=> $b } @_;
@@ -55,35 +55,10 @@ sub ci95_median {
     return ($s[$k - 1], $s[$n - $k], 1 - 2 * $below_k);
 }
 
-sub page_size  { POSIX::sysconf(POSIX::_SC_PAGESIZE()) }
-
 sub loadavg {
     open my $fh, '<', '/proc/loadavg' or return '?';
     my @l = split ' ', scalar <$fh>;
     return "@l[0..2]";
-}
-
-# Children of $ppid (httpd forks them from its main thread).
-sub children {
-    my ($ppid) = @_;
-    if (open my $fh, '<', "/proc/$ppid/task/$ppid/children") {
-        return split ' ', scalar(<$fh>) // '';
-    }
-    my @kids;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // next;
-        my ($pid, $rest) = $line =~ /^(\d+) \(.*\) (.*)$/s or next;
-        push @kids, $pid if (split ' ', $rest)[1] == $ppid;
-    }
-    return @kids;
-}
-
-sub statm_rss {
-    my ($pid) = @_;
-    open my $fh, '<', "/proc/$pid/statm" or return undef;
-    my $line = <$fh> // return undef;
-    return (split ' ', $line)[1] * page_size();
 }
 
 # One wrk run. Options: threads, conns, seconds, script, header (list).
@@ -140,7 +115,7 @@ sub sampler_start {
         my $tick = sub {
             my %now = map { $_ => 1 } children($ppid);
             for my $c (keys %now) {
-                my $rss = statm_rss($c) // next;
+                my $rss = rss($c) // next;
                 $first{$c} //= $rss;
                 $peak{$c} = $rss if !$peak{$c} || $rss > $peak{$c};
             }

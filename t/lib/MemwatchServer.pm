@@ -27,6 +27,7 @@ use File::Copy ();
 use IO::Socket::INET;
 use JSON::PP;
 use MemwatchClient qw(request poll);
+use MemwatchProc ();
 use POSIX ();
 use Time::HiRes qw(time);
 
@@ -259,8 +260,7 @@ sub get {
 sub children {
     my $self = shift;
     my $pid = $self->pid or return;
-    open my $fh, '<', "/proc/$pid/task/$pid/children" or return;
-    return split ' ', (<$fh> // '');
+    return MemwatchProc::children($pid);
 }
 
 # While $code runs, a process of its own calls $sweep->(\%state) about
@@ -303,13 +303,10 @@ sub sample_during {
 # 20 ms: ({ pid => bytes }, what $code returned).
 sub peak_rss_during {
     my ($self, $code) = @_;
-    my $page = POSIX::sysconf(POSIX::_SC_PAGESIZE());
     return $self->sample_during($code, sub {
         my $peak = shift;
         for my $c ($self->children) {
-            open my $st, '<', "/proc/$c/statm" or next;
-            my (undef, $pages) = split ' ', (<$st> // '');
-            my $rss = ($pages // 0) * $page;
+            my $rss = MemwatchProc::rss($c) // next;
             $peak->{$c} = $rss if $rss > ($peak->{$c} // 0);
         }
     });

@@ -3,12 +3,11 @@ package MemwatchUtil;
 # Helpers for the tests that talk to the Apache::Test server (t/counts.t,
 # t/pools.t, t/rss.t, t/formats.t, t/hostile.t, t/status_hook.t,
 # t/history.t, t/restart.t). HTTP of their own, polling and a child by pid
-# are MemwatchClient's (conn, req, poll, child_of).
+# are MemwatchClient's (conn, req, poll, child_of); a process's RSS and
+# children MemwatchProc's.
 #
 #   get_json()                 GET /memwatch?json through the current
 #                              Apache::TestRequest user agent, decoded
-#   vmrss($pid)                /proc/PID/status VmRSS in bytes (undef if
-#                              the process is gone)
 #   proc_status($pid)          { VmSize => bytes, VmRSS => bytes, ... }
 #   map_count($pid)            lines in /proc/PID/maps
 #   server_addr()              (host, port) of the Apache::Test server:
@@ -23,7 +22,7 @@ use JSON::PP ();
 use Apache::Test ();
 use Apache::TestRequest ();
 
-our @EXPORT_OK = qw(get_json vmrss proc_status map_count server_addr
+our @EXPORT_OK = qw(get_json proc_status map_count server_addr
                     exited_key MiB KiB);
 
 use constant KiB => 1024;
@@ -46,11 +45,6 @@ sub proc_status {
         $st{$1} = $2 * 1024 if $line =~ /^(Vm\w+|Rss\w+):\s+(\d+) kB/;
     }
     return \%st;
-}
-
-sub vmrss {
-    my $st = proc_status(shift) or return;
-    return $st->{VmRSS};
 }
 
 sub map_count {
