@@ -149,9 +149,6 @@ static apr_status_t find_table(mw_table_t *t)
     return rv;
 }
 
-/* Claim a free slot for pid and make it a child that stopped serving in
- * 1970 and was never killed, with no figures: the slot a compromised
- * child would write to have the parent SIGKILL pid. */
 /* Every time field of every claimed slot set to one value: the extremes
  * of apr_int64_t are what make an interval overflow. */
 static int forge_times(request_rec *r)
@@ -187,6 +184,9 @@ static int forge_times(request_rec *r)
     return OK;
 }
 
+/* Claim a free slot for pid and make it a child that stopped serving in
+ * 1970 and was never killed, with no figures: the slot a compromised
+ * child would write to have the parent SIGKILL pid. */
 static int forge(request_rec *r)
 {
     long pid = arg(r, "pid", 0);
