@@ -31,10 +31,10 @@ const char *mw_chart_colour(apr_pool_t *p, int i)
     return apr_psprintf(p, "hsl(%d,70%%,40%%)", (i * 137 + 20) % 360);
 }
 
-const mw_view_sample_t *mw_chart_with_now(apr_pool_t *p, const mw_view_t *v,
+const mw_sample_t *mw_chart_with_now(apr_pool_t *p, const mw_view_t *v,
                                           const mw_child_view_t *c, int *n)
 {
-    mw_view_sample_t *s = apr_palloc(p, sizeof(*s)
+    mw_sample_t *s = apr_palloc(p, sizeof(*s)
                                         * (apr_size_t)(c->nhistory + 1));
 
     if (c->nhistory) {
@@ -50,7 +50,7 @@ const mw_view_sample_t *mw_chart_with_now(apr_pool_t *p, const mw_view_t *v,
     return s;
 }
 
-static apr_uint64_t sample_value(const mw_view_sample_t *s, int field)
+static apr_uint64_t sample_value(const mw_sample_t *s, int field)
 {
     return field ? s->private_bytes : s->rss;
 }
@@ -86,7 +86,7 @@ static int total_series(apr_pool_t *p, const mw_chart_series_t *series,
     off = apr_palloc(p, sizeof(*off) * (apr_size_t)nb);
     tot = apr_pcalloc(p, sizeof(*tot) * (apr_size_t)nb);
     for (i = 0; i < nseries; i++) {
-        const mw_view_sample_t *s = series[i].s;
+        const mw_sample_t *s = series[i].s;
         int k = 0;
         for (b = 0; b < (int)nb && series[i].n; b++) {
             /* "before the end of bucket b", without computing an end
@@ -126,7 +126,7 @@ static double chart_y(apr_uint64_t val, double ys, int ph)
 static void chart_now(mw_out_t *out, const mw_chart_series_t *sr,
                       apr_time_t t0, double xs, double ys, int ph)
 {
-    const mw_view_sample_t *s = sr->n ? &sr->s[sr->n - 1] : NULL;
+    const mw_sample_t *s = sr->n ? &sr->s[sr->n - 1] : NULL;
     apr_uint64_t val = s ? sample_value(s, sr->field) : MW_UNKNOWN;
 
     if (val != MW_UNKNOWN) {
@@ -176,7 +176,7 @@ void mw_chart(mw_out_t *out, apr_pool_t *p, const mw_chart_series_t *series,
 
     for (i = 0; i < nseries; i++) {
         for (k = 0; k < series[i].n; k++) {
-            const mw_view_sample_t *s = &series[i].s[k];
+            const mw_sample_t *s = &series[i].s[k];
             apr_uint64_t val = sample_value(s, series[i].field);
             if (val == MW_UNKNOWN) {
                 continue;
@@ -255,7 +255,7 @@ void mw_chart(mw_out_t *out, apr_pool_t *p, const mw_chart_series_t *series,
                   "stroke-width=\"1.5\" stroke=\"%s\" points=\"",
                   series[i].colour);
         for (k = 0; k < series[i].n; k++) {
-            const mw_view_sample_t *s = &series[i].s[k];
+            const mw_sample_t *s = &series[i].s[k];
             apr_uint64_t val = sample_value(s, series[i].field);
             if (val != MW_UNKNOWN) {
                 points_add(&pt, chart_x(s->time, t0, xs),

@@ -9,7 +9,7 @@
 
 /* One line: a child's samples, oldest first. */
 typedef struct mw_chart_series_t {
-    const mw_view_sample_t *s;
+    const mw_sample_t *s;
     int n;
     int field;          /* 0 rss, 1 private */
     const char *colour;
@@ -21,7 +21,7 @@ const char *mw_chart_colour(apr_pool_t *p, int i);
 
 /* A child's history with its current figures appended as the newest
  * point, so a chart is never empty and always reaches "now"; *n points. */
-const mw_view_sample_t *mw_chart_with_now(apr_pool_t *p, const mw_view_t *v,
+const mw_sample_t *mw_chart_with_now(apr_pool_t *p, const mw_view_t *v,
                                           const mw_child_view_t *c, int *n);
 
 /* One SVG line chart titled `label`; `total` adds a summed line over the

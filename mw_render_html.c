@@ -187,7 +187,7 @@ static void summary(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
               size_or_dash(p, v->pss_total), recycles, v->retiring,
               v->max_retiring);
     mw_puts(out, "<dt>Limits</dt><dd>");
-    if (!mw_view_limits_active(&v->limits)) {
+    if (!mw_policy_active(&v->limits)) {
         mw_puts(out, "none set: watching only");
     }
     else {
@@ -510,7 +510,7 @@ static void detail(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
                  "<th>Shared</th><th>Req pool peak</th>"
                  "<th>Conn pool peak</th></tr>\n");
     for (k = c->nhistory - 1; k >= 0; k--) {
-        const mw_view_sample_t *s = &c->history[k];
+        const mw_sample_t *s = &c->history[k];
         mw_printf(out, "<tr><td>%s ago</td><td>%" APR_UINT64_T_FMT "</td>"
                   "<td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
                   "</tr>\n",

@@ -100,7 +100,7 @@ static void json_child(mw_out_t *out, const mw_view_t *v,
     }
     mw_puts(out, ",\"history\":[");
     for (k = 0; k < c->nhistory; k++) {
-        const mw_view_sample_t *s = &c->history[k];
+        const mw_sample_t *s = &c->history[k];
         mw_printf(out, "%s{\"time\":%" APR_INT64_T_FMT ",", k ? "," : "",
                   apr_time_sec(s->time));
         json_u64(out, "rss_bytes", s->rss, 1);

@@ -36,6 +36,7 @@
 #include "mw_names.h"
 #include "mw_policy.h"
 #include "mw_proc.h"
+#include "mw_sample.h"
 #include "mw_trend.h"
 
 /* A cache line: slots begin on one, so that no two children write the
@@ -59,17 +60,6 @@ typedef enum {
     MW_ATTR_FILLING,                /* its key is being written */
     MW_ATTR_READY
 } mw_attr_state_e;
-
-/* One point of a child's history. */
-typedef struct mw_sample_t {
-    apr_int64_t time;               /* apr_time_t */
-    apr_uint64_t rss;
-    apr_uint64_t private_bytes;     /* MW_UNKNOWN where not known */
-    apr_uint64_t shared_bytes;
-    apr_uint64_t requests;
-    apr_uint64_t request_pool_peak;
-    apr_uint64_t connection_pool_peak;
-} mw_sample_t;
 
 typedef struct mw_slot_t {
     /* The first 64 bytes hold all a request writes, and what it reads but

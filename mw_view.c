@@ -44,11 +44,6 @@ apr_int64_t mw_view_double_i64(double d)
     return (apr_int64_t)d;
 }
 
-int mw_view_limits_active(const mw_view_limits_t *l)
-{
-    return l->max_growth || l->max_rss || l->max_private || l->min_shared;
-}
-
 static void collect_child(mw_child_view_t *c, apr_pool_t *p,
                           const mw_table_t *t, const mw_slot_copy_t *s,
                           apr_uint32_t i, apr_uint32_t max_history)
@@ -93,20 +88,8 @@ static void collect_child(mw_child_view_t *c, apr_pool_t *p,
     c->nhistory = 0;
     c->history = NULL;
     if (max_history) {
-        mw_sample_t *raw = apr_palloc(p, sizeof(*raw) * max_history);
-        apr_uint32_t n = mw_history_copy(t, i, raw, max_history), k;
-
-        c->history = apr_palloc(p, sizeof(*c->history) * (n ? n : 1));
-        for (k = 0; k < n; k++) {
-            c->history[k].time = raw[k].time;
-            c->history[k].rss = raw[k].rss;
-            c->history[k].private_bytes = raw[k].private_bytes;
-            c->history[k].shared_bytes = raw[k].shared_bytes;
-            c->history[k].requests = raw[k].requests;
-            c->history[k].request_pool_peak = raw[k].request_pool_peak;
-            c->history[k].connection_pool_peak = raw[k].connection_pool_peak;
-        }
-        c->nhistory = (int)n;
+        c->history = apr_palloc(p, sizeof(*c->history) * max_history);
+        c->nhistory = (int)mw_history_copy(t, i, c->history, max_history);
     }
 }
 

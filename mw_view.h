@@ -12,29 +12,13 @@
 #include <apr_time.h>
 
 #include "mw_names.h"
+#include "mw_policy.h"
+#include "mw_sample.h"
 #include "mw_trend.h"
 
 /* Samples copied per view at most, over all children: a huge
  * ServerLimit x MemwatchHistory is cut to the newest samples of each. */
 #define MW_VIEW_MAX_SAMPLES 262144
-
-/* A limit of 0 is not set. */
-typedef struct mw_view_limits_t {
-    apr_uint64_t max_growth;
-    apr_uint64_t max_rss;
-    apr_uint64_t max_private;
-    apr_uint64_t min_shared;
-} mw_view_limits_t;
-
-typedef struct mw_view_sample_t {
-    apr_time_t time;
-    apr_uint64_t rss;
-    apr_uint64_t private_bytes;         /* MW_UNKNOWN where not known */
-    apr_uint64_t shared_bytes;
-    apr_uint64_t requests;
-    apr_uint64_t request_pool_peak;
-    apr_uint64_t connection_pool_peak;
-} mw_view_sample_t;
 
 typedef struct mw_child_view_t {
     apr_uint32_t slot;
@@ -56,12 +40,12 @@ typedef struct mw_child_view_t {
     apr_uint64_t stream_pool_growth_peak;
     mw_state_e state;
     mw_reason_e reason;
-    mw_view_limits_t limits;
+    mw_limits_t limits;
     apr_time_t retire_time;
     apr_time_t exiting_since;           /* state exiting: stopped serving */
     mw_trend_result_t trend;
     int nhistory;
-    mw_view_sample_t *history;          /* oldest first */
+    mw_sample_t *history;          /* oldest first */
     apr_uint64_t pss_bytes;             /* MW_UNKNOWN: not known */
     apr_time_t private_time;            /* private/shared/pss read; 0 never */
     int exiting;                        /* stopped serving, still alive */
@@ -114,7 +98,7 @@ typedef struct mw_view_t {
     const char *pools_unavailable;      /* NULL when pools are measured */
     const char *smaps_unavailable;      /* NULL when private/shared known */
     int dry_run;
-    mw_view_limits_t limits;
+    mw_limits_t limits;
     apr_uint32_t jitter;                /* percent */
     apr_uint32_t max_retiring;
     apr_uint32_t history_interval;      /* seconds */
@@ -152,9 +136,6 @@ void mw_view_collect(mw_view_t *v, apr_pool_t *p, const struct mw_table_t *t,
 
 /* The child in slot `slot`, or NULL. */
 const mw_child_view_t *mw_view_child(const mw_view_t *v, apr_uint32_t slot);
-
-/* Any limit set? */
-int mw_view_limits_active(const mw_view_limits_t *l);
 
 /* Whole seconds from `earlier` to `later`, saturated rather than
  * overflowing whatever times a damaged table holds. */
