@@ -17,6 +17,8 @@ APXS     ?= apxs
 OBJECTS  := $(shell sed -n 's/^memwatch_objects="\(.*\)"/\1/p' config.m4)
 SOURCES  := $(OBJECTS:.lo=.c)
 HEADERS  := $(wildcard *.h)
+# The version has one source: the first line of debian/changelog.
+VERSION  := $(shell head -n1 debian/changelog | cut -d'(' -f2 | cut -d')' -f1 | cut -d- -f1)
 WARN     := -Wall -Wextra -Wno-unused-parameter
 # Only the module record is exported (MW_EXPORTED): calls between the
 # module's files are then direct, not through the PLT.
@@ -29,8 +31,9 @@ LIBS_X ?=
 
 all: .libs/mod_memwatch.so
 
-.libs/mod_memwatch.so: $(SOURCES) $(HEADERS) config.m4
-	$(APXS) -c -Wc,"$(WARN) $(HIDDEN) $(CFLAGS_X)" $(LIBS_X) \
+.libs/mod_memwatch.so: $(SOURCES) $(HEADERS) config.m4 debian/changelog
+	$(APXS) -c -Wc,"$(WARN) $(HIDDEN) $(CFLAGS_X)" \
+	    -DMEMWATCH_VERSION='\"$(VERSION)\"' $(LIBS_X) \
 	    -o mod_memwatch.la $(SOURCES)
 
 install: all

@@ -12,7 +12,11 @@
 #include "http_config.h"
 #include "http_log.h"
 
-#define MEMWATCH_VERSION "0.2.0"
+/* From the first line of debian/changelog, its one source (Makefile,
+ * config.m4). */
+#ifndef MEMWATCH_VERSION
+#error "MEMWATCH_VERSION is defined by the build, from debian/changelog"
+#endif
 
 /* The one symbol httpd looks up in the module; the Makefile hides the rest
  * (-fvisibility=hidden), so calls between the module's files are direct.

@@ -81,9 +81,9 @@ echo "== make deb"
 make -s deb DEB_OUT="$WORK/out" >"$WORK/build.log" 2>&1 \
     || { tail -30 "$WORK/build.log"; echo "not ok - make deb"; exit 1; }
 DEB=$(ls "$WORK"/out/${PKG}_*.deb)
-VERSION=$(sed -n 's/^#define MEMWATCH_VERSION "\(.*\)"/\1/p' mod_memwatch_private.h)
+VERSION=$(head -n1 debian/changelog | cut -d'(' -f2 | cut -d')' -f1)
 check "make deb builds $(basename "$DEB")" test -s "$DEB"
-check "the package version is MEMWATCH_VERSION ($VERSION)" \
+check "the package version is debian/changelog's ($VERSION)" \
     test "$(dpkg-deb -f "$DEB" Version)" = "$VERSION"
 DEPENDS=$(dpkg-deb -f "$DEB" Depends)
 echo "# Depends: $DEPENDS"
