@@ -173,58 +173,18 @@ static void record_size(record_t *r, int n)
     }
 }
 
-/* The parent pid and start time (clock ticks after boot) of pid, from
- * /proc/PID/stat: "pid (comm) state ppid ... starttime(22) ...". */
+/* The parent pid and start time of pid (mw_stat_read_pid). */
 static apr_status_t proc_stat(pid_t pid, pid_t *ppid, apr_uint64_t *start)
 {
-    char path[48], buf[1024], *p, *end;
-    ssize_t len;
-    int fd, field;
+    mw_stat_t st;
+    apr_status_t rv = pid > 0 ? mw_stat_read_pid((long)pid, &st)
+                              : APR_EINVAL;
 
-    apr_snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return errno;
+    if (rv == APR_SUCCESS) {
+        *ppid = (pid_t)st.ppid;
+        *start = st.start;
     }
-    len = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (len <= 0) {
-        return APR_EGENERAL;
-    }
-    buf[len] = '\0';
-    /* comm may hold spaces and parentheses: the fields follow the last
-     * ')'. */
-    if (!(p = strrchr(buf, ')'))) {
-        return APR_EGENERAL;
-    }
-    for (field = 3, p++; field <= 22; field++) {
-        while (*p == ' ') {
-            p++;
-        }
-        if (field == 4 || field == 22) {
-            unsigned long long v;
-
-            errno = 0;
-            v = strtoull(p, &end, 10);
-            if (end == p || errno) {
-                return APR_EGENERAL;
-            }
-            if (field == 4) {
-                *ppid = (pid_t)v;
-            }
-            else {
-                *start = (apr_uint64_t)v;
-            }
-            p = end;
-        }
-        while (*p && *p != ' ') {
-            p++;
-        }
-        if (!*p && field < 22) {
-            return APR_EGENERAL;
-        }
-    }
-    return APR_SUCCESS;
+    return rv;
 }
 
 /* Is the process at e->child_pid still the child recorded there? Without

@@ -102,7 +102,8 @@ static void log_decision(server_rec *s, apr_pool_t *p, const subject_t *who,
                  "over limit; "
                  "rss %s, growth %s since baseline %s, private %s, "
                  "%" APR_UINT64_T_FMT " requests in %" APR_TIME_T_FMT " s",
-                 d->what, who->child_pid, who->index, mw_reason_name(d->reason),
+                 d->what, who->child_pid, who->index,
+                 mw_reason_name(d->reason),
                  mw_format_size(p, f->rss),
                  mw_format_ssize(p, (apr_int64_t)f->rss
                                     - (apr_int64_t)f->baseline_rss),

@@ -9,6 +9,8 @@
  * attribute a measured request's growth, and hand the figures to the
  * limit check. What it costs is in docs/design.md. */
 
+#include <unistd.h>
+
 #include "httpd.h"
 #include "http_config.h"
 
@@ -16,7 +18,9 @@
 #include "http_core.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "ap_mpm.h"
 #include "mpm_common.h"
+#include "scoreboard.h"
 #include "util_filter.h"
 
 #include "mod_memwatch_private.h"
@@ -92,6 +96,7 @@ static const mw_budget_t measure_budget = {
  * (in r->request_config). */
 typedef struct request_state_t {
     apr_uint64_t rss_before;
+    apr_uint32_t busy_before;       /* the child's busy workers then */
     apr_uint32_t weight;            /* requests it stands for; 0: none */
 } request_state_t;
 
@@ -129,6 +134,10 @@ static volatile apr_uint64_t last_logged_rss;
 /* Requests not measured whose connection ended before it had a measured
  * one, and those of mod_http2's secondary connections. */
 static volatile apr_uint32_t unmeasured_elsewhere;
+/* worker and event: this child's place in the scoreboard (found at its
+ * first measured request) and its worker threads; 0 on prefork. */
+static int scoreboard_index = -1;
+static int threads_per_child;
 
 static int history_due(mw_slot_t *sl, apr_time_t now)
 {
@@ -365,6 +374,40 @@ static void record_history(apr_uint64_t n, const mw_statm_t *st,
     }
 }
 
+/* worker and event: how many of this child's workers are busy with a
+ * request now (the caller's own thread included), from the scoreboard; 1
+ * on prefork. Read only on measured requests: a few dozen a second in the
+ * whole server. */
+static apr_uint32_t busy_workers(void)
+{
+    apr_uint32_t n = 0;
+    int t;
+
+    if (scoreboard_index < 0) {
+        apr_proc_t proc;
+
+        proc.pid = getpid();
+        if (!threads_per_child
+            || (scoreboard_index = ap_find_child_by_pid(&proc)) < 0) {
+            return 1;
+        }
+    }
+    for (t = 0; t < threads_per_child; t++) {
+        switch (ap_get_scoreboard_worker_from_indexes(scoreboard_index,
+                                                      t)->status) {
+        case SERVER_BUSY_READ:
+        case SERVER_BUSY_WRITE:
+        case SERVER_BUSY_LOG:
+        case SERVER_BUSY_DNS:
+            n++;
+            break;
+        default:
+            break;
+        }
+    }
+    return n ? n : 1;
+}
+
 /* A measured request's growth, for all the requests it stands for, to
  * its handler and URL prefix. */
 static void attribute(request_rec *r, apr_uint32_t weight,
@@ -401,7 +444,8 @@ static const char *log_number(apr_pool_t *p, apr_int64_t v)
 
 /* %{memwatch-rss}n and %{memwatch-growth}n for the access log: the
  * child's RSS after the request and how it changed since the child's
- * previous request ended (negative if it shrank), in bytes. On the last
+ * previous request ended, or since it started (negative if it shrank),
+ * in bytes. On the last
  * request of an internal redirect chain, the one mod_log_config reads. */
 static void set_log_notes(request_rec *r, apr_uint64_t rss)
 {
@@ -444,7 +488,9 @@ static MW_COLD void request_read(request_rec *r, const request_state_t *st,
     }
     if (st->weight && mw_slot_state(hot.me) != MW_STATE_WARMING) {
         attribute(r, st->weight,
-                  fig.rss > st->rss_before ? fig.rss - st->rss_before : 0,
+                  mw_attr_own_growth(fig.rss > st->rss_before
+                                     ? fig.rss - st->rss_before : 0,
+                                     st->busy_before, busy_workers()),
                   pool_bytes, fig.now);
     }
     mw_slot_limits(hot.me, &limits);
@@ -556,6 +602,7 @@ static MW_HOT int sample_post_read_request(request_rec *r)
     if (MW_UNLIKELY(weight)) {
         st = apr_palloc(r->pool, sizeof(*st));
         st->weight = weight;
+        st->busy_before = busy_workers();
         st->rss_before = mw_own_rss();
     }
     ap_set_module_config(r->request_config, &memwatch_module, st);
@@ -645,12 +692,18 @@ void mw_sample_child_init(apr_pool_t *pchild, server_rec *s)
         return;
     }
     hot.measure_due = mw_table_measure_due(mw_table());
+    if (mw_leave_threaded()) {
+        ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads_per_child);
+    }
     if (!hot.sample_streams) {
         mw_slot_no_stream_figures(hot.me);
     }
     if (mw_own_statm(&statm) != APR_SUCCESS) {
         statm.rss_bytes = statm.shared_bytes = 0;
     }
+    /* The first request's memwatch-growth is from the child's start, not
+     * its whole RSS. */
+    mw_atomic_set64(&last_logged_rss, statm.rss_bytes);
     if (conf->warmup == 0) {
         mw_slot_warmed(hot.me, 0, statm.rss_bytes);
     }

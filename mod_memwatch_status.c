@@ -4,6 +4,8 @@
  * mod_status's /server-status. Parses the query, collects one view, and
  * hands it to the renderer of the format asked for. */
 
+#include <unistd.h>
+
 #include "httpd.h"
 #include "http_config.h"
 #include "apr_strings.h"
@@ -124,6 +126,24 @@ static const char *mpm_name(void)
     return "other";
 }
 
+/* A child's resident set now, for the page only: the table has what the
+ * child read at its last request, which an idle child never refreshes. A
+ * statm read is a microsecond. The pid is the table's, which children
+ * write: only a process this server's parent started is read. */
+static apr_uint64_t child_rss_now(apr_uint32_t pid)
+{
+    mw_stat_t st;
+    mw_statm_t m;
+
+    if (!pid || mw_stat_read_pid((long)pid, &st) != APR_SUCCESS
+        || st.ppid != (long)getppid()
+        || mw_statm_read_pid((long)pid, (apr_size_t)sysconf(_SC_PAGESIZE),
+                             &m) != APR_SUCCESS) {
+        return 0;
+    }
+    return m.rss_bytes;
+}
+
 static void fill_view(mw_view_t *v, request_rec *r, int with_history)
 {
     const mw_config_t *conf = mw_config(r->server);
@@ -144,14 +164,13 @@ static void fill_view(mw_view_t *v, request_rec *r, int with_history)
     v->pools_unavailable = mw_pools_unavailable();
     v->smaps_unavailable = mw_smaps_unavailable();
     v->dry_run = conf->dry_run;
-    v->limits.max_growth = conf->limits.max_growth;
-    v->limits.max_rss = conf->limits.max_rss;
-    v->limits.max_private = conf->limits.max_private;
-    v->limits.min_shared = conf->limits.min_shared;
+    v->limits = conf->limits;
+    v->max_total_private = conf->max_total_private;
     v->jitter = conf->jitter;
     v->max_retiring = conf->max_retiring;
     v->history_interval = conf->history_interval;
     v->attribute_depth = conf->attribute_depth;
+    v->rss_now = child_rss_now;
     mw_view_collect(v, r->pool, t, apr_time_now(), with_history);
 }
 

@@ -7,6 +7,18 @@
 #include "mw_atomic.h"
 #include "mw_attr.h"
 
+apr_uint64_t mw_attr_own_growth(apr_uint64_t delta, apr_uint32_t busy_before,
+                                apr_uint32_t busy_after)
+{
+    apr_uint64_t twice = (apr_uint64_t)busy_before + busy_after;
+
+    /* At least the request itself was running. */
+    if (twice < 2) {
+        return delta;
+    }
+    return (apr_uint64_t)((long double)delta * 2 / (long double)twice);
+}
+
 apr_uint32_t mw_attr_len(const mw_table_t *t)
 {
     return t->layout.attr_len;

@@ -29,6 +29,14 @@ void mw_attr_add(const mw_table_t *t, const char *handler,
                  apr_uint64_t growth, apr_uint64_t pool_bytes,
                  apr_time_t now);
 
+/* A measured request's own growth: the RSS its child gained while it ran
+ * (delta) includes what the child's other requests allocated meanwhile.
+ * With busy_before and busy_after workers of the child busy with a
+ * request as it began and as it ended (itself included), each running
+ * request is charged an equal part: delta over their mean. */
+apr_uint64_t mw_attr_own_growth(apr_uint64_t delta, apr_uint32_t busy_before,
+                                apr_uint32_t busy_after);
+
 /* Copy attribution entry i if it holds a key: returns 1, else 0. */
 int mw_attr_copy(const mw_table_t *t, apr_uint32_t i, mw_attr_copy_t *out);
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,7 @@ static int smaps_field(const char *line, const char *name, apr_uint64_t *v)
 apr_status_t mw_smaps_parse(const char *text, mw_smaps_t *out)
 {
     apr_uint64_t rss = 0, pss = 0, pc = 0, pd = 0, sc = 0, sd = 0;
+    apr_uint64_t swap = 0, swap_pss = 0;
     int seen = 0;
     const char *line = text;
 
@@ -90,6 +92,8 @@ apr_status_t mw_smaps_parse(const char *text, mw_smaps_t *out)
         seen |= smaps_field(line, "Private_Dirty", &pd) << 3;
         seen |= smaps_field(line, "Shared_Clean", &sc) << 4;
         seen |= smaps_field(line, "Shared_Dirty", &sd) << 5;
+        seen |= smaps_field(line, "Swap", &swap) << 6;
+        seen |= smaps_field(line, "SwapPss", &swap_pss) << 7;
         line = strchr(line, '\n');
         if (line) {
             line++;
@@ -101,8 +105,54 @@ apr_status_t mw_smaps_parse(const char *text, mw_smaps_t *out)
     }
     out->rss_bytes = rss;
     out->pss_bytes = pss;
-    out->private_bytes = pc + pd;
+    /* A child's share of swap: shared pages swapped out count once over
+     * the processes sharing them, as in PSS. */
+    out->swap_bytes = seen & 0x80 ? swap_pss : swap;
+    out->private_bytes = pc + pd + out->swap_bytes;
     out->shared_bytes = sc + sd;
+    return APR_SUCCESS;
+}
+
+apr_status_t mw_stat_parse(const char *text, mw_stat_t *out)
+{
+    const char *p = strrchr(text, ')');
+    char *end;
+    int field;
+
+    /* The fields follow the last ')'. */
+    if (!p) {
+        return APR_EINVAL;
+    }
+    for (field = 3, p++; field <= 22; field++) {
+        while (*p == ' ') {
+            p++;
+        }
+        if (field == 4 || field == 22) {
+            unsigned long long v;
+
+            if (*p < '0' || *p > '9') {
+                return APR_EINVAL;
+            }
+            errno = 0;
+            v = strtoull(p, &end, 10);
+            if (errno || (field == 4 && v > (unsigned long long)LONG_MAX)) {
+                return APR_EINVAL;
+            }
+            if (field == 4) {
+                out->ppid = (long)v;
+            }
+            else {
+                out->start = (apr_uint64_t)v;
+            }
+            p = end;
+        }
+        while (*p && *p != ' ') {
+            p++;
+        }
+        if (!*p && field < 22) {
+            return APR_EINVAL;
+        }
+    }
     return APR_SUCCESS;
 }
 
@@ -148,6 +198,14 @@ apr_status_t mw_smaps_read_pid(long pid, mw_smaps_t *out)
     apr_status_t rv = read_proc_file(pid, "smaps_rollup", buf, sizeof(buf));
 
     return rv == APR_SUCCESS ? mw_smaps_parse(buf, out) : rv;
+}
+
+apr_status_t mw_stat_read_pid(long pid, mw_stat_t *out)
+{
+    char buf[1024];
+    apr_status_t rv = read_proc_file(pid, "stat", buf, sizeof(buf));
+
+    return rv == APR_SUCCESS ? mw_stat_parse(buf, out) : rv;
 }
 
 apr_status_t mw_statm_read_pid(long pid, apr_size_t page_size,

@@ -19,7 +19,10 @@ typedef struct mw_statm_t {
 typedef struct mw_smaps_t {
     apr_uint64_t rss_bytes;
     apr_uint64_t pss_bytes;
-    apr_uint64_t private_bytes;     /* Private_Clean + Private_Dirty */
+    apr_uint64_t private_bytes;     /* Private_Clean + Private_Dirty +
+                                     * swap: what the process costs */
+    apr_uint64_t swap_bytes;        /* SwapPss (Swap where the kernel
+                                     * has no SwapPss) */
     apr_uint64_t shared_bytes;      /* Shared_Clean + Shared_Dirty */
 } mw_smaps_t;
 
@@ -31,6 +34,16 @@ apr_status_t mw_statm_parse(const char *text, apr_size_t page_size,
  * part of mw_statm_parse the per-request path needs. */
 apr_uint64_t mw_statm_rss(const char *text, apr_size_t page_size);
 
+/* From /proc/PID/stat: who started a process, and when. */
+typedef struct mw_stat_t {
+    long ppid;
+    apr_uint64_t start;             /* clock ticks after boot */
+} mw_stat_t;
+
+/* Parse the text of stat ("pid (comm) state ppid ... starttime(22)");
+ * comm may hold spaces and parentheses. */
+apr_status_t mw_stat_parse(const char *text, mw_stat_t *out);
+
 /* Parse the text of smaps_rollup (lines "Name:  N kB"). */
 apr_status_t mw_smaps_parse(const char *text, mw_smaps_t *out);
 
@@ -39,6 +52,9 @@ apr_status_t mw_proc_pread(int fd, char *buf, apr_size_t size);
 
 /* Read /proc/PID/smaps_rollup of another process (pid 0: this one). */
 apr_status_t mw_smaps_read_pid(long pid, mw_smaps_t *out);
+
+/* Read /proc/PID/stat of another process (pid 0: this one). */
+apr_status_t mw_stat_read_pid(long pid, mw_stat_t *out);
 
 /* Read /proc/PID/statm of another process (pid 0: this one). */
 apr_status_t mw_statm_read_pid(long pid, apr_size_t page_size,

@@ -176,7 +176,8 @@ static void summary(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
     mw_printf(out, "</dd><dt>Generation</dt><dd>%u</dd>"
               "<dt>Children</dt><dd>%d of ServerLimit %u</dd>"
               "<dt>Total RSS</dt><dd>%s</dd><dt>Largest child</dt><dd>%s</dd>"
-              "<dt>Total private</dt><dd>%s</dd>"
+              "<dt title=\"swap included\">Total private</dt><dd>%s"
+              " (swap %s)</dd>"
               "<dt title=\"proportional set size: shared pages divided "
               "among the processes sharing them\">Total PSS</dt><dd>%s</dd>"
               "<dt>Recycled</dt><dd>%" APR_UINT64_T_FMT
@@ -184,10 +185,11 @@ static void summary(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
               v->generation, v->children->nelts, v->server_limit,
               mw_format_size(p, v->rss_total), mw_format_size(p, v->rss_max),
               size_or_dash(p, v->private_total),
+              size_or_dash(p, v->swap_total),
               size_or_dash(p, v->pss_total), recycles, v->retiring,
               v->max_retiring);
     mw_puts(out, "<dt>Limits</dt><dd>");
-    if (!mw_policy_active(&v->limits)) {
+    if (!mw_view_limits_set(v)) {
         mw_puts(out, "none set: watching only");
     }
     else {
@@ -198,8 +200,12 @@ static void summary(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
             sep = "; ";
         }
         if (v->limits.max_rss) {
-            mw_printf(out, "%sRSS &gt; %s", sep,
-                      mw_format_size(p, v->limits.max_rss));
+            const char *off = mw_view_max_rss_off(v);
+
+            mw_printf(out, "%sRSS &gt; %s%s%s%s", sep,
+                      mw_format_size(p, v->limits.max_rss),
+                      off ? " <strong>(" : "", off ? off : "",
+                      off ? ")</strong>" : "");
             sep = "; ";
         }
         if (v->limits.max_private) {
@@ -210,6 +216,12 @@ static void summary(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
         if (v->limits.min_shared) {
             mw_printf(out, "%sshared &lt; %s", sep,
                       mw_format_size(p, v->limits.min_shared));
+            sep = "; ";
+        }
+        if (v->max_total_private) {
+            mw_printf(out, "%sall children's private &gt; %s (now %s)", sep,
+                      mw_format_size(p, v->max_total_private),
+                      size_or_dash(p, v->private_total));
         }
         if (v->jitter) {
             mw_printf(out, " (&plusmn;%u%% per child)", v->jitter);
@@ -255,10 +267,11 @@ static void children_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
     int i;
 
     mw_puts(out, "<h2>Children</h2><table class=\"children\"><tr>"
-        "<th>Slot</th><th>PID</th><th>Age</th><th>Requests</th>"
+        "<th title=\"mod_memwatch's own table slot, not mod_status's\">"
+        "Slot</th><th>PID</th><th>Age</th><th>Requests</th>"
         "<th>Conns</th><th>RSS</th><th>Peak</th><th>Baseline</th>"
         "<th>Growth</th><th>Private</th><th>Shared</th>"
-        "<th title=\"request pool peak / mean\">Req pool</th>"
+        "<th>Req pool peak / mean</th>"
         "<th title=\"connection pool peak / largest growth within one "
         "connection\">Conn pool</th><th>Growth/req</th>"
         "<th class=\"l\">Verdict</th><th class=\"l\">State</th></tr>\n");
@@ -462,11 +475,12 @@ static void detail(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
     mw_printf(out, "<dl class=\"sum\"><dt>Verdict</dt><dd class=\"%s\">%s"
               "</dd><dt>Growth per request</dt><dd>%s</dd>"
               "<dt>Growth per minute</dt><dd>%s</dd>"
-              "<dt>Trend window</dt><dd>%u points over %" APR_UINT64_T_FMT
-              " requests; fitted rise %s</dd>"
+              "<dt>Trend window</dt><dd>%u points over %s; fitted rise "
+              "%s</dd>"
               "<dt>Age</dt><dd>%s, %" APR_UINT64_T_FMT " requests</dd>"
               "<dt>RSS</dt><dd>%s now, %s peak, %s baseline (%s growth)</dd>"
               "<dt>Private / shared</dt><dd>%s / %s</dd>"
+              "<dt>Swap</dt><dd>%s (counted in private)</dd>"
               "<dt>PSS</dt><dd>%s</dd>"
               "<dt>State</dt><dd class=\"%s\">%s</dd></dl>\n",
               mw_verdict_name(c->trend.verdict),
@@ -476,7 +490,11 @@ static void detail(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
               warming ? "&ndash;"
                       : mw_format_ssize(p, mw_view_double_i64(
                                                c->trend.per_minute)),
-              c->trend.points, c->trend.window_requests,
+              c->trend.points,
+              c->trend.window_requests
+              ? apr_psprintf(p, "%" APR_UINT64_T_FMT " requests",
+                             c->trend.window_requests)
+              : "no requests yet",
               mw_format_ssize(p, mw_view_double_i64(c->trend.recent_rise)),
               mw_format_duration(p, mw_view_seconds(v->now, c->started)),
               c->requests, mw_format_size(p, c->rss),
@@ -485,6 +503,7 @@ static void detail(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
               mw_format_ssize(p, c->growth),
               size_with_age(p, v, c->private_bytes, c->private_time),
               size_or_dash(p, c->shared_bytes),
+              size_or_dash(p, c->swap_bytes),
               size_or_dash(p, c->pss_bytes), state_class(c->state),
               mw_state_name(c->state));
     mw_printf(out, "<dl class=\"sum\"><dt>Request pool</dt><dd>%s peak, "
@@ -556,7 +575,7 @@ void mw_render_status_section(mw_out_t *out, const mw_view_t *v,
     }
     if (short_report) {
         mw_printf(out, "MemwatchTotalRSS: %" APR_UINT64_T_FMT "\n"
-                  "MemwatchMaxRSS: %" APR_UINT64_T_FMT "\n"
+                  "MemwatchLargestRSS: %" APR_UINT64_T_FMT "\n"
                   "MemwatchLeaking: %d\nMemwatchRetiring: %u\n"
                   "MemwatchRecycles: %" APR_UINT64_T_FMT "\n",
                   v->rss_total, v->rss_max, leaking, v->retiring, recycles);

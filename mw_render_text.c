@@ -35,6 +35,7 @@ static void json_child_extra(mw_out_t *out, const mw_child_view_t *c)
 {
     mw_puts(out, ",");
     json_u64(out, "pss_bytes", c->pss_bytes, 1);
+    json_u64(out, "swap_bytes", c->swap_bytes, 1);
     mw_printf(out, "\"private_time\":%" APR_INT64_T_FMT ",\"exiting\":%s",
               c->private_time ? apr_time_sec(c->private_time) : 0,
               c->exiting ? "true" : "false");
@@ -79,7 +80,8 @@ static void json_child(mw_out_t *out, const mw_view_t *v,
     json_limit(out, "max_rss_bytes", c->limits.max_rss);
     json_limit(out, "max_private_bytes", c->limits.max_private);
     json_u64(out, "min_shared_bytes",
-             c->limits.min_shared ? c->limits.min_shared : MW_UNKNOWN, 0);
+             c->limits.min_shared ? c->limits.min_shared : MW_UNKNOWN, 1);
+    mw_printf(out, "\"max_rss_off\":%s", c->max_rss_off ? "true" : "false");
     mw_puts(out, "},\"verdict\":");
     mw_put_json_string(out, mw_verdict_name(c->trend.verdict));
     if (warming) {
@@ -152,15 +154,21 @@ void mw_render_json(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
     mw_put_json_string(out, v->smaps_unavailable);
     mw_puts(out, "},\"limits\":{");
     json_limit(out, "max_growth_bytes", v->limits.max_growth);
-    json_limit(out, "max_rss_bytes", v->limits.max_rss);
+    json_limit(out, "max_rss_bytes",
+               mw_view_max_rss_off(v) ? 0 : v->limits.max_rss);
+    mw_puts(out, "\"max_rss_off\":");
+    mw_put_json_string(out, mw_view_max_rss_off(v));
+    mw_puts(out, ",");
     json_limit(out, "max_private_bytes", v->limits.max_private);
     json_limit(out, "min_shared_bytes", v->limits.min_shared);
+    json_limit(out, "max_total_private_bytes", v->max_total_private);
     mw_printf(out, "\"max_retiring\":%u},", v->max_retiring);
     mw_printf(out, "\"totals\":{\"children\":%d,", v->children->nelts);
     json_u64(out, "rss_bytes", v->rss_total, 1);
     json_u64(out, "rss_max_bytes", v->rss_max, 1);
     json_u64(out, "private_bytes", v->private_total, 1);
     json_u64(out, "pss_bytes", v->pss_total, 1);
+    json_u64(out, "swap_bytes", v->swap_total, 1);
     json_u64(out, "requests", v->requests_total, 1);
     json_u64(out, "connections", v->connections_total, 1);
     mw_printf(out, "\"retiring\":%u},\"children\":[", v->retiring);
@@ -245,9 +253,10 @@ void mw_render_auto(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
               "ServerLimit: %u\nChildren: %d\n", v->version, v->mpm,
               v->generation, v->server_limit, v->children->nelts);
     auto_u64(out, "TotalRSS", v->rss_total);
-    auto_u64(out, "MaxRSS", v->rss_max);
+    auto_u64(out, "LargestRSS", v->rss_max);
     auto_u64(out, "TotalPrivate", v->private_total);
     auto_u64(out, "TotalPSS", v->pss_total);
+    auto_u64(out, "TotalSwap", v->swap_total);
     auto_u64(out, "TotalRequests", v->requests_total);
     auto_u64(out, "TotalConnections", v->connections_total);
     mw_printf(out, "Retiring: %u\n", v->retiring);
@@ -317,6 +326,9 @@ static const prom_child_metric_t child_metrics[] = {
     { "memwatch_child_pss_bytes", "gauge",
       "Proportional set size of the child (smaps_rollup): shared pages "
       "divided among the processes sharing them.", CV(pss_bytes) },
+    { "memwatch_child_swap_bytes", "gauge",
+      "The child's share of swap (SwapPss), included in its private "
+      "memory.", CV(swap_bytes) },
     { "memwatch_child_request_pool_peak_bytes", "gauge",
       "Largest request pool seen in the child.", CV(request_pool_peak) },
     { "memwatch_child_connection_pool_peak_bytes", "gauge",
@@ -366,6 +378,21 @@ static void prom_per_child(mw_out_t *out, const mw_view_t *v,
             mw_printf(out, "%s{slot=\"%u\"} %" APR_UINT64_T_FMT "\n", name,
                       c->slot, val);
         }
+    }
+}
+
+/* Which process holds each slot now, to join with process exporters. */
+static void prom_child_info(mw_out_t *out, const mw_view_t *v)
+{
+    int i;
+
+    prom_head(out, "memwatch_child_info", "gauge",
+              "The process in each slot; always 1.");
+    for (i = 0; i < v->children->nelts; i++) {
+        const mw_child_view_t *c =
+            &APR_ARRAY_IDX(v->children, i, mw_child_view_t);
+        mw_printf(out, "memwatch_child_info{slot=\"%u\",pid=\"%u\","
+                  "generation=\"%u\"} 1\n", c->slot, c->pid, c->generation);
     }
 }
 
@@ -431,11 +458,31 @@ static void prom_alerting(mw_out_t *out, const mw_view_t *v)
     mw_puts(out, "\",mpm=\"");
     mw_put_prom_label(out, v->mpm);
     mw_puts(out, "\"} 1\n");
+    if (v->max_total_private) {
+        prom_head(out, "memwatch_max_total_private_bytes", "gauge",
+                  "MemwatchMaxTotalPrivate: the children's private memory "
+                  "together may not exceed it.");
+        mw_printf(out, "memwatch_max_total_private_bytes %" APR_UINT64_T_FMT
+                  "\n", v->max_total_private);
+    }
+    if (mw_view_max_rss_off(v)) {
+        prom_head(out, "memwatch_limit_off", "gauge",
+                  "1 for a configured limit that is not enforced (MW0015: "
+                  "MemwatchMaxRSS below what a fresh child holds).");
+        mw_puts(out, "memwatch_limit_off{limit=\"max_rss\"} 1\n");
+    }
     if (v->private_total != MW_UNKNOWN) {
         prom_head(out, "memwatch_private_bytes", "gauge",
                   "Private memory of all children together.");
         mw_printf(out, "memwatch_private_bytes %" APR_UINT64_T_FMT "\n",
                   v->private_total);
+    }
+    if (v->swap_total != MW_UNKNOWN) {
+        prom_head(out, "memwatch_swap_bytes", "gauge",
+                  "The children's share of swap together, included in "
+                  "memwatch_private_bytes.");
+        mw_printf(out, "memwatch_swap_bytes %" APR_UINT64_T_FMT "\n",
+                  v->swap_total);
     }
     if (v->pss_total != MW_UNKNOWN) {
         prom_head(out, "memwatch_pss_bytes", "gauge",
@@ -444,6 +491,7 @@ static void prom_alerting(mw_out_t *out, const mw_view_t *v)
         mw_printf(out, "memwatch_pss_bytes %" APR_UINT64_T_FMT "\n",
                   v->pss_total);
     }
+    prom_child_info(out, v);
     prom_per_child(out, v, "memwatch_child_start_time_seconds",
                    "When the child started, seconds since the epoch.",
                    get_start);

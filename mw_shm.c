@@ -9,7 +9,7 @@
 #include "mw_clock.h"
 #include "mw_shm.h"
 
-#define MW_MAGIC 0x6d774d37     /* "mwM7": bump when the layout changes */
+#define MW_MAGIC 0x6d774d38     /* "mwM8": bump when the layout changes */
 
 /* A point between two steps of a decision that another decider may see;
  * tests/test_ticket_race.c replays every order of two deciders' steps by
@@ -219,7 +219,7 @@ static void slot_reset(const mw_table_t *t, mw_slot_t *s,
     s->started = now;
     s->rss = s->rss_peak = s->baseline_rss = rss;
     s->private_bytes = s->shared_bytes = MW_UNKNOWN;
-    s->pss_bytes = MW_UNKNOWN;
+    s->pss_bytes = s->swap_bytes = MW_UNKNOWN;
     mw_atomic_release();
     mw_atomic_set32(&s->lock, 0);
     mw_atomic_set32(&s->state, MW_STATE_WARMING);
@@ -471,6 +471,7 @@ void mw_slot_note_smaps(mw_slot_t *slot, apr_time_t now,
         mw_atomic_set64(&slot->private_bytes, sm->private_bytes);
         mw_atomic_set64(&slot->shared_bytes, sm->shared_bytes);
         mw_atomic_set64(&slot->pss_bytes, sm->pss_bytes);
+        mw_atomic_set64(&slot->swap_bytes, sm->swap_bytes);
     }
 }
 
@@ -593,6 +594,7 @@ int mw_slot_copy(const mw_table_t *t, apr_uint32_t i, mw_slot_copy_t *c)
     c->private_bytes = mw_atomic_read64(&s->private_bytes);
     c->shared_bytes = mw_atomic_read64(&s->shared_bytes);
     c->pss_bytes = mw_atomic_read64(&s->pss_bytes);
+    c->swap_bytes = mw_atomic_read64(&s->swap_bytes);
     c->request_pool_peak = mw_atomic_read64(&s->request_pool_peak);
     c->request_pool_sum = mw_atomic_read64(&s->request_pool_sum);
     c->request_pool_count = mw_atomic_read64(&s->request_pool_count);

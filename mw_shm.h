@@ -90,6 +90,7 @@ typedef struct mw_slot_t {
     volatile apr_uint64_t private_bytes;    /* parent, from smaps_rollup */
     volatile apr_uint64_t shared_bytes;
     volatile apr_uint64_t pss_bytes;        /* parent or child, smaps_rollup */
+    volatile apr_uint64_t swap_bytes;       /* included in private_bytes */
     volatile apr_uint64_t connection_pool_peak;
     volatile apr_uint64_t connection_pool_growth_peak;  /* one connection */
     volatile apr_uint64_t stream_pool_growth_peak;  /* during one response */
@@ -218,6 +219,7 @@ typedef struct mw_slot_copy_t {
     apr_uint64_t private_bytes;
     apr_uint64_t shared_bytes;
     apr_uint64_t pss_bytes;
+    apr_uint64_t swap_bytes;
     apr_uint64_t request_pool_peak;
     apr_uint64_t request_pool_sum;
     apr_uint64_t request_pool_count;

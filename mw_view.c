@@ -72,11 +72,19 @@ static void collect_child(mw_child_view_t *c, apr_pool_t *p,
     c->state = s->state;
     c->reason = s->reason;
     c->pss_bytes = s->pss_bytes;
+    c->swap_bytes = s->swap_bytes;
     c->private_time = c->private_bytes == MW_UNKNOWN ? 0 : s->smaps_time;
     c->limits.max_growth = s->limit_growth;
     c->limits.max_rss = s->limit_rss;
     c->limits.max_private = s->limit_private;
     c->limits.min_shared = s->limit_shared;
+    /* As mw_policy_check enforces it: not where the child's baseline is
+     * over it (recycling could not help, MW0015). */
+    c->max_rss_off = c->state != MW_STATE_WARMING
+                     && mw_policy_born_over(&c->limits, s->baseline_rss);
+    if (c->max_rss_off) {
+        c->limits.max_rss = 0;
+    }
     c->retire_time = s->retire_time;
     c->exiting_since = s->exiting_since;
     c->exiting = c->state == MW_STATE_EXITING;
@@ -147,7 +155,7 @@ static void collect_children(mw_view_t *v, apr_pool_t *p,
                              const mw_table_t *t, int with_history)
 {
     apr_uint32_t i, nslots = mw_table_nslots(t), max_history = 0;
-    int private_known = 1, pss_known = 1;
+    int private_known = 1, pss_known = 1, swap_known = 1;
     mw_slot_copy_t s;
 
     if (with_history) {
@@ -159,11 +167,18 @@ static void collect_children(mw_view_t *v, apr_pool_t *p,
     for (i = 0; i < nslots; i++) {
         mw_child_view_t *c;
 
+        apr_uint64_t fresh;
+
         if (!mw_slot_copy(t, i, &s)) {
             continue;
         }
+        if (v->rss_now && (fresh = v->rss_now(s.pid)) != 0) {
+            s.rss = fresh;
+            s.rss_peak = fresh > s.rss_peak ? fresh : s.rss_peak;
+        }
         c = apr_array_push(v->children);
         collect_child(c, p, t, &s, i, max_history);
+        v->max_rss_off |= c->max_rss_off && c->generation == v->generation;
         v->rss_total += c->rss;
         v->rss_max = c->rss > v->rss_max ? c->rss : v->rss_max;
         v->requests_total += c->requests;
@@ -180,6 +195,15 @@ static void collect_children(mw_view_t *v, apr_pool_t *p,
         else {
             v->pss_total += c->pss_bytes;
         }
+        if (c->swap_bytes == MW_UNKNOWN) {
+            swap_known = 0;
+        }
+        else {
+            v->swap_total += c->swap_bytes;
+        }
+    }
+    if (!swap_known || v->children->nelts == 0) {
+        v->swap_total = MW_UNKNOWN;
     }
     if (!private_known || v->children->nelts == 0) {
         v->private_total = MW_UNKNOWN;
@@ -243,7 +267,9 @@ void mw_view_collect(mw_view_t *v, apr_pool_t *p, const mw_table_t *t,
                                  sizeof(mw_recycle_view_t));
     v->attribution = apr_array_make(p, 16, sizeof(mw_attr_view_t));
     v->rss_total = v->rss_max = v->private_total = v->pss_total = 0;
+    v->swap_total = 0;
     v->requests_total = v->connections_total = 0;
+    v->max_rss_off = 0;
     memset(&a, 0, sizeof(a));
     attr_view(&v->attr_other, p, &a);
     memset(v->recycles_total, 0, sizeof(v->recycles_total));
@@ -275,6 +301,17 @@ void mw_view_collect(mw_view_t *v, apr_pool_t *p, const mw_table_t *t,
           sizeof(mw_attr_view_t), attr_by_growth);
     mw_attr_other_copy(t, &a);
     attr_view(&v->attr_other, p, &a);
+}
+
+int mw_view_limits_set(const mw_view_t *v)
+{
+    return mw_policy_active(&v->limits) || v->max_total_private;
+}
+
+const char *mw_view_max_rss_off(const mw_view_t *v)
+{
+    return v->max_rss_off && v->limits.max_rss
+           ? "off: below what a fresh child holds (MW0015)" : NULL;
 }
 
 const mw_child_view_t *mw_view_child(const mw_view_t *v, apr_uint32_t slot)

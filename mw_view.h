@@ -40,13 +40,16 @@ typedef struct mw_child_view_t {
     apr_uint64_t stream_pool_growth_peak;
     mw_state_e state;
     mw_reason_e reason;
-    mw_limits_t limits;
+    mw_limits_t limits;                 /* as enforced: 0 is not set, or off */
+    int max_rss_off;                    /* MemwatchMaxRSS is off for it: its
+                                         * baseline is over the limit */
     apr_time_t retire_time;
     apr_time_t exiting_since;           /* state exiting: stopped serving */
     mw_trend_result_t trend;
     int nhistory;
     mw_sample_t *history;          /* oldest first */
     apr_uint64_t pss_bytes;             /* MW_UNKNOWN: not known */
+    apr_uint64_t swap_bytes;            /* in private_bytes; MW_UNKNOWN */
     apr_time_t private_time;            /* private/shared/pss read; 0 never */
     int exiting;                        /* stopped serving, still alive */
 } mw_child_view_t;
@@ -98,11 +101,15 @@ typedef struct mw_view_t {
     const char *pools_unavailable;      /* NULL when pools are measured */
     const char *smaps_unavailable;      /* NULL when private/shared known */
     int dry_run;
-    mw_limits_t limits;
+    mw_limits_t limits;                 /* as configured */
+    apr_uint64_t max_total_private;     /* MemwatchMaxTotalPrivate; 0 none */
     apr_uint32_t jitter;                /* percent */
     apr_uint32_t max_retiring;
     apr_uint32_t history_interval;      /* seconds */
     apr_uint32_t attribute_depth;
+    /* A child's resident set now, or 0 where it cannot be read (NULL:
+     * shown as the table has it, read at the child's last request). */
+    apr_uint64_t (*rss_now)(apr_uint32_t pid);
 
     /* Collected from shared memory. */
     const char *damaged;                /* NULL, or why the table is not
@@ -122,8 +129,12 @@ typedef struct mw_view_t {
     apr_uint64_t rss_max;
     apr_uint64_t private_total;         /* MW_UNKNOWN if any unknown */
     apr_uint64_t pss_total;             /* MW_UNKNOWN if any unknown */
+    apr_uint64_t swap_total;            /* MW_UNKNOWN if any unknown */
     apr_uint64_t requests_total;
     apr_uint64_t connections_total;
+    /* MemwatchMaxRSS is not enforced on some child of this generation:
+     * it is below what a fresh child holds (MW0015). */
+    int max_rss_off;
 } mw_view_t;
 
 struct mw_table_t;
@@ -133,6 +144,13 @@ struct mw_table_t;
  * the lists are empty. */
 void mw_view_collect(mw_view_t *v, apr_pool_t *p, const struct mw_table_t *t,
                      apr_time_t now, int with_history);
+
+/* Is any limit set, the server-wide budget included? */
+int mw_view_limits_set(const mw_view_t *v);
+
+/* Why MemwatchMaxRSS is not enforced, for every format; NULL when it is
+ * (or is not set). */
+const char *mw_view_max_rss_off(const mw_view_t *v);
 
 /* The child in slot `slot`, or NULL. */
 const mw_child_view_t *mw_view_child(const mw_view_t *v, apr_uint32_t slot);

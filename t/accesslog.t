@@ -8,7 +8,9 @@
 #   - on one connection (one child, no other traffic) each growth is the
 #     difference between two consecutive RSS figures;
 #   - leaking 4 MiB shows as a growth of megabytes on that request;
-#   - the last RSS logged for the child is the RSS /memwatch shows for it.
+#   - the last RSS logged for the child is the RSS /memwatch shows for it;
+#   - a child's first line logs its growth since it started, not its whole
+#     RSS (issue 26), in a server of its own.
 use strict;
 use warnings FATAL => 'all';
 use lib 't/lib';
@@ -18,7 +20,7 @@ use Apache::TestUtil;
 use MemwatchClient qw(conn req poll child_of);
 use MemwatchServer;
 
-plan tests => 6, need_module 'memwatch_test';
+plan tests => 7, need_module 'memwatch_test';
 
 my $MiB = 1024 * 1024;
 my $srv = MemwatchServer->new(name => 'accesslog', conf => <<'EOF')->start;
@@ -77,3 +79,33 @@ my $c = child_of($srv->json, $pid);
 ok t_cmp($c ? $c->{rss_bytes} : 'gone', $mine[-1][3],
          'the last RSS logged is what /memwatch shows for the child');
 $srv->stop;
+
+# A fresh server: the first line each child logs. Growth since the child
+# started is a small part of its RSS (tens of KiB of a request's heap,
+# against megabytes of the httpd image); the whole RSS would be all of it.
+{
+    my $fresh = MemwatchServer->new(name => 'accesslog-first',
+                                    conf => <<'EOF')->start;
+LogFormat "%P %>s %U %{memwatch-rss}n %{memwatch-growth}n" memwatch
+CustomLog logs/access_log memwatch
+EOF
+    my $flog = "$fresh->{root}/logs/access_log";
+    my %first;
+    poll(10, sub {
+        my $s = conn('127.0.0.1', $fresh->port);
+        req($s, '/mw/hello');
+        close $s;
+        open my $fh, '<', $flog or return;
+        for (<$fh>) {
+            my @f = split ' ';
+            $first{$f[0]} //= \@f if @f == 5;
+        }
+        return %first;
+    });
+    my @whole = grep { $_->[4] >= $_->[3] / 2 } values %first;
+    t_debug("first line of child $_: @{ $first{$_} }") for sort keys %first;
+    ok t_cmp(scalar(keys %first) && !@whole ? 1 : 0, 1,
+             'a child\'s first line logs its growth since it started, '
+             . 'not its RSS' . (@whole ? ": @{ $whole[0] }" : ''));
+    $fresh->stop;
+}

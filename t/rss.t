@@ -1,6 +1,8 @@
 # Resident set sizes agree with the kernel and follow what a handler
 # mallocs; the private/shared split (smaps_rollup, read at most every
-# MemwatchSmapsInterval = 1 s at the end of a request) becomes known.
+# MemwatchSmapsInterval = 1 s at the end of a request) becomes known; and
+# an idle child's RSS on the page is fresh, not what it read at its last
+# request (issue 26).
 use strict;
 use warnings FATAL => 'all';
 use lib 't/lib';
@@ -12,7 +14,7 @@ use MemwatchClient qw(poll child_of);
 use MemwatchProc qw(rss);
 use MemwatchUtil qw(get_json KiB MiB);
 
-plan tests => 10, need_module 'memwatch_test';
+plan tests => 12, need_module 'memwatch_test';
 
 sub close_enough {
     my ($ours, $kernel) = @_;
@@ -112,3 +114,31 @@ sub close_enough {
 }
 
 Apache::TestRequest::user_agent(reset => 1, keep_alive => 0);
+
+# ---- an idle child's RSS is fresh -----------------------------------------
+# A load that grows the children (1 MiB kept per request, new connections,
+# so they spread), then 3 s of quiet: every child listed must show its RSS
+# of now, within 10 % or 512 KiB of the kernel's. A child reads RSS at
+# most every 64 requests or 100 ms as requests end, so without a fresh
+# reading the last leaks of a child would be missing from the page.
+{
+    Apache::TestRequest::user_agent(reset => 1, keep_alive => 0);
+    GET('/mw/leak?kb=1024') for 1 .. 40;
+    sleep 3;    # the premise: three idle seconds, nothing to poll for
+    my $j = get_json();
+    my ($compared, @report, $bad) = (0);
+    for my $c (@{ $j->{children} }) {
+        my $kernel = rss($c->{pid}) // next;
+        my $tol = 0.10 * $kernel;
+        $tol = 512 * KiB if $tol < 512 * KiB;
+        my $ok = abs(($c->{rss_bytes} // 0) - $kernel) <= $tol;
+        $compared++;
+        $bad++ unless $ok;
+        push @report, "pid $c->{pid}: page " . ($c->{rss_bytes} // 'null')
+            . ", kernel $kernel" . ($ok ? '' : ' DIFFERS');
+    }
+    t_debug($_) for @report;
+    ok t_cmp($compared ? 1 : 0, 1, "idle children to compare ($compared)");
+    ok t_cmp($bad // 0, 0, 'every idle child shows its RSS of now, within '
+             . '10 % or 512 KiB: ' . join('; ', @report));
+}

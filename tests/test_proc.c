@@ -104,6 +104,39 @@ static void test_statm_rss(void)
     }
 }
 
+/* A child partly swapped out (recorded on a machine with swap): what it
+ * costs includes its share of swap. */
+static const char smaps_swapped[] =
+    "55d4c4a4b000-7ffc5c7f4000 ---p 00000000 00:00 0 [rollup]\n"
+    "Rss:                8000 kB\n"
+    "Pss:                5000 kB\n"
+    "Shared_Clean:       3000 kB\n"
+    "Shared_Dirty:          0 kB\n"
+    "Private_Clean:      1000 kB\n"
+    "Private_Dirty:      4000 kB\n"
+    "Swap:              20480 kB\n"
+    "SwapPss:           20000 kB\n"
+    "Locked:                0 kB\n";
+
+static void test_smaps_swap(void)
+{
+    mw_smaps_t sm;
+    char old[sizeof(smaps_swapped)], *cut;
+
+    is_int(mw_smaps_parse(smaps_swapped, &sm), APR_SUCCESS,
+           "a swapped child's smaps_rollup parses");
+    is_u64(sm.swap_bytes, 20000 * KIB, "swap: its share, SwapPss");
+    is_u64(sm.private_bytes, (1000 + 4000 + 20000) * KIB,
+           "private counts what it has in swap");
+    /* A kernel without SwapPss (before 4.15): Swap. */
+    memcpy(old, smaps_swapped, sizeof(old));
+    cut = strstr(old, "SwapPss:");
+    memcpy(cut, "Locked:                0 kB\n", strlen("Locked:  "
+           "              0 kB\n") + 1);
+    is_int(mw_smaps_parse(old, &sm), APR_SUCCESS, "without SwapPss");
+    is_u64(sm.swap_bytes, 20480 * KIB, "swap: Swap where there is no SwapPss");
+}
+
 static void test_smaps_parse(void)
 {
     mw_smaps_t sm;
@@ -120,6 +153,8 @@ static void test_smaps_parse(void)
            "shared = Shared_Clean + Shared_Dirty (not Shared_Hugetlb)");
     is_u64(sm.private_bytes + sm.shared_bytes, sm.rss_bytes,
            "private + shared = Rss");
+    is_u64(sm.swap_bytes, 0, "no swap");
+    test_smaps_swap();
 
     /* Truncated after Shared_Dirty: the Private_ lines are missing. */
     cut = strstr(smaps_sample, "Private_Clean");
@@ -170,6 +205,36 @@ static apr_uint64_t status_vmrss(void)
 static apr_uint64_t absdiff(apr_uint64_t a, apr_uint64_t b)
 {
     return a > b ? a - b : b - a;
+}
+
+static void test_stat_parse(void)
+{
+    mw_stat_t st = { 0, 0 };
+    char line[512];
+    int i;
+
+    ok(mw_stat_parse("42 (httpd) S 7 42 42 0 -1 4194560 1 0 0 0 0 0 0 0 20 "
+                     "0 1 0 12345 1000 100", &st) == APR_SUCCESS
+       && st.ppid == 7 && st.start == 12345, "ppid (4) and start (22)");
+    ok(mw_stat_parse("42 (a) b (c) S 9 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 "
+                     "77 1 1", &st) == APR_SUCCESS && st.ppid == 9
+       && st.start == 77, "a comm with spaces and parentheses: fields "
+       "follow the last ')'");
+    ok(mw_stat_parse("42 (httpd) S 7 42 42", &st) == APR_EINVAL,
+       "cut short: EINVAL");
+    ok(mw_stat_parse("42 httpd S 7", &st) == APR_EINVAL, "no ')': EINVAL");
+    ok(mw_stat_parse("42 (x) S -7 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 1 1",
+                     &st) == APR_EINVAL, "a negative ppid: EINVAL");
+    ok(mw_stat_parse("42 (x) S 99999999999999999999 1 1 0 -1 0 0 0 0 0 0 0 "
+                     "0 0 20 0 1 0 5 1 1", &st) == APR_EINVAL,
+       "a ppid out of range: EINVAL");
+    for (i = 0; i < 100; i++) {
+        line[i] = ')';
+    }
+    line[i] = '\0';
+    ok(mw_stat_parse(line, &st) == APR_EINVAL, "only parentheses: EINVAL");
+    ok(mw_stat_read_pid(0, &st) == APR_SUCCESS
+       && st.ppid == (long)getppid(), "this process's own stat: its ppid");
 }
 
 static void test_real_proc(void)
@@ -260,6 +325,7 @@ int main(void)
     test_statm_parse();
     test_statm_rss();
     test_smaps_parse();
+    test_stat_parse();
     test_real_proc();
     apr_terminate();
     return done();

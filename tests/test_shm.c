@@ -1192,6 +1192,18 @@ static void test_private_total(void)
 
 /* The lifecycle, through the writers the glue uses: every move, and
  * every move refused from the wrong state. */
+static void test_own_growth(void)
+{
+    ok(mw_attr_own_growth(8192, 1, 1) == 8192, "alone: all of it");
+    ok(mw_attr_own_growth(8192, 0, 0) == 8192,
+       "no worker seen busy (prefork, no scoreboard): all of it");
+    ok(mw_attr_own_growth(32768, 4, 4) == 8192, "four running: a quarter");
+    ok(mw_attr_own_growth(24576, 2, 4) == 8192, "two, then four: a third");
+    ok(mw_attr_own_growth(APR_UINT64_MAX, 1, 1) == APR_UINT64_MAX
+       && mw_attr_own_growth(APR_UINT64_MAX, APR_UINT32_MAX, APR_UINT32_MAX)
+          < APR_UINT64_MAX, "no overflow at the extremes");
+}
+
 static void test_lifecycle(void)
 {
     mw_layout_t l = { 2, 4, 4 };
@@ -1290,6 +1302,7 @@ int main(void)
     test_slot_retire();
     test_slot_retire_hostile();
     test_lifecycle();
+    test_own_growth();
     test_private_total();
     test_history_lock_max();
     test_attribution();
