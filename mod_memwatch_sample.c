@@ -9,8 +9,6 @@
  * attribute a measured request's growth, and hand the figures to the
  * limit check. What it costs is in docs/design.md. */
 
-#include <unistd.h>
-
 #include "httpd.h"
 #include "http_config.h"
 
@@ -18,9 +16,7 @@
 #include "http_core.h"
 #include "http_protocol.h"
 #include "http_request.h"
-#include "ap_mpm.h"
 #include "mpm_common.h"
-#include "scoreboard.h"
 #include "util_filter.h"
 
 #include "mod_memwatch_private.h"
@@ -96,7 +92,7 @@ static const mw_budget_t measure_budget = {
  * (in r->request_config). */
 typedef struct request_state_t {
     apr_uint64_t rss_before;
-    apr_uint32_t busy_before;       /* the child's busy workers then */
+    apr_uint64_t ended_before;      /* the child's requests ended then */
     apr_uint32_t weight;            /* requests it stands for; 0: none */
 } request_state_t;
 
@@ -134,10 +130,9 @@ static volatile apr_uint64_t last_logged_rss;
 /* Requests not measured whose connection ended before it had a measured
  * one, and those of mod_http2's secondary connections. */
 static volatile apr_uint32_t unmeasured_elsewhere;
-/* worker and event: this child's place in the scoreboard (found at its
- * first measured request) and its worker threads; 0 on prefork. */
-static int scoreboard_index = -1;
-static int threads_per_child;
+/* How many requests of this child end while a measured one runs, on
+ * average (mw_attr_ended_mean). */
+static volatile apr_uint64_t ended_mean;
 
 static int history_due(mw_slot_t *sl, apr_time_t now)
 {
@@ -374,38 +369,17 @@ static void record_history(apr_uint64_t n, const mw_statm_t *st,
     }
 }
 
-/* worker and event: how many of this child's workers are busy with a
- * request now (the caller's own thread included), from the scoreboard; 1
- * on prefork. Read only on measured requests: a few dozen a second in the
- * whole server. */
-static apr_uint32_t busy_workers(void)
+/* A measured request's own part of the RSS difference across it, when
+ * `ended` requests of the child ended meanwhile (mw_attr.h). The mean is
+ * this process's; measured requests are a few a second, and a lost
+ * update between two of them costs nothing. */
+static apr_uint64_t own_growth(apr_uint64_t delta, apr_uint64_t ended)
 {
-    apr_uint32_t n = 0;
-    int t;
+    apr_uint64_t mean = mw_attr_ended_mean(mw_atomic_read64(&ended_mean),
+                                           ended);
 
-    if (scoreboard_index < 0) {
-        apr_proc_t proc;
-
-        proc.pid = getpid();
-        if (!threads_per_child
-            || (scoreboard_index = ap_find_child_by_pid(&proc)) < 0) {
-            return 1;
-        }
-    }
-    for (t = 0; t < threads_per_child; t++) {
-        switch (ap_get_scoreboard_worker_from_indexes(scoreboard_index,
-                                                      t)->status) {
-        case SERVER_BUSY_READ:
-        case SERVER_BUSY_WRITE:
-        case SERVER_BUSY_LOG:
-        case SERVER_BUSY_DNS:
-            n++;
-            break;
-        default:
-            break;
-        }
-    }
-    return n ? n : 1;
+    mw_atomic_set64(&ended_mean, mean);
+    return mw_attr_own_growth(delta, mean);
 }
 
 /* A measured request's growth, for all the requests it stands for, to
@@ -488,9 +462,9 @@ static MW_COLD void request_read(request_rec *r, const request_state_t *st,
     }
     if (st->weight && mw_slot_state(hot.me) != MW_STATE_WARMING) {
         attribute(r, st->weight,
-                  mw_attr_own_growth(fig.rss > st->rss_before
+                  own_growth(fig.rss > st->rss_before
                                      ? fig.rss - st->rss_before : 0,
-                                     st->busy_before, busy_workers()),
+                                     n - st->ended_before),
                   pool_bytes, fig.now);
     }
     mw_slot_limits(hot.me, &limits);
@@ -602,7 +576,7 @@ static MW_HOT int sample_post_read_request(request_rec *r)
     if (MW_UNLIKELY(weight)) {
         st = apr_palloc(r->pool, sizeof(*st));
         st->weight = weight;
-        st->busy_before = busy_workers();
+        st->ended_before = mw_slot_requests(hot.me);
         st->rss_before = mw_own_rss();
     }
     ap_set_module_config(r->request_config, &memwatch_module, st);
@@ -692,9 +666,6 @@ void mw_sample_child_init(apr_pool_t *pchild, server_rec *s)
         return;
     }
     hot.measure_due = mw_table_measure_due(mw_table());
-    if (mw_leave_threaded()) {
-        ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads_per_child);
-    }
     if (!hot.sample_streams) {
         mw_slot_no_stream_figures(hot.me);
     }

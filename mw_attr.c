@@ -7,16 +7,30 @@
 #include "mw_atomic.h"
 #include "mw_attr.h"
 
-apr_uint64_t mw_attr_own_growth(apr_uint64_t delta, apr_uint32_t busy_before,
-                                apr_uint32_t busy_after)
-{
-    apr_uint64_t twice = (apr_uint64_t)busy_before + busy_after;
+/* An average over about the last 16 measured requests. */
+#define ENDED_WEIGHT 16
 
-    /* At least the request itself was running. */
-    if (twice < 2) {
+apr_uint64_t mw_attr_ended_mean(apr_uint64_t mean, apr_uint64_t ended)
+{
+    /* At least the request itself; the count comes from a slot any child
+     * may write: bounded. */
+    if (ended < 1 || ended > 1000000) {
+        ended = 1;
+    }
+    ended *= MW_ATTR_ONE;
+    if (mean < MW_ATTR_ONE || mean > 1000000 * MW_ATTR_ONE) {
+        return ended;
+    }
+    return mean - mean / ENDED_WEIGHT + ended / ENDED_WEIGHT;
+}
+
+apr_uint64_t mw_attr_own_growth(apr_uint64_t delta, apr_uint64_t mean)
+{
+    if (mean <= MW_ATTR_ONE || mean > 1000000 * MW_ATTR_ONE) {
         return delta;
     }
-    return (apr_uint64_t)((long double)delta * 2 / (long double)twice);
+    return (apr_uint64_t)((long double)delta * MW_ATTR_ONE
+                          / (long double)mean);
 }
 
 apr_uint32_t mw_attr_len(const mw_table_t *t)

@@ -29,13 +29,21 @@ void mw_attr_add(const mw_table_t *t, const char *handler,
                  apr_uint64_t growth, apr_uint64_t pool_bytes,
                  apr_time_t now);
 
-/* A measured request's own growth: the RSS its child gained while it ran
- * (delta) includes what the child's other requests allocated meanwhile.
- * With busy_before and busy_after workers of the child busy with a
- * request as it began and as it ended (itself included), each running
- * request is charged an equal part: delta over their mean. */
-apr_uint64_t mw_attr_own_growth(apr_uint64_t delta, apr_uint32_t busy_before,
-                                apr_uint32_t busy_after);
+/* A measured request's own growth. The RSS its child gained while it ran
+ * (delta) includes what the child's other requests allocated meanwhile:
+ * in a steady load, as many requests allocate while it runs as end while
+ * it runs. So it is charged delta over the mean count of requests that
+ * end while a measured request of the child runs (itself included). The
+ * mean, not this request's own count: a count drawn with the growth but
+ * not in step with it (event finishes a request's writing, and ends it,
+ * later) would bias the quotient upwards.
+ *
+ * mw_attr_ended_mean: the mean (fixed point, MW_ATTR_ONE is one request)
+ * after a measured request during which `ended` requests ended; mean 0 is
+ * none yet. mw_attr_own_growth: delta over that mean. */
+#define MW_ATTR_ONE 1024
+apr_uint64_t mw_attr_ended_mean(apr_uint64_t mean, apr_uint64_t ended);
+apr_uint64_t mw_attr_own_growth(apr_uint64_t delta, apr_uint64_t mean);
 
 /* Copy attribution entry i if it holds a key: returns 1, else 0. */
 int mw_attr_copy(const mw_table_t *t, apr_uint32_t i, mw_attr_copy_t *out);

@@ -60,6 +60,8 @@ mkdir -p "$OUT"
 make -s clean >/dev/null 2>&1 || true
 make -s all >/dev/null
 if [ -z "${TEST_FILES:-}" ]; then
+    echo "== The glue's layers (scripts/layers.pl)"
+    perl scripts/layers.pl
     echo "== C unit tests"
     make -s unit
     echo "== Fuzz smoke pass (committed corpus, a few seconds a harness)"

@@ -8,7 +8,7 @@
 #   - on one connection (one child, no other traffic) each growth is the
 #     difference between two consecutive RSS figures;
 #   - leaking 4 MiB shows as a growth of megabytes on that request;
-#   - the last RSS logged for the child is the RSS /memwatch shows for it;
+#   - the last RSS logged for the child is about the RSS /memwatch shows;
 #   - a child's first line logs its growth since it started, not its whole
 #     RSS (issue 26), in a server of its own.
 use strict;
@@ -75,14 +75,18 @@ my ($max) = sort { $b <=> $a } @leak;
 ok t_cmp(scalar(@leak) . ' leaks', "$leaks leaks", 'the four leaks are logged');
 ok t_cmp(($max // 0) >= 3 * $MiB ? 1 : 0, 1,
          'a leak of 4 MiB shows as a growth of at least 3 MiB (logged: @leak)');
+# The page reads the child's RSS as it is made (t/rss.t): the child is
+# idle since its last request, so within 512 KiB of what that logged.
 my $c = child_of($srv->json, $pid);
-ok t_cmp($c ? $c->{rss_bytes} : 'gone', $mine[-1][3],
-         'the last RSS logged is what /memwatch shows for the child');
+my $page = $c ? $c->{rss_bytes} : 0;
+ok t_cmp(abs($page - $mine[-1][3]) <= 512 * 1024 ? 1 : 0, 1,
+         "the last RSS logged ($mine[-1][3]) is what /memwatch shows for "
+         . "the child ($page), within 512 KiB");
 $srv->stop;
 
 # A fresh server: the first line each child logs. Growth since the child
-# started is a small part of its RSS (tens of KiB of a request's heap,
-# against megabytes of the httpd image); the whole RSS would be all of it.
+# started is less than its RSS by what it held at its start (megabytes of
+# the httpd image); before, the first line logged the whole RSS as growth.
 {
     my $fresh = MemwatchServer->new(name => 'accesslog-first',
                                     conf => <<'EOF')->start;
@@ -102,7 +106,7 @@ EOF
         }
         return %first;
     });
-    my @whole = grep { $_->[4] >= $_->[3] / 2 } values %first;
+    my @whole = grep { $_->[4] >= $_->[3] - 1024 * 1024 } values %first;
     t_debug("first line of child $_: @{ $first{$_} }") for sort keys %first;
     ok t_cmp(scalar(keys %first) && !@whole ? 1 : 0, 1,
              'a child\'s first line logs its growth since it started, '

@@ -46,8 +46,9 @@ ok t_cmp($? >> 8, 0, "promtool check config prometheus.yml: $out");
 $out = `$PROMTOOL check rules $contrib/memwatch-rules.yml 2>&1`;
 ok t_cmp($? >> 8, 0, "promtool check rules memwatch-rules.yml: $out");
 my ($nrules) = $out =~ /SUCCESS: (\d+) rules found/;
-ok t_cmp($nrules // 0, 5, 'five rules: leaking, near limit, recycling stuck, '
-         . 'stuck in exit, scrape down');
+ok t_cmp($nrules // 0, 8, 'eight rules: leaking, near limit, recycling '
+         . 'stuck, stuck in exit, table damaged, recycling often, near the '
+         . 'budget, scrape down');
 
 # ---- the httpd ---------------------------------------------------------------
 my $srv = MemwatchServer->new(name => 'prom', conf => <<'EOF')->start;

@@ -1194,14 +1194,25 @@ static void test_private_total(void)
  * every move refused from the wrong state. */
 static void test_own_growth(void)
 {
-    ok(mw_attr_own_growth(8192, 1, 1) == 8192, "alone: all of it");
-    ok(mw_attr_own_growth(8192, 0, 0) == 8192,
-       "no worker seen busy (prefork, no scoreboard): all of it");
-    ok(mw_attr_own_growth(32768, 4, 4) == 8192, "four running: a quarter");
-    ok(mw_attr_own_growth(24576, 2, 4) == 8192, "two, then four: a third");
-    ok(mw_attr_own_growth(APR_UINT64_MAX, 1, 1) == APR_UINT64_MAX
-       && mw_attr_own_growth(APR_UINT64_MAX, APR_UINT32_MAX, APR_UINT32_MAX)
-          < APR_UINT64_MAX, "no overflow at the extremes");
+    apr_uint64_t mean = 0;
+    int i;
+
+    ok(mw_attr_ended_mean(0, 3) == 3 * MW_ATTR_ONE,
+       "the first count is the mean");
+    ok(mw_attr_own_growth(8192, MW_ATTR_ONE) == 8192, "alone: all of it");
+    ok(mw_attr_own_growth(8192, 0) == 8192, "no mean yet: all of it");
+    ok(mw_attr_own_growth(32768, 4 * MW_ATTR_ONE) == 8192,
+       "four on average: a quarter");
+    for (i = 0; i < 400; i++) {
+        mean = mw_attr_ended_mean(mean, i % 2 ? 2 : 6);
+    }
+    ok(mean > 3 * MW_ATTR_ONE && mean < 5 * MW_ATTR_ONE,
+       "counts of 2 and 6 average to about 4");
+    ok(mw_attr_ended_mean(4 * MW_ATTR_ONE, APR_UINT64_MAX - 5)
+       < 4 * MW_ATTR_ONE, "a count that went backwards (forged) counts 1");
+    ok(mw_attr_own_growth(APR_UINT64_MAX, MW_ATTR_ONE) == APR_UINT64_MAX
+       && mw_attr_own_growth(APR_UINT64_MAX, APR_UINT64_MAX) == APR_UINT64_MAX,
+       "no overflow at the extremes");
 }
 
 static void test_lifecycle(void)

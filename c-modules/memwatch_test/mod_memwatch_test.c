@@ -5,6 +5,7 @@
  * real server: /mw/leak leaks on purpose).
  *
  *   /mw/leak?kb=N      malloc N KiB (default 8), touch it, never free it
+ *     &ms=M            then take M ms more (default 0)
  *   /mw/cache?mb=N     first request in a child: keep N MiB (default 32)
  *   /mw/rpool?kb=N     allocate N KiB from r->pool
  *   /mw/cpool?kb=N     allocate N KiB from c->pool (grows per keep-alive
@@ -233,8 +234,11 @@ static int memwatch_test_handler(request_rec *r)
     ap_set_content_type(r, "text/plain");
 
     if (!strcmp(what, "leak")) {
-        long kb = arg(r, "kb", 8);
+        long kb = arg(r, "kb", 8), ms = arg(r, "ms", 0);
         touch(malloc((apr_size_t)kb * 1024), (apr_size_t)kb * 1024);
+        if (ms > 0) {
+            apr_sleep(apr_time_from_msec(ms));
+        }
         ap_rprintf(r, "leaked %ld KiB pid=%ld\n", kb, (long)getpid());
     }
     else if (!strcmp(what, "cache")) {
