@@ -24,7 +24,7 @@ static const char *const reason_names[MW_REASON_COUNT] = {
 };
 
 static const char *const verdict_names[MW_VERDICT_COUNT] = {
-    [MW_VERDICT_WARMING] = "warming",
+    [MW_VERDICT_WARMING] = "measuring",
     [MW_VERDICT_PLATEAU] = "plateau",
     [MW_VERDICT_LEAKING] = "leaking",
 };

@@ -43,7 +43,9 @@ typedef enum {
 
 /* Is a child leaking (mw_trend)? */
 typedef enum {
-    MW_VERDICT_WARMING = 0,         /* too few points since warm-up */
+    MW_VERDICT_WARMING = 0,         /* too few points since warm-up:
+                                     * "measuring", not the state's
+                                     * "warming", which it outlasts */
     MW_VERDICT_PLATEAU,             /* grew, then levelled off */
     MW_VERDICT_LEAKING,             /* keeps climbing with requests */
     MW_VERDICT_COUNT

@@ -46,7 +46,8 @@ fi
 WORK=$(mktemp -d /tmp/memwatch-deb.XXXXXX)
 chmod 755 "$WORK"
 state() {           # what installing and removing must leave as it was
-    find /etc/apache2/mods-enabled /etc/apache2/mods-available -mindepth 1 \
+    find /etc/apache2/mods-enabled /etc/apache2/mods-available \
+        /etc/apache2/conf-enabled /etc/apache2/conf-available -mindepth 1 \
         -printf '%p %l %s\n' | sort
     find /var/lib/apache2 -path '*memwatch*' 2>/dev/null | sort
     find /usr/lib/apache2/modules -name 'mod_memwatch*' | sort
@@ -96,6 +97,8 @@ check "memwatch.load is a conffile" \
     grep -qx /etc/apache2/mods-available/memwatch.load <<<"$CONFFILES"
 check "memwatch.conf is a conffile" \
     grep -qx /etc/apache2/mods-available/memwatch.conf <<<"$CONFFILES"
+check "memwatch-log.conf is a conffile" \
+    grep -qx /etc/apache2/conf-available/memwatch-log.conf <<<"$CONFFILES"
 CONTENTS=$(dpkg-deb -c "$DEB")
 check "it ships README.Debian" grep -q 'README.Debian' <<<"$CONTENTS"
 check "it ships the Prometheus examples" \
@@ -168,6 +171,46 @@ for _ in $(seq 100); do
 done
 check "the private httpd stopped" test ! -s "$WORK/srv/httpd.pid"
 
+echo "== Debian's own site layout: the access-log recipe (a2enconf memwatch-log)"
+# apache2.conf's order: mods-enabled, its LogFormat lines, conf-enabled,
+# then the sites, each with its own CustomLog: a private httpd in that
+# order, with Debian's 000-default.conf on the private port.
+check "memwatch-log.conf is installed in conf-available" \
+    test -s /etc/apache2/conf-available/memwatch-log.conf
+check "a2enconf memwatch-log enables it" a2enconf -q memwatch-log
+SITE_CONF=$WORK/debian-site.conf
+{
+    sed -n '1,/^Include \/etc\/apache2\/mods-enabled\/memwatch.conf$/p' \
+        "$HTTPD_CONF"
+    grep '^LogFormat' /etc/apache2/apache2.conf
+    echo "IncludeOptional /etc/apache2/conf-enabled/memwatch-log.conf"
+    echo "Define APACHE_LOG_DIR $WORK/srv"
+    sed "s/<VirtualHost \*:80>/<VirtualHost 127.0.0.1:$PORT>/" \
+        /etc/apache2/sites-available/000-default.conf
+} > "$SITE_CONF"
+: > "$WORK/srv/error_log"
+check "configtest of Debian's site with the recipe" \
+    /usr/sbin/apache2 -f "$SITE_CONF" -t
+/usr/sbin/apache2 -f "$SITE_CONF" -k start
+line=
+for _ in $(seq 100); do
+    curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/memwatch?auto" \
+        || true
+    line=$(tail -n1 "$WORK/srv/access.log" 2>/dev/null || true)
+    grep -q 'memwatch?auto' <<<"$line" && break
+    sleep 0.1
+done
+echo "# access.log: $line"
+check "the site's own access.log carries the child's RSS and growth" \
+    grep -Eq '"[^"]*" [1-9][0-9]* -?[0-9]+$' <<<"$line"
+/usr/sbin/apache2 -f "$SITE_CONF" -k stop
+for _ in $(seq 100); do
+    [ -s "$WORK/srv/httpd.pid" ] || break
+    sleep 0.1
+done
+check "the site's httpd stopped" test ! -s "$WORK/srv/httpd.pid"
+check "a2disconf -p memwatch-log" a2disconf -q -p memwatch-log
+
 echo "== without /proc/self/statm (not Linux): a start-up warning"
 # The same httpd in a mount namespace with an empty /proc.
 : > "$WORK/srv/error_log"
@@ -191,13 +234,14 @@ check "and it stopped" test ! -s "$WORK/srv/httpd.pid"
 echo "== a2dismod -p, dpkg --purge: as it was"
 check "a2dismod -p memwatch" a2dismod -q -p memwatch
 check "dpkg --purge" dpkg --purge "$PKG"
-check "no conffile left" test ! -e /etc/apache2/mods-available/memwatch.conf
+check "no conffile left" test ! -e /etc/apache2/mods-available/memwatch.conf \
+    -a ! -e /etc/apache2/conf-available/memwatch-log.conf
 state > "$WORK/after"
 if diff -u "$WORK/before" "$WORK/after" >"$WORK/diff"; then
-    check "the machine is as it was (mods, a2enmod state, modules, dpkg)" true
+    check "the machine is as it was (mods, confs, a2enmod state, modules, dpkg)" true
 else
     cat "$WORK/diff"
-    check "the machine is as it was (mods, a2enmod state, modules, dpkg)" false
+    check "the machine is as it was (mods, confs, a2enmod state, modules, dpkg)" false
 fi
 
 echo "deb-test: $pass passed, $fail failed"

@@ -92,7 +92,7 @@ static void test_warming(void)
     is_int(res.points, MW_TREND_MIN_POINTS - 1, "points reported");
     ok(res.per_request == 0 && res.per_minute == 0 && res.recent_rise == 0,
        "no slope while warming");
-    is_str(mw_verdict_name(res.verdict), "warming", "verdict name");
+    is_str(mw_verdict_name(res.verdict), "measuring", "verdict name");
 
     mw_trend_add(&t, 500 + k * MW_TREND_FIRST_STEP,
                  (apr_uint64_t)(10 * MIB) + k * 1000000, apr_time_from_sec(k));
