@@ -61,8 +61,18 @@ state() {           # what installing and removing must leave as it was
 state > "$WORK/before"
 
 HTTPD_CONF=$WORK/srv/httpd.conf
+# The machine's own policy-rc.d back, or none if it had none.
+restore_policy() {
+    if [ -e "$WORK/policy-rc.d.orig" ]; then
+        mv -f "$WORK/policy-rc.d.orig" /usr/sbin/policy-rc.d
+    else
+        rm -f /usr/sbin/policy-rc.d
+    fi
+}
 cleanup() {
     set +e
+    # The recording policy-rc.d of the upgrade check, if it is still there.
+    grep -qs "$WORK/rc-requests" /usr/sbin/policy-rc.d && restore_policy
     if [ -s "$WORK/srv/httpd.pid" ]; then
         /usr/sbin/apache2 -f "$HTTPD_CONF" -k stop >/dev/null 2>&1
         for _ in $(seq 100); do
@@ -129,6 +139,27 @@ check "mods-enabled/memwatch.load and .conf" \
 MODS=$(apache2ctl -M 2>&1 || true)
 check "apache2ctl -M lists memwatch_module" \
     grep -q 'memwatch_module (shared)' <<<"$MODS"
+
+echo "== an upgrade reloads the server gracefully"
+# Installing the package again over itself is an upgrade to its own
+# version (postinst configure with the old version). A policy-rc.d that
+# records what it is asked and forbids it shows the postinst's reload
+# without touching this machine's server.
+if [ -e /usr/sbin/policy-rc.d ]; then
+    cp -p /usr/sbin/policy-rc.d "$WORK/policy-rc.d.orig"
+fi
+printf '#!/bin/sh\necho "$*" >> %s\nexit 101\n' "$WORK/rc-requests" \
+    > /usr/sbin/policy-rc.d
+chmod +x /usr/sbin/policy-rc.d
+rc=0
+DEBIAN_FRONTEND=noninteractive dpkg -i "$DEB" >"$WORK/dpkg-upgrade.log" 2>&1 \
+    || rc=$?
+restore_policy
+[ $rc -eq 0 ] || cat "$WORK/dpkg-upgrade.log"
+check "dpkg -i over the installed package (an upgrade)" test $rc -eq 0
+echo "# policy-rc.d was asked: $(cat "$WORK/rc-requests" 2>/dev/null)"
+check "the postinst asked for a graceful reload of apache2" \
+    grep -q 'apache2 reload' "$WORK/rc-requests"
 
 echo "== a private httpd with the packaged configuration answers /memwatch"
 PORT=$(perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(
