@@ -221,9 +221,19 @@ void mw_render_json(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
                   mw_reason_name((mw_reason_e)i), v->recycles_total[i]);
     }
     mw_printf(out, "},\"would_recycle_total\":%" APR_UINT64_T_FMT
-              ",\"exited_total\":%" APR_UINT64_T_FMT
-              ",\"attribution_depth\":%u,\"attribution\":[",
-              v->would_recycle_total, v->exited_total, v->attribute_depth);
+              ",\"exited_total\":%" APR_UINT64_T_FMT ",\"exited_by\":{",
+              v->would_recycle_total, v->exited_total);
+    for (i = MW_REASON_GROWTH; i < MW_REASON_COUNT; i++) {
+        mw_printf(out, "\"%s\":%" APR_UINT64_T_FMT ",",
+                  mw_exit_name(MW_EXIT_RECYCLED, (mw_reason_e)i),
+                  v->exited_by[i]);
+    }
+    mw_printf(out, "\"%s\":%" APR_UINT64_T_FMT ",\"%s\":%" APR_UINT64_T_FMT
+              "},\"attribution_depth\":%u,\"attribution\":[",
+              mw_exit_name(MW_EXIT_RESTART, MW_REASON_NONE),
+              v->exited_restart,
+              mw_exit_name(MW_EXIT_EXITED, MW_REASON_NONE),
+              v->exited_by[MW_REASON_NONE], v->attribute_depth);
     for (i = 0; i < v->attribution->nelts; i++) {
         if (i) {
             mw_puts(out, ",");
@@ -587,9 +597,20 @@ void mw_render_prometheus(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
                   v->recycles_total[i]);
     }
     prom_head(out, "memwatch_exited_total", "counter",
-              "Children that exited, for any reason.");
-    mw_printf(out, "memwatch_exited_total %" APR_UINT64_T_FMT "\n",
-              v->exited_total);
+              "Children that exited, by how: recycled for a reason, "
+              "restart (an older generation), exited (anything else).");
+    for (i = MW_REASON_GROWTH; i < MW_REASON_COUNT; i++) {
+        mw_printf(out, "memwatch_exited_total{reason=\"%s\"} %"
+                  APR_UINT64_T_FMT "\n",
+                  mw_exit_name(MW_EXIT_RECYCLED, (mw_reason_e)i),
+                  v->exited_by[i]);
+    }
+    mw_printf(out, "memwatch_exited_total{reason=\"%s\"} %" APR_UINT64_T_FMT
+              "\n", mw_exit_name(MW_EXIT_RESTART, MW_REASON_NONE),
+              v->exited_restart);
+    mw_printf(out, "memwatch_exited_total{reason=\"%s\"} %" APR_UINT64_T_FMT
+              "\n", mw_exit_name(MW_EXIT_EXITED, MW_REASON_NONE),
+              v->exited_by[MW_REASON_NONE]);
     prom_head(out, "memwatch_would_recycle_total", "counter",
               "Recycles decided but not done (MemwatchDryRun).");
     mw_printf(out, "memwatch_would_recycle_total %" APR_UINT64_T_FMT "\n",

@@ -301,6 +301,17 @@ int mw_slot_reap(const mw_table_t *t, apr_uint32_t pid,
         mw_atomic_release();
         mw_atomic_set32(&e->seq, next + 1);
         mw_atomic_inc64(&h->exited_total);
+        /* As the view names an exit (mw_exit_name): a reason the child
+         * wrote out of range counts as not recycled. */
+        if (e->reason != MW_REASON_NONE && e->reason < MW_REASON_COUNT) {
+            mw_atomic_inc64(&h->exited_by[e->reason]);
+        }
+        else if (e->restart) {
+            mw_atomic_inc64(&h->exited_restart);
+        }
+        else {
+            mw_atomic_inc64(&h->exited_by[MW_REASON_NONE]);
+        }
         ticket_return(t, s);
         mw_atomic_set32(&s->pid, 0);
         return (int)i;
@@ -695,7 +706,9 @@ void mw_table_totals(const mw_table_t *t, mw_table_totals_t *out)
 
     for (i = 0; i < MW_REASON_COUNT; i++) {
         out->recycles_total[i] = mw_atomic_read64(&h->recycles_total[i]);
+        out->exited_by[i] = mw_atomic_read64(&h->exited_by[i]);
     }
+    out->exited_restart = mw_atomic_read64(&h->exited_restart);
     out->would_recycle_total = mw_atomic_read64(&h->would_recycle_total);
     out->exited_total = mw_atomic_read64(&h->exited_total);
     out->retiring = mw_atomic_read32(&h->retiring);

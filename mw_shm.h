@@ -171,6 +171,10 @@ typedef struct mw_shm_header_t {
     volatile apr_uint64_t recycles_total[MW_REASON_COUNT];
     volatile apr_uint64_t would_recycle_total;
     volatile apr_uint64_t exited_total;
+    /* Exits by how: recycled for a reason, or (MW_REASON_NONE) not
+     * recycled; and those of an older generation (a restart). */
+    volatile apr_uint64_t exited_by[MW_REASON_COUNT];
+    volatile apr_uint64_t exited_restart;
     /* When the next request to measure for attribution is due, for the
      * whole server (mod_memwatch_sample.c's GCRA bucket): every request
      * of every child reads it and a few a second write it, so it has a
@@ -238,6 +242,8 @@ typedef struct mw_table_totals_t {
     apr_uint64_t recycles_total[MW_REASON_COUNT];
     apr_uint64_t would_recycle_total;
     apr_uint64_t exited_total;
+    apr_uint64_t exited_by[MW_REASON_COUNT];    /* NONE: not recycled */
+    apr_uint64_t exited_restart;
     apr_uint32_t retiring;
 } mw_table_totals_t;
 

@@ -273,7 +273,8 @@ void mw_view_collect(mw_view_t *v, apr_pool_t *p, const mw_table_t *t,
     memset(&a, 0, sizeof(a));
     attr_view(&v->attr_other, p, &a);
     memset(v->recycles_total, 0, sizeof(v->recycles_total));
-    v->would_recycle_total = v->exited_total = 0;
+    v->would_recycle_total = v->exited_total = v->exited_restart = 0;
+    memset(v->exited_by, 0, sizeof(v->exited_by));
     v->retiring = 0;
     v->damaged = mw_table_check(t);
     if (v->damaged) {
@@ -286,7 +287,9 @@ void mw_view_collect(mw_view_t *v, apr_pool_t *p, const mw_table_t *t,
     mw_table_totals(t, &tot);
     for (i = 0; i < MW_REASON_COUNT; i++) {
         v->recycles_total[i] = tot.recycles_total[i];
+        v->exited_by[i] = tot.exited_by[i];
     }
+    v->exited_restart = tot.exited_restart;
     v->would_recycle_total = tot.would_recycle_total;
     v->exited_total = tot.exited_total;
     v->retiring = tot.retiring;

@@ -124,6 +124,8 @@ typedef struct mw_view_t {
     apr_uint64_t recycles_total[MW_REASON_COUNT];
     apr_uint64_t would_recycle_total;
     apr_uint64_t exited_total;
+    apr_uint64_t exited_by[MW_REASON_COUNT];    /* NONE: not recycled */
+    apr_uint64_t exited_restart;
     apr_uint32_t retiring;
     apr_uint64_t rss_total;
     apr_uint64_t rss_max;

@@ -26,7 +26,7 @@ my $RESTARTS = 100;
 my $MAX_VMSIZE_GROWTH = 1 * MiB;
 my $MAX_MAPS_GROWTH = 5;
 
-plan tests => 11, need_module 'memwatch_test';
+plan tests => 12, need_module 'memwatch_test';
 
 Apache::TestRequest::user_agent(reset => 1, keep_alive => 0);
 
@@ -60,6 +60,7 @@ my $mark = '/mw/restart-mark';
 my $j0 = get_json();
 my $gen0 = $j0->{generation};
 my $exited0 = $j0->{exited_total};
+my $restart0 = $j0->{exited_by}{restart};
 my $st0 = proc_status($parent);
 my ($maps0, $shm0) = (map_count($parent), shm_maps($parent));
 
@@ -135,5 +136,8 @@ ok t_cmp(scalar(grep { $_->{generation} >= $last } @restart), 0,
 ok t_cmp($j->{exited_total} - $exited0 >= $done ? 1 : 0, 1,
          'exited_total grew by at least one child per restart ('
          . ($j->{exited_total} - $exited0) . ')');
+ok t_cmp($j->{exited_by}{restart} - $restart0 >= $done ? 1 : 0, 1,
+         'exited_by.restart too ('
+         . ($j->{exited_by}{restart} - $restart0) . ')');
 ok t_cmp((grep { $_->{prefix} eq $mark } @{ $j->{attribution} }) ? 1 : 0, 1,
          "the table kept its attribution entry for $mark across the restarts");

@@ -1223,6 +1223,7 @@ static void test_lifecycle(void)
     mw_figures_t f;
     mw_smaps_t sm = { 100, 60, 50, 40 };
     mw_slot_copy_t c;
+    mw_table_totals_t tot;
     mw_sample_t h[4];
     char *block = new_table(&t, &l);
     mw_slot_t *s;
@@ -1286,6 +1287,9 @@ static void test_lifecycle(void)
        "leave: exiting, ticket back");
     ok(mw_slot_reap(&t, 4242, 3, SEC(60)) == i
        && mw_slot_state(s) == MW_STATE_FREE, "reap: free");
+    mw_table_totals(&t, &tot);
+    ok(tot.exited_by[MW_REASON_TOTAL_PRIVATE] == 1 && tot.exited_total == 1,
+       "a recycled child's exit counts under its reason");
     i = mw_slot_claim(&t, 4343, 3, SEC(70), 1000);
     s = mw_table_slot(&t, (apr_uint32_t)i);
     mw_slot_warmed(s, 0, 1000);
@@ -1295,6 +1299,13 @@ static void test_lifecycle(void)
     ok(mw_table_first_misconfig(&t, 3) && !mw_table_first_misconfig(&t, 3)
        && mw_table_first_misconfig(&t, 4),
        "a misconfiguration is told once per generation");
+    mw_slot_reap(&t, 4343, 4, SEC(80));
+    mw_slot_claim(&t, 4444, 4, SEC(90), 1000);
+    mw_slot_reap(&t, 4444, 4, SEC(95));
+    mw_table_totals(&t, &tot);
+    ok(tot.exited_restart == 1 && tot.exited_by[MW_REASON_NONE] == 1
+       && tot.exited_total == 3, "an older generation's exit is a restart, "
+       "any other one not recycled is exited");
     free(block);
 }
 
