@@ -61,6 +61,14 @@ state() {           # what installing and removing must leave as it was
 state > "$WORK/before"
 
 HTTPD_CONF=$WORK/srv/httpd.conf
+# Stop the private httpd of configuration $1 and wait (bounded) for it.
+stop_httpd() {
+    /usr/sbin/apache2 -f "$1" -k stop
+    for _ in $(seq 100); do
+        [ -s "$WORK/srv/httpd.pid" ] || break
+        sleep 0.1
+    done
+}
 # The machine's own policy-rc.d back, or none if it had none.
 restore_policy() {
     if [ -e "$WORK/policy-rc.d.orig" ]; then
@@ -195,11 +203,7 @@ check "/memwatch?auto answers with MemwatchVersion: $VERSION" \
     grep -qx "MemwatchVersion: $VERSION" <<<"$body"
 check "/memwatch?prometheus= answers 200" test "$(curl -s -o /dev/null \
     -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT/memwatch?prometheus=")" = 200
-/usr/sbin/apache2 -f "$HTTPD_CONF" -k stop
-for _ in $(seq 100); do
-    [ -s "$WORK/srv/httpd.pid" ] || break
-    sleep 0.1
-done
+stop_httpd "$HTTPD_CONF"
 check "the private httpd stopped" test ! -s "$WORK/srv/httpd.pid"
 
 echo "== Debian's own site layout: the access-log recipe (a2enconf memwatch-log)"
@@ -234,11 +238,7 @@ done
 echo "# access.log: $line"
 check "the site's own access.log carries the child's RSS and growth" \
     grep -Eq '"[^"]*" [1-9][0-9]* -?[0-9]+$' <<<"$line"
-/usr/sbin/apache2 -f "$SITE_CONF" -k stop
-for _ in $(seq 100); do
-    [ -s "$WORK/srv/httpd.pid" ] || break
-    sleep 0.1
-done
+stop_httpd "$SITE_CONF"
 check "the site's httpd stopped" test ! -s "$WORK/srv/httpd.pid"
 check "a2disconf -p memwatch-log" a2disconf -q -p memwatch-log
 
@@ -255,11 +255,7 @@ grep MW0013 "$WORK/srv/error_log" || true
 check "MW0013 names the inactive limits" grep -q \
     'MW0013.*MemwatchMaxGrowth, MemwatchMaxRSS, MemwatchMaxPrivate' \
     "$WORK/srv/error_log"
-/usr/sbin/apache2 -f "$HTTPD_CONF" -k stop
-for _ in $(seq 100); do
-    [ -s "$WORK/srv/httpd.pid" ] || break
-    sleep 0.1
-done
+stop_httpd "$HTTPD_CONF"
 check "and it stopped" test ! -s "$WORK/srv/httpd.pid"
 
 echo "== a2dismod -p, dpkg --purge: as it was"
