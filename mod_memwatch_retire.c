@@ -250,7 +250,6 @@ static void self_subject(subject_t *me)
 void mw_retire_check_request(request_rec *r, const mw_request_figures_t *f)
 {
     subject_t me;
-    mw_figures_t memory;
     decision_t d;
 
     if (!checking
@@ -258,8 +257,7 @@ void mw_retire_check_request(request_rec *r, const mw_request_figures_t *f)
         return;
     }
     self_subject(&me);
-    mw_slot_figures(me.slot, f->rss, &memory);
-    if (decide(r->server, r->pool, &me, &memory, f->largest_over_total,
+    if (decide(r->server, r->pool, &me, &f->memory, f->largest_over_total,
                f->requests, f->now, &d)) {
         mw_leave_start(r->connection);
         watcher_wake(0);

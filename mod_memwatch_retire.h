@@ -14,7 +14,8 @@
 /* The figures of one finished request, for the limit check. */
 typedef struct mw_request_figures_t {
     apr_uint64_t requests;          /* this child's, including this one */
-    apr_uint64_t rss;               /* read as the request ended */
+    mw_figures_t memory;            /* RSS read as the request ended, the
+                                     * rest from the slot after it */
     apr_time_t now;
     /* The children's private memory is over MemwatchMaxTotalPrivate
      * (1), or past its ceiling (2), and this child has the most of it. */

@@ -441,39 +441,39 @@ static MW_COLD void request_read(request_rec *r, const request_state_t *st,
                                  apr_uint64_t n)
 {
     mw_request_figures_t fig;
-    apr_uint64_t pool_bytes = note_request_pool(r);
+    apr_uint64_t pool_bytes = note_request_pool(r), rss;
     mw_statm_t statm;
     mw_limits_t limits;
-    mw_figures_t memory;
-    int near;
+    int near_private = 0;
 
     if (mw_own_statm(&statm) != APR_SUCCESS || !statm.rss_bytes) {
         return;
     }
+    rss = statm.rss_bytes;
     fig.requests = n;
-    fig.rss = statm.rss_bytes;
     fig.now = apr_time_now();
     fig.largest_over_total = 0;
     mw_atomic_set64(&hot.last_read, (apr_uint64_t)fig.now);
     mw_atomic_set64(&hot.last_read_requests, n);
-    record_rss(r, n, fig.rss);
+    record_rss(r, n, rss);
     if (hot.log_notes_wanted) {
-        set_log_notes(r, fig.rss);
+        set_log_notes(r, rss);
     }
     if (st->weight && mw_slot_state(hot.me) != MW_STATE_WARMING) {
         attribute(r, st->weight,
-                  own_growth(fig.rss > st->rss_before
-                                     ? fig.rss - st->rss_before : 0,
-                                     n - st->ended_before),
+                  own_growth(rss > st->rss_before ? rss - st->rss_before : 0,
+                             n - st->ended_before),
                   pool_bytes, fig.now);
     }
     mw_slot_limits(hot.me, &limits);
-    mw_slot_figures(hot.me, fig.rss, &memory);
-    near = mw_policy_near(&limits, &memory);
     if (hot.watch_private) {
-        near = watch_private(&statm, &fig, &limits) || near;
+        near_private = watch_private(&statm, &fig, &limits);
     }
-    mw_atomic_set32(&hot.near_limit, near);
+    /* After watch_private, which may just have read smaps_rollup: one
+     * copy of the figures for the cadence and the limit check. */
+    mw_slot_figures(hot.me, rss, &fig.memory);
+    mw_atomic_set32(&hot.near_limit,
+                    mw_policy_near(&limits, &fig.memory) || near_private);
     mw_retire_check_request(r, &fig);
     record_history(n, &statm, fig.now);
 }
