@@ -419,18 +419,12 @@ void mw_slot_no_stream_figures(mw_slot_t *slot)
 
 void mw_slot_set_limits(mw_slot_t *slot, const mw_limits_t *l)
 {
-    slot->limit_growth = l->max_growth;
-    slot->limit_rss = l->max_rss;
-    slot->limit_private = l->max_private;
-    slot->limit_shared = l->min_shared;
+    slot->limits = *l;
 }
 
 void mw_slot_limits(mw_slot_t *slot, mw_limits_t *l)
 {
-    l->max_growth = slot->limit_growth;
-    l->max_rss = slot->limit_rss;
-    l->max_private = slot->limit_private;
-    l->min_shared = slot->limit_shared;
+    *l = slot->limits;
 }
 
 void mw_slot_figures(mw_slot_t *slot, apr_uint64_t rss, mw_figures_t *f)
@@ -614,10 +608,7 @@ int mw_slot_copy(const mw_table_t *t, apr_uint32_t i, mw_slot_copy_t *c)
         mw_atomic_read64(&s->connection_pool_growth_peak);
     c->stream_pool_growth_peak =
         mw_atomic_read64(&s->stream_pool_growth_peak);
-    c->limit_growth = s->limit_growth;
-    c->limit_rss = s->limit_rss;
-    c->limit_private = s->limit_private;
-    c->limit_shared = s->limit_shared;
+    c->limits = s->limits;
     memcpy(&c->trend, (const void *)&s->trend, sizeof(c->trend));
     return 1;
 }

@@ -94,10 +94,7 @@ typedef struct mw_slot_t {
     volatile apr_uint64_t connection_pool_peak;
     volatile apr_uint64_t connection_pool_growth_peak;  /* one connection */
     volatile apr_uint64_t stream_pool_growth_peak;  /* during one response */
-    apr_uint64_t limit_growth;          /* this child's limits, jittered */
-    apr_uint64_t limit_rss;
-    apr_uint64_t limit_private;
-    apr_uint64_t limit_shared;
+    mw_limits_t limits;                 /* this child's limits, jittered */
     volatile apr_int64_t retire_time;   /* apr_time_t retiring started */
     volatile apr_int64_t exiting_since; /* apr_time_t it stopped serving */
     volatile apr_int64_t hist_last;     /* apr_time_t of newest sample */
@@ -230,10 +227,7 @@ typedef struct mw_slot_copy_t {
     apr_uint64_t connection_pool_peak;
     apr_uint64_t connection_pool_growth_peak;
     apr_uint64_t stream_pool_growth_peak;
-    apr_uint64_t limit_growth;
-    apr_uint64_t limit_rss;
-    apr_uint64_t limit_private;
-    apr_uint64_t limit_shared;
+    mw_limits_t limits;
     mw_trend_t trend;
 } mw_slot_copy_t;
 

@@ -74,10 +74,7 @@ static void collect_child(mw_child_view_t *c, apr_pool_t *p,
     c->pss_bytes = s->pss_bytes;
     c->swap_bytes = s->swap_bytes;
     c->private_time = c->private_bytes == MW_UNKNOWN ? 0 : s->smaps_time;
-    c->limits.max_growth = s->limit_growth;
-    c->limits.max_rss = s->limit_rss;
-    c->limits.max_private = s->limit_private;
-    c->limits.min_shared = s->limit_shared;
+    c->limits = s->limits;
     /* As mw_policy_check enforces it: not where the child's baseline is
      * over it (recycling could not help, MW0015). */
     c->max_rss_off = c->state != MW_STATE_WARMING

@@ -62,7 +62,7 @@ static void fill(mw_table_t *t, apr_uint32_t children, apr_uint32_t history,
         s->request_pool_sum = 8000000;
         s->request_pool_peak = 16384;
         s->connection_pool_peak = 32768;
-        s->limit_growth = 256 * MIB;
+        s->limits.max_growth = 256 * MIB;
         mw_trend_start(&s->trend, 0);
         for (k = 0; k < MW_TREND_POINTS; k++) {
             mw_trend_add(&s->trend, k * 100, 40 * MIB + k * 4096,

@@ -130,7 +130,7 @@ static void build_table(mw_table_t *t, void *block, apr_size_t size,
     s->request_pool_peak = 16384;
     s->connection_pool_peak = 32768;
     s->connection_pool_growth_peak = 8192;
-    s->limit_growth = 250 * MIB;
+    s->limits.max_growth = 250 * MIB;
     mw_trend_start(&s->trend, 0);
     for (k = 0; k < 16; k++) {
         mw_trend_add(&s->trend, k * 100, 40 * MIB + k * MIB,
