@@ -148,11 +148,18 @@ static void merge_attr_duplicates(apr_array_header_t *list)
     list->nelts = n;
 }
 
+/* A total of a figure every child must know: unknown once one does not.
+ * The figures are children's word: the sum saturates. */
+static void add_to_total(apr_uint64_t *total, apr_uint64_t figure)
+{
+    *total = *total == MW_UNKNOWN || figure == MW_UNKNOWN
+             ? MW_UNKNOWN : mw_add_known(*total, figure);
+}
+
 static void collect_children(mw_view_t *v, apr_pool_t *p,
                              const mw_table_t *t, int with_history)
 {
     apr_uint32_t i, nslots = mw_table_nslots(t), max_history = 0;
-    int private_known = 1, pss_known = 1, swap_known = 1;
     mw_slot_copy_t s;
 
     if (with_history) {
@@ -163,7 +170,6 @@ static void collect_children(mw_view_t *v, apr_pool_t *p,
     }
     for (i = 0; i < nslots; i++) {
         mw_child_view_t *c;
-
         apr_uint64_t fresh;
 
         if (!mw_slot_copy(t, i, &s)) {
@@ -180,33 +186,12 @@ static void collect_children(mw_view_t *v, apr_pool_t *p,
         v->rss_max = c->rss > v->rss_max ? c->rss : v->rss_max;
         v->requests_total += c->requests;
         v->connections_total += c->connections;
-        if (c->private_bytes == MW_UNKNOWN) {
-            private_known = 0;
-        }
-        else {
-            v->private_total += c->private_bytes;
-        }
-        if (c->pss_bytes == MW_UNKNOWN) {
-            pss_known = 0;
-        }
-        else {
-            v->pss_total += c->pss_bytes;
-        }
-        if (c->swap_bytes == MW_UNKNOWN) {
-            swap_known = 0;
-        }
-        else {
-            v->swap_total += c->swap_bytes;
-        }
+        add_to_total(&v->private_total, c->private_bytes);
+        add_to_total(&v->pss_total, c->pss_bytes);
+        add_to_total(&v->swap_total, c->swap_bytes);
     }
-    if (!swap_known || v->children->nelts == 0) {
-        v->swap_total = MW_UNKNOWN;
-    }
-    if (!private_known || v->children->nelts == 0) {
-        v->private_total = MW_UNKNOWN;
-    }
-    if (!pss_known || v->children->nelts == 0) {
-        v->pss_total = MW_UNKNOWN;
+    if (v->children->nelts == 0) {
+        v->private_total = v->pss_total = v->swap_total = MW_UNKNOWN;
     }
 }
 
