@@ -87,6 +87,13 @@ struct mw_sample_conn_t {
 static const mw_budget_t measure_budget = {
     APR_USEC_PER_SEC / MEASURE_PER_SECOND, MEASURE_BURST
 };
+/* A measure the budget gives goes to the child's request a random 0 to
+ * MEASURE_SKIP - 1 requests later, not always to the first to begin after
+ * the due time: that one most often follows a lull, the child's other
+ * requests begin after it rather than end during it, and its quotient
+ * reads high (docs/design.md, "Attribution"). A multiple of the common
+ * client counts, so each client's place in a round is as likely. */
+#define MEASURE_SKIP 8
 
 /* A request measured for attribution, from post_read_request to its end
  * (in r->request_config). */
@@ -108,6 +115,8 @@ static struct {
      * read. */
     volatile apr_uint64_t *measure_due;
     volatile apr_uint64_t measure_due_seen;
+    /* Requests until the one to measure (MEASURE_SKIP); 0: none due. */
+    volatile apr_uint32_t measure_countdown;
     volatile apr_uint64_t last_read;        /* apr_time_t, this process */
     volatile apr_uint64_t last_read_requests;   /* its request count */
     volatile apr_uint32_t near_limit;       /* past half an RSS limit */
@@ -528,6 +537,29 @@ static int mentions_log_notes(const ap_directive_t *d)
     return 0;
 }
 
+/* Does the budget give the request beginning at `now` a measure, or is
+ * it the one a measure given earlier waited for (MEASURE_SKIP)? One
+ * thread takes each step of the count; the one that takes the last
+ * measures. */
+static APR_INLINE int measure_now(apr_time_t now)
+{
+    apr_uint32_t left = mw_atomic_read32(&hot.measure_countdown);
+
+    if (MW_UNLIKELY(left)) {
+        return mw_atomic_cas32(&hot.measure_countdown, left - 1, left) == left
+               && left == 1;
+    }
+    if (!mw_budget_take(hot.measure_due, &hot.measure_due_seen, now,
+                        &measure_budget)) {
+        return 0;
+    }
+    left = mw_budget_skip(now, MEASURE_SKIP);
+    if (left) {
+        mw_atomic_set32(&hot.measure_countdown, left);
+    }
+    return !left;
+}
+
 /* Is the request beginning at `now` one to measure for attribution?
  * *unmeasured counts its connection's requests since the last measured
  * one (NULL on mod_http2's secondary connections: theirs are left to the
@@ -538,8 +570,7 @@ static APR_INLINE apr_uint32_t pick_for_measure(apr_uint32_t *unmeasured,
 {
     apr_uint32_t weight = unmeasured ? ++*unmeasured : 1;
 
-    if (!mw_budget_take(hot.measure_due, &hot.measure_due_seen, now,
-                        &measure_budget)) {
+    if (!measure_now(now)) {
         if (!unmeasured) {
             mw_atomic_inc32(&unmeasured_elsewhere);
         }

@@ -3,11 +3,20 @@
 #include "mw_atomic.h"
 #include "mw_budget.h"
 
+/* Fibonacci hashing: the high half of a multiple of the golden ratio. */
+static apr_uint64_t spread(apr_time_t t)
+{
+    return ((apr_uint64_t)t * APR_UINT64_C(0x9e3779b97f4a7c15)) >> 32;
+}
+
 apr_interval_time_t mw_budget_gap(apr_time_t due, apr_interval_time_t mean)
 {
-    apr_uint64_t h = (apr_uint64_t)due * APR_UINT64_C(0x9e3779b97f4a7c15);
+    return mean / 2 + (apr_interval_time_t)(spread(due) % (apr_uint64_t)mean);
+}
 
-    return mean / 2 + (apr_interval_time_t)((h >> 32) % (apr_uint64_t)mean);
+apr_uint32_t mw_budget_skip(apr_time_t now, apr_uint32_t span)
+{
+    return (apr_uint32_t)(spread(now) % span);
 }
 
 int mw_budget_claim(volatile apr_uint64_t *due, volatile apr_uint64_t *seen,

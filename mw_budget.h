@@ -65,4 +65,9 @@ static APR_INLINE int mw_budget_take(volatile apr_uint64_t *due,
  * the mean, from a multiplicative hash of `due` (no state is kept). */
 apr_interval_time_t mw_budget_gap(apr_time_t due, apr_interval_time_t mean);
 
+/* How many events to let pass after one that fits, at `now`: from 0 to
+ * span - 1, from the same hash. Taking the first event after a due time
+ * favours those that follow a lull; a random count after it does not. */
+apr_uint32_t mw_budget_skip(apr_time_t now, apr_uint32_t span);
+
 #endif /* MW_BUDGET_H */

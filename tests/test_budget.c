@@ -30,6 +30,30 @@ static void test_gap(void)
        APR_TIME_T_FMT " us)", lo, hi);
 }
 
+/* Request start times as a burst of clients sends them: microseconds
+ * apart in a round, rounds about 2 ms apart. Every count from 0 to 7 comes
+ * up, each about as often, whatever the time's low bits. */
+static void test_skip(void)
+{
+    int seen[8] = { 0 }, in_range = 1, lo = 1 << 30, hi = 0, i;
+    apr_time_t t = 1700000000000000;
+
+    for (i = 0; i < 8000; i++) {
+        apr_uint32_t k = mw_budget_skip(t, 8);
+
+        in_range &= k < 8;
+        seen[k < 8 ? k : 0]++;
+        t += i % 4 == 3 ? 2100 : 3;
+    }
+    for (i = 0; i < 8; i++) {
+        lo = seen[i] < lo ? seen[i] : lo;
+        hi = seen[i] > hi ? seen[i] : hi;
+    }
+    ok(in_range, "every skip is from 0 to span - 1");
+    ok(lo > 1000 * 8 / 10 && hi < 1000 * 12 / 10,
+       "and each is drawn about as often (%d..%d of 1000)", lo, hi);
+}
+
 static void test_burst(void)
 {
     volatile apr_uint64_t due = 0, seen = 0;
@@ -133,6 +157,7 @@ int main(void)
 {
     apr_initialize();
     test_gap();
+    test_skip();
     test_burst();
     test_rate();
     test_untrusted();
