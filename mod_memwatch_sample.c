@@ -87,12 +87,14 @@ struct mw_sample_conn_t {
 static const mw_budget_t measure_budget = {
     APR_USEC_PER_SEC / MEASURE_PER_SECOND, MEASURE_BURST
 };
-/* A measure the budget gives goes to the child's request a random 0 to
- * MEASURE_SKIP - 1 requests later, not always to the first to begin after
- * the due time: that one most often follows a lull, the child's other
- * requests begin after it rather than end during it, and its quotient
- * reads high (docs/design.md, "Attribution"). A multiple of the common
- * client counts, so each client's place in a round is as likely. */
+/* On worker and event, a measure the budget gives goes to the child's
+ * request a random 0 to MEASURE_SKIP - 1 requests later, not always to
+ * the first to begin after the due time: that one most often follows a
+ * lull, the child's other requests begin after it rather than end during
+ * it, and its quotient reads high (docs/design.md, "Attribution"). A
+ * multiple of the common client counts, so each client's place in a round
+ * is as likely. A request that finds the measure due a whole mean gap
+ * late (a quiet server) is measured itself. */
 #define MEASURE_SKIP 8
 
 /* A request measured for attribution, from post_read_request to its end
@@ -117,6 +119,7 @@ static struct {
     volatile apr_uint64_t measure_due_seen;
     /* Requests until the one to measure (MEASURE_SKIP); 0: none due. */
     volatile apr_uint32_t measure_countdown;
+    int threaded;                           /* the MPM is worker or event */
     volatile apr_uint64_t last_read;        /* apr_time_t, this process */
     volatile apr_uint64_t last_read_requests;   /* its request count */
     volatile apr_uint32_t near_limit;       /* past half an RSS limit */
@@ -134,6 +137,11 @@ static struct {
  * Told apart by its address, so the request path reads it only on the
  * few requests that read RSS. */
 static request_state_t counted_only;
+/* A request that took a measure from the budget and passed it on
+ * (MEASURE_SKIP): it reads RSS at its end, as the measured one would, so
+ * a quiet child still checks its limits on the request that crossed
+ * them. */
+static request_state_t read_only;
 static const mw_config_t *conf;
 static volatile apr_uint64_t last_logged_rss;
 /* Requests not measured whose connection ended before it had a measured
@@ -537,40 +545,65 @@ static int mentions_log_notes(const ap_directive_t *d)
     return 0;
 }
 
+/* What a request gets of the measure budget. */
+typedef enum {
+    GETS_NOTHING,
+    GETS_MEASURE,
+    GETS_READ           /* took a measure and passed it on */
+} measure_e;
+
 /* Does the budget give the request beginning at `now` a measure, or is
  * it the one a measure given earlier waited for (MEASURE_SKIP)? One
  * thread takes each step of the count; the one that takes the last
- * measures. */
-static APR_INLINE int measure_now(apr_time_t now)
+ * measures. While a measure waits, what the budget gives is a read. */
+static APR_INLINE int budget_take(apr_time_t now)
+{
+    return mw_budget_take(hot.measure_due, &hot.measure_due_seen, now,
+                          &measure_budget);
+}
+
+static APR_INLINE measure_e measure_now(apr_time_t now)
 {
     apr_uint32_t left = mw_atomic_read32(&hot.measure_countdown);
 
     if (MW_UNLIKELY(left)) {
-        return mw_atomic_cas32(&hot.measure_countdown, left - 1, left) == left
-               && left == 1;
+        if (mw_atomic_cas32(&hot.measure_countdown, left - 1, left) == left
+            && left == 1) {
+            return GETS_MEASURE;
+        }
+        return budget_take(now) ? GETS_READ : GETS_NOTHING;
     }
-    if (!mw_budget_take(hot.measure_due, &hot.measure_due_seen, now,
-                        &measure_budget)) {
-        return 0;
+    if (!budget_take(now)) {
+        return GETS_NOTHING;
+    }
+    /* Taken: the copy holds the due time this request took. */
+    if (!hot.threaded
+        || now - (apr_time_t)mw_atomic_read64(&hot.measure_due_seen)
+           > measure_budget.mean) {
+        return GETS_MEASURE;
     }
     left = mw_budget_skip(now, MEASURE_SKIP);
-    if (left) {
-        mw_atomic_set32(&hot.measure_countdown, left);
+    if (!left) {
+        return GETS_MEASURE;
     }
-    return !left;
+    mw_atomic_set32(&hot.measure_countdown, left);
+    return GETS_READ;
 }
 
 /* Is the request beginning at `now` one to measure for attribution?
  * *unmeasured counts its connection's requests since the last measured
  * one (NULL on mod_http2's secondary connections: theirs are left to the
  * next measured request). Returns the number of requests it stands for,
- * or 0. */
+ * or 0; *read says whether a request not measured reads RSS at its end
+ * all the same (read_only). */
 static APR_INLINE apr_uint32_t pick_for_measure(apr_uint32_t *unmeasured,
-                                                apr_time_t now)
+                                                apr_time_t now, int *read)
 {
     apr_uint32_t weight = unmeasured ? ++*unmeasured : 1;
+    measure_e gets = measure_now(now);
 
-    if (!measure_now(now)) {
+    if (gets != GETS_MEASURE) {
+        *read = gets == GETS_READ;
         if (!unmeasured) {
             mw_atomic_inc32(&unmeasured_elsewhere);
         }
@@ -588,6 +621,7 @@ static MW_HOT int sample_post_read_request(request_rec *r)
     struct mw_sample_conn_t *cs;
     request_state_t *st = &counted_only;
     apr_uint32_t weight, *unmeasured = NULL;
+    int read = 0;
 
     if (!hot.me || r->main || r->prev) {
         return DECLINED;
@@ -603,12 +637,15 @@ static MW_HOT int sample_post_read_request(request_rec *r)
         }
         unmeasured = &cs->unmeasured;
     }
-    weight = pick_for_measure(unmeasured, r->request_time);
+    weight = pick_for_measure(unmeasured, r->request_time, &read);
     if (MW_UNLIKELY(weight)) {
         st = apr_palloc(r->pool, sizeof(*st));
         st->weight = weight;
         st->ended_before = mw_slot_requests(hot.me);
         st->rss_before = mw_own_rss();
+    }
+    else if (MW_UNLIKELY(read)) {
+        st = &read_only;
     }
     ap_set_module_config(r->request_config, &memwatch_module, st);
     return DECLINED;
@@ -697,6 +734,7 @@ void mw_sample_child_init(apr_pool_t *pchild, server_rec *s)
         return;
     }
     hot.measure_due = mw_table_measure_due(mw_table());
+    hot.threaded = mw_leave_threaded();
     if (!hot.sample_streams) {
         mw_slot_no_stream_figures(hot.me);
     }

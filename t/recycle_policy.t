@@ -14,7 +14,7 @@ use MemwatchClient qw(request req child_of poll);
 use MemwatchLoad;
 use MemwatchServer;
 
-plan tests => 21, need_module 'memwatch_test';
+plan tests => 24, need_module 'memwatch_test';
 
 my $mpm = $ENV{MEMWATCH_MPM};
 my $threaded = $mpm ne 'prefork';
@@ -237,4 +237,36 @@ my $threaded = $mpm ne 'prefork';
     ok t_cmp($closed ? 1 : 0, 1, 'its connection was answered with close');
     my ($other) = grep { $_->{pid} == $small_pid } @{ $j->{recycles} };
     ok t_cmp($other ? 1 : 0, 0, 'the smaller child was left alone');
+}
+
+# ---- 9. Dry run covers MemwatchMaxTotalPrivate --------------------------
+# The same budget and children as 8: the largest child is marked "would
+# recycle" for total_private, logged, and keeps serving with keep-alive.
+{
+    my $srv = MemwatchServer->new(name => 'budget-dry', conf => join "\n",
+        'MemwatchMaxTotalPrivate 40M', 'MemwatchWarmup 1',
+        'MemwatchMinLifetime 1', 'MemwatchSmapsInterval 1',
+        'MemwatchDryRun On');
+    $srv->start;
+    my ($big, $big_pid) = $srv->conn_to_child;
+    my ($small, $small_pid) = $srv->conn_to_child($big_pid);
+    req($big, '/mw/leak?kb=32768');
+    req($small, '/mw/leak?kb=12288');
+    my $closed = 0;
+    my $ev = poll(40, sub {
+        req($small, '/mw/hello');
+        $closed ||= req($big, '/mw/slow?ms=200')->{close};
+        my ($e) = grep { $_->{pid} == $big_pid }
+                  @{ $srv->json->{recycles} };
+        return $e;
+    });
+    t_debug('budget, dry run: ' . ($ev ? "$ev->{reason}, dry_run "
+            . ($ev->{dry_run} ? 'true' : 'false') : 'no event'));
+    ok t_cmp($ev && $ev->{reason} eq 'total_private' && $ev->{dry_run}
+             ? 1 : 0, 1, 'over the budget in a dry run, the largest child '
+             . 'would recycle for total_private');
+    ok t_cmp(!$closed && kill(0, $big_pid) && !req($big, '/mw/hello')->{close}
+             ? 1 : 0, 1, 'and keeps serving with keep-alive');
+    ok t_cmp($srv->log_count(qr/would recycle \(MemwatchDryRun\) child pid $big_pid.*total_private/)
+             ? 1 : 0, 1, 'the decision was logged');
 }
