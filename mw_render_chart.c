@@ -275,6 +275,11 @@ void mw_chart(mw_out_t *out, apr_pool_t *p, const mw_chart_series_t *series,
         }
         points_flush(&pt);
         mw_puts(out, "\"/>");
+        /* Seen from the first sample on, as the children's dots are. */
+        mw_printf(out, "<circle class=\"now total\" r=\"3.5\" fill=\"#000\" "
+                  "cx=\"%.1f\" cy=\"%.1f\"/>",
+                  CHART_L + (double)tot_off[ntot - 1] * xs,
+                  chart_y(tot[ntot - 1], ys, ph));
     }
     mw_puts(out, "</svg>\n");
 }

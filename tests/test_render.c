@@ -499,6 +499,8 @@ static void test_html(apr_pool_t *p, const mw_view_t *v)
            "one line per child");
     is_int(count(b.data, "<polyline class=\"series total\""), 1,
            "and one for the total");
+    is_int(count(b.data, "<circle class=\"now total\""), 1,
+           "with a dot on its newest point, seen from the first sample");
     ok(strstr(b.data, "<meta http-equiv=\"refresh\" content=\"30\">")
        != NULL, "refresh");
     ok(strstr(b.data, "</html>\n") != NULL, "complete document");

@@ -1221,7 +1221,7 @@ static void test_lifecycle(void)
     mw_table_t t;
     mw_limits_t lim = { 16, 32, 8, 4 }, back;
     mw_figures_t f;
-    mw_smaps_t sm = { 100, 60, 50, 40 };
+    mw_smaps_t sm = { 100, 60, 50, 0, 40 };
     mw_slot_copy_t c;
     mw_table_totals_t tot;
     mw_sample_t h[4];
