@@ -171,7 +171,7 @@ static int parent_monitor(apr_pool_t *pconf, server_rec *s)
     if (conf->max_total_private && tot.all > conf->max_total_private
         && tot.largest >= 0 && !conf->dry_run) {
         mw_slot_request_retire(mw_table_slot(t, (apr_uint32_t)tot.largest),
-                               1);
+                               MW_REASON_TOTAL_PRIVATE, 0);
     }
     apr_pool_destroy(p);
     return DECLINED;

@@ -153,7 +153,8 @@ static int decide(server_rec *s, apr_pool_t *p, const subject_t *who,
     const mw_table_t *t = mw_table();
     mw_slot_t *sl = who->slot;
     mw_state_e state = mw_slot_state(sl);
-    apr_uint32_t requested = mw_slot_retire_requested(sl);
+    int requested_now;
+    mw_reason_e requested = mw_slot_retire_requested(sl, &requested_now);
     mw_limits_t limits, ceiling;
     mw_decision_in_t in;
     mw_hold_e hold;
@@ -166,9 +167,13 @@ static int decide(server_rec *s, apr_pool_t *p, const subject_t *who,
     in.reason = mw_policy_check(&limits, f);
     in.over_ceiling = in.reason != MW_REASON_NONE
                       && mw_policy_check(&ceiling, f) != MW_REASON_NONE;
-    if (in.reason == MW_REASON_NONE && (largest_over_total || requested)) {
+    if (in.reason == MW_REASON_NONE && largest_over_total) {
         in.reason = MW_REASON_TOTAL_PRIVATE;
-        in.over_ceiling = largest_over_total == 2 || requested == 2;
+        in.over_ceiling = largest_over_total == 2;
+    }
+    else if (in.reason == MW_REASON_NONE && requested != MW_REASON_NONE) {
+        in.reason = requested;
+        in.over_ceiling = requested_now;
     }
     in.dry_run = conf->dry_run;
     in.age = who->age;
@@ -353,6 +358,7 @@ static void watcher_wake(int stop)
 static void *watcher(void *arg)
 {
     apr_uint32_t tick = 0;
+    int past_ceiling;
 
     while (!watcher_wait()) {
         if (mw_leave_leaving()) {
@@ -360,7 +366,8 @@ static void *watcher(void *arg)
         }
         else if (checking
                  && (++tick % WATCH_CHECK_TICKS == 0
-                     || mw_slot_retire_requested(mw_my_slot()))) {
+                     || mw_slot_retire_requested(mw_my_slot(), &past_ceiling)
+                        != MW_REASON_NONE)) {
             watch_limits(apr_time_now());
         }
     }

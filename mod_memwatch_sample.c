@@ -285,7 +285,7 @@ static int watch_private(const mw_statm_t *st, mw_request_figures_t *f,
              * every ten seconds (prefork). */
             mw_slot_request_retire(mw_table_slot(mw_table(),
                                                  (apr_uint32_t)tot.largest),
-                                   how);
+                                   MW_REASON_TOTAL_PRIVATE, how == 2);
         }
     }
     return near;

@@ -21,6 +21,8 @@ static const char *const reason_names[MW_REASON_COUNT] = {
     [MW_REASON_PRIVATE]       = "private",
     [MW_REASON_SHARED]        = "shared",
     [MW_REASON_TOTAL_PRIVATE] = "total_private",
+    [MW_REASON_PRESSURE]      = "pressure",
+    [MW_REASON_MANUAL]        = "manual",
 };
 
 static const char *const verdict_names[MW_VERDICT_COUNT] = {

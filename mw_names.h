@@ -38,6 +38,8 @@ typedef enum {
     MW_REASON_PRIVATE,
     MW_REASON_SHARED,
     MW_REASON_TOTAL_PRIVATE,
+    MW_REASON_PRESSURE,         /* MemwatchPressure */
+    MW_REASON_MANUAL,           /* recycled by hand from the page */
     MW_REASON_COUNT
 } mw_reason_e;
 

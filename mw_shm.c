@@ -9,7 +9,7 @@
 #include "mw_clock.h"
 #include "mw_shm.h"
 
-#define MW_MAGIC 0x6d774d38     /* "mwM8": bump when the layout changes */
+#define MW_MAGIC 0x6d774d39     /* "mwM9": bump when the layout changes */
 
 /* A point between two steps of a decision that another decider may see;
  * tests/test_ticket_race.c replays every order of two deciders' steps by
@@ -402,14 +402,24 @@ int mw_slot_would_recycle(mw_slot_t *slot, apr_uint32_t from,
            == from;
 }
 
-void mw_slot_request_retire(mw_slot_t *slot, apr_uint32_t how)
+/* A request is its reason, shifted, and whether it is past the ceiling. */
+void mw_slot_request_retire(mw_slot_t *slot, mw_reason_e reason,
+                            int past_ceiling)
 {
-    mw_atomic_cas32(&slot->retire_requested, how, 0);
+    mw_atomic_cas32(&slot->retire_requested,
+                    (apr_uint32_t)reason << 1 | (past_ceiling != 0), 0);
 }
 
-apr_uint32_t mw_slot_retire_requested(mw_slot_t *slot)
+mw_reason_e mw_slot_retire_requested(mw_slot_t *slot, int *past_ceiling)
 {
-    return mw_atomic_read32(&slot->retire_requested);
+    apr_uint32_t v = mw_atomic_read32(&slot->retire_requested);
+
+    if ((v >> 1) <= MW_REASON_NONE || (v >> 1) >= MW_REASON_COUNT) {
+        *past_ceiling = 0;
+        return MW_REASON_NONE;      /* not asked, or not a request */
+    }
+    *past_ceiling = (int)(v & 1);
+    return (mw_reason_e)(v >> 1);
 }
 
 void mw_slot_no_stream_figures(mw_slot_t *slot)

@@ -467,11 +467,14 @@ void mw_slot_unwait(mw_slot_t *slot);
 int mw_slot_would_recycle(mw_slot_t *slot, apr_uint32_t from,
                           mw_reason_e reason);
 
-/* MemwatchMaxTotalPrivate: ask the child in slot to retire (how: 1 over
- * the budget, 2 past its ceiling), unless it was asked already; what it
- * was asked (0: nothing), read at its next check. */
-void mw_slot_request_retire(mw_slot_t *slot, apr_uint32_t how);
-apr_uint32_t mw_slot_retire_requested(mw_slot_t *slot);
+/* Ask the child in slot to retire for `reason` (MemwatchMaxTotalPrivate,
+ * MemwatchPressure, by hand), past its ceiling (without a ticket) or not,
+ * unless it was asked already. mw_slot_retire_requested: what it was
+ * asked, read at its next check (MW_REASON_NONE: nothing; anything out of
+ * range reads as nothing). */
+void mw_slot_request_retire(mw_slot_t *slot, mw_reason_e reason,
+                            int past_ceiling);
+mw_reason_e mw_slot_retire_requested(mw_slot_t *slot, int *past_ceiling);
 
 /* ---- The header -------------------------------------------------------- */
 

@@ -1227,7 +1227,7 @@ static void test_lifecycle(void)
     mw_sample_t h[4];
     char *block = new_table(&t, &l);
     mw_slot_t *s;
-    int i = mw_slot_claim(&t, 4242, 3, SEC(10), 1000);
+    int i = mw_slot_claim(&t, 4242, 3, SEC(10), 1000), now;
 
     s = mw_table_slot(&t, (apr_uint32_t)i);
     ok(mw_slot_state(s) == MW_STATE_WARMING, "claimed: warming");
@@ -1271,9 +1271,19 @@ static void test_lifecycle(void)
     ok(mw_slot_state(s) == MW_STATE_WAITING, "ok -> waiting");
     mw_slot_unwait(s);
     ok(mw_slot_state(s) == MW_STATE_OK, "waiting -> ok");
-    mw_slot_request_retire(s, 1);
-    mw_slot_request_retire(s, 2);
-    ok(mw_slot_retire_requested(s) == 1, "a retire request is not raised");
+    ok(mw_slot_retire_requested(s, &now) == MW_REASON_NONE && !now,
+       "not asked to retire");
+    mw_slot_request_retire(s, MW_REASON_PRESSURE, 0);
+    mw_slot_request_retire(s, MW_REASON_TOTAL_PRIVATE, 1);
+    ok(mw_slot_retire_requested(s, &now) == MW_REASON_PRESSURE && !now,
+       "a retire request is not raised or replaced");
+    s->retire_requested = (apr_uint32_t)MW_REASON_COUNT << 1 | 1;
+    ok(mw_slot_retire_requested(s, &now) == MW_REASON_NONE && !now,
+       "a forged request out of range reads as none");
+    s->retire_requested = 0;
+    mw_slot_request_retire(s, MW_REASON_MANUAL, 1);
+    ok(mw_slot_retire_requested(s, &now) == MW_REASON_MANUAL && now,
+       "a request past the ceiling says so");
     ok(mw_slot_retire(&t, s, MW_STATE_OK, 1, MW_REASON_TOTAL_PRIVATE,
                       SEC(40)) == APR_SUCCESS, "ok -> retiring");
     mw_slot_copy(&t, (apr_uint32_t)i, &c);
