@@ -637,22 +637,25 @@ apr_uint64_t mw_cgroup_budget(const mw_cgroup_t *cg,
                               apr_uint64_t total, unsigned percent,
                               const char **basis)
 {
-    apr_uint64_t of = total == MW_UNKNOWN ? 0 : total;
+    apr_uint64_t of = total;
 
     /* The lowest of what is known: memory.high above memory.max, or a
      * limit above the machine's memory, is never reached first. */
     *basis = "MemTotal";
     if (cg && f && cg->version != MW_CGROUP_NONE) {
-        if (f->limit_bytes != MW_UNKNOWN && (!of || f->limit_bytes <= of)) {
+        if (f->limit_bytes != MW_UNKNOWN && f->limit_bytes <= of) {
             of = f->limit_bytes;
             *basis = cg->version == MW_CGROUP_V2 ? "memory.max"
                                                  : "memory.limit_in_bytes";
         }
         if (cg->version == MW_CGROUP_V2 && f->high_bytes != MW_UNKNOWN
-            && (!of || f->high_bytes <= of)) {
+            && f->high_bytes <= of) {
             of = f->high_bytes;
             *basis = "memory.high";
         }
+    }
+    if (of == MW_UNKNOWN) {
+        return 0;
     }
     if (percent > 100) {
         percent = 100;

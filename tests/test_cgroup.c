@@ -387,6 +387,11 @@ static void test_budget(void)
            "nothing known: 0");
     is_u64(mw_cgroup_budget(&v2, &f, 999, 1, &basis), 9,
            "1%% of 999 bytes rounds down");
+    f.limit_bytes = 0;
+    f.high_bytes = 5;
+    ok(mw_cgroup_budget(&v2, &f, MW_UNKNOWN, 50, &basis) == 0
+       && strcmp(basis, "memory.max") == 0,
+       "a limit of 0 is known, and the lowest");
 }
 
 /* A file of a scratch tree, its directories made. */
