@@ -254,8 +254,7 @@ static apr_status_t read_whole(const char *path, char *buf, apr_size_t size,
     return rv;
 }
 
-/* A file of the group (or under the root when dir is an absolute path
- * like "/proc/self") read whole; a cut file is an error here. */
+/* ROOT/dir/name read whole; one longer than the buffer is an error. */
 static apr_status_t read_small(const char *root, const char *dir,
                                const char *name, char *buf, apr_size_t size)
 {
@@ -290,9 +289,12 @@ static int has_dot_segment(const char *path)
 
     while ((p = strchr(p, '/'))) {
         p++;
-        if (p[0] == '.' && (p[1] == '/' || p[1] == '\0'
-                            || (p[1] == '.' && (p[2] == '/' || p[2] == '\0')))) {
-            return 1;
+        if (p[0] == '.') {
+            apr_size_t dots = p[1] == '.' ? 2 : 1;
+
+            if (p[dots] == '/' || p[dots] == '\0') {
+                return 1;
+            }
         }
     }
     return 0;

@@ -345,6 +345,8 @@ static void test_dotdot(void)
        "and nothing is found");
     is_int(mw_cgroup_find(tree("dotdot-mount"), 0, &cg), APR_EINVAL,
            "a mount point with .. is refused");
+    is_int(mw_cgroup_find(tree("dot"), 0, &cg), APR_EINVAL,
+           "a group path with . is refused");
 }
 
 static void test_budget(void)
