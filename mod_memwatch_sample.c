@@ -220,20 +220,6 @@ static void sample_slot(const mw_table_t *t, mw_slot_t *sl, long pid,
     mw_slot_unlock(sl);
 }
 
-/* MemwatchMaxTotalPrivate: the children's private memory, this child's
- * as it is now (the floor of its own), the others' as they last read
- * theirs; each child near the budget reads its own often. */
-static void private_total(apr_uint64_t floor, mw_private_total_t *tot)
-{
-    apr_uint64_t own = mw_slot_private(hot.me);
-
-    mw_table_private_total(mw_table(), tot);
-    if (floor != MW_UNKNOWN && own != MW_UNKNOWN && floor > own) {
-        tot->all = mw_add_known(tot->all, floor - own);
-        tot->serving = mw_add_known(tot->serving, floor - own);
-    }
-}
-
 /* The private-memory limits (MemwatchMaxPrivate, MemwatchMinShared,
  * MemwatchMaxTotalPrivate) on a fresh statm reading: once a child is near
  * one, every reading reads smaps_rollup too, so they hold as the RSS
@@ -248,8 +234,14 @@ static int watch_private(const mw_statm_t *st, mw_request_figures_t *f,
     floor = mw_policy_private_floor(at_smaps.private_bytes,
                                     at_smaps.anon_bytes, anon);
     near = mw_policy_private_near(limits, floor, at_smaps.shared_bytes);
+    /* The parent and the budget pick the largest child by private memory:
+     * each child publishes its floor with every reading, so the pick is
+     * not a stale smaps_rollup read. */
+    mw_slot_raise_private(hot.me, floor);
     if (conf->max_total_private) {
-        private_total(floor, &tot);
+        /* The children's private memory together: read smaps_rollup often
+         * once the total nears the budget. */
+        mw_table_private_total(mw_table(), &tot);
         near = near || tot.all > conf->max_total_private / 2;
     }
     /* A read costs about 30 us and 10 us per MiB resident: near a limit,
@@ -264,7 +256,7 @@ static int watch_private(const mw_statm_t *st, mw_request_figures_t *f,
         read_smaps(hot.me, 0, f->now, anon);
         mw_slot_unlock(hot.me);
         if (conf->max_total_private) {
-            private_total(MW_UNKNOWN, &tot);
+            mw_table_private_total(mw_table(), &tot);
         }
     }
     /* Over the budget, the largest child still serving leaves, one at a
@@ -751,7 +743,7 @@ void mw_sample_child_init(apr_pool_t *pchild, server_rec *s)
         : conf->max_total_private + conf->max_total_private / 100
                                     * conf->ceiling;
     hot.watch_private = (conf->limits.max_private || conf->limits.min_shared
-                         || conf->max_total_private)
+                         || conf->max_total_private || conf->pressure)
                         && !mw_smaps_unavailable();
     /* A first history point and the private/shared split from the start
      * (one smaps_rollup read), so a child that has served nothing yet is

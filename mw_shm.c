@@ -495,6 +495,20 @@ apr_uint64_t mw_slot_private(mw_slot_t *slot)
     return mw_atomic_read64(&slot->private_bytes);
 }
 
+void mw_slot_raise_private(mw_slot_t *slot, apr_uint64_t floor)
+{
+    apr_uint64_t was = mw_atomic_read64(&slot->private_bytes);
+
+    while (floor != MW_UNKNOWN && was != MW_UNKNOWN && floor > was) {
+        apr_uint64_t seen = mw_atomic_cas64(&slot->private_bytes, floor, was);
+
+        if (seen == was) {
+            break;
+        }
+        was = seen;
+    }
+}
+
 void mw_slot_sample(const mw_table_t *t, mw_slot_t *slot, apr_time_t now,
                     apr_uint64_t rss)
 {

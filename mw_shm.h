@@ -453,6 +453,13 @@ void mw_slot_note_smaps(mw_slot_t *slot, apr_time_t now,
 /* The slot's private memory as last read (MW_UNKNOWN before). */
 apr_uint64_t mw_slot_private(mw_slot_t *slot);
 
+/* Private memory is at least `floor` now (mw_policy_private_floor): the
+ * slot's figure rises to it, until the next smaps_rollup read sets it.
+ * With a server-wide budget every child sums the others' figures, and a
+ * last read alone goes stale where no child is near enough to read often
+ * (many small prefork children). */
+void mw_slot_raise_private(mw_slot_t *slot, apr_uint64_t floor);
+
 /* Append a history sample of the slot's figures at now, with rss. Hold
  * the slot's lock. */
 void mw_slot_sample(const mw_table_t *t, mw_slot_t *slot, apr_time_t now,

@@ -1266,6 +1266,14 @@ static void test_lifecycle(void)
        && h[0].private_bytes == 50 && h[0].requests == 2
        && h[0].request_pool_peak == MW_UNKNOWN,
        "a sample of the slot's figures, pools unknown before a measure");
+    mw_slot_raise_private(s, 40);
+    ok(mw_slot_private(s) == 50, "a floor below the last read leaves it");
+    mw_slot_raise_private(s, 70);
+    ok(mw_slot_private(s) == 70, "a floor above it raises it");
+    mw_slot_raise_private(s, MW_UNKNOWN);
+    ok(mw_slot_private(s) == 70, "an unknown floor changes nothing");
+    mw_slot_note_smaps(s, SEC(30), &sm);
+    ok(mw_slot_private(s) == 50, "until the next read sets it");
     ok(!mw_slot_history_due(s, SEC(30), SEC(1)), "not due right after");
     mw_slot_wait(s, MW_REASON_GROWTH);
     ok(mw_slot_state(s) == MW_STATE_WAITING, "ok -> waiting");
