@@ -98,9 +98,8 @@ static void log_decision(server_rec *s, apr_pool_t *p, const subject_t *who,
     const mw_figures_t *f = &d->figures;
 
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
-                 "MW0010: %s child pid %" APR_PID_T_FMT " (slot %d): %s "
-                 "over limit; "
-                 "rss %s, growth %s since baseline %s, private %s, "
+                 "MW0010: %s child pid %" APR_PID_T_FMT " (slot %d), "
+                 "reason %s: rss %s, growth %s since baseline %s, private %s, "
                  "%" APR_UINT64_T_FMT " requests in %" APR_TIME_T_FMT " s",
                  d->what, who->child_pid, who->index,
                  mw_reason_name(d->reason),
