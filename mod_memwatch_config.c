@@ -6,6 +6,7 @@
 #include "http_config.h"
 #include "http_core.h"
 #include "ap_mpm.h"
+#include "apr_lib.h"
 #include "apr_strings.h"
 
 #include "mod_memwatch_private.h"
@@ -55,7 +56,8 @@ void mw_layout_of(const mw_config_t *conf, mw_layout_t *layout)
 
 int mw_config_limits_active(const mw_config_t *conf)
 {
-    return mw_policy_active(&conf->limits) || conf->max_total_private;
+    return mw_policy_active(&conf->limits) || conf->max_total_private
+           || conf->max_total_private_percent || conf->pressure;
 }
 
 int mw_config_one_process(void)
@@ -169,6 +171,73 @@ static const char *set_ceiling(cmd_parms *cmd, void *dummy, const char *arg)
     return err ? err : set_number(cmd, dummy, arg);
 }
 
+/* Bytes, or a percentage from 1 to 100 (settled at post_config). */
+static const char *set_total_private(cmd_parms *cmd, void *dummy,
+                                     const char *arg)
+{
+    const char *err = global_only(cmd);
+    apr_size_t len = strlen(arg);
+
+    if (err) {
+        return err;
+    }
+    CONF(cmd)->max_total_private_percent = 0;
+    if (!len || arg[len - 1] != '%') {
+        return set_size(cmd, dummy, arg);
+    }
+    CONF(cmd)->max_total_private = 0;
+    return parse_number(cmd, arg, &CONF(cmd)->max_total_private_percent, 1,
+                        100, "a size (e.g. 2G) or a percentage from 1% to "
+                        "100% of the memory cgroup's limit, or of the "
+                        "machine's memory where there is none");
+}
+
+/* Up to `max` decimal digits at *s into *v (scaled on), moving *s on;
+ * returns how many were read. */
+static int read_digits(const char **s, int max, apr_uint32_t *v)
+{
+    int n = 0;
+
+    for (; n < max && apr_isdigit(**s); n++, (*s)++) {
+        *v = *v * 10 + (apr_uint32_t)(**s - '0');
+    }
+    return n;
+}
+
+/* some|full, and a percentage from 0 to 100 with up to two decimals. */
+static const char *set_pressure(cmd_parms *cmd, void *dummy,
+                                const char *kind, const char *arg)
+{
+    const char *err = global_only(cmd), *s = arg;
+    apr_uint32_t hundredths = 0;
+    int whole, decimals = 0;
+
+    if (err) {
+        return err;
+    }
+    if (strcasecmp(kind, "some") && strcasecmp(kind, "full")) {
+        return apr_psprintf(cmd->pool, "MemwatchPressure: '%s' is not some "
+                            "or full (the PSI line to watch)", kind);
+    }
+    whole = read_digits(&s, 3, &hundredths);
+    if (*s == '.') {
+        s++;
+        decimals = read_digits(&s, 2, &hundredths);
+    }
+    for (; decimals < 2; decimals++) {
+        hundredths *= 10;
+    }
+    if (!whole || (*s && strcmp(s, "%")) || hundredths > 10000) {
+        return apr_psprintf(cmd->pool, "MemwatchPressure: '%s' is not a "
+                            "percentage from 0 to 100, e.g. 10 or 2.5%%",
+                            arg);
+    }
+    CONF(cmd)->pressure = strcasecmp(kind, "some") ? MW_PRESSURE_FULL
+                                                   : MW_PRESSURE_SOME;
+    CONF(cmd)->pressure_threshold = hundredths;
+    return NULL;
+}
+
 /* An On|Off directive; cmd->info is the offset of its int in
  * mw_config_t. */
 static const char *set_flag(cmd_parms *cmd, void *d, int on)
@@ -211,10 +280,14 @@ const command_rec mw_cmds[] = {
     AP_INIT_TAKE1("MemwatchMinShared", set_size,
                   FIELD(limits.min_shared), RSRC_CONF,
                   "Recycle a child whose shared memory falls below this"),
-    AP_INIT_TAKE1("MemwatchMaxTotalPrivate", set_size,
+    AP_INIT_TAKE1("MemwatchMaxTotalPrivate", set_total_private,
                   FIELD(max_total_private), RSRC_CONF,
                   "Retire the largest children while their private memory "
-                  "together exceeds this"),
+                  "together exceeds this (bytes, or a percentage of the "
+                  "memory cgroup's limit or of the machine's memory)"),
+    AP_INIT_TAKE2("MemwatchPressure", set_pressure, NULL, RSRC_CONF,
+                  "some|full and a percentage: retire the largest child "
+                  "while memory pressure (PSI avg10) stays above it"),
     AP_INIT_TAKE1("MemwatchWarmup", set_number, &warmup, RSRC_CONF,
                   "Requests a child serves before its baseline is taken"),
     AP_INIT_TAKE1("MemwatchCheckEvery", set_number, &check_every, RSRC_CONF,
@@ -257,6 +330,38 @@ const command_rec mw_cmds[] = {
                   "private-memory limit"),
     { NULL }
 };
+
+/* MW0008, for a budget in bytes or settled from a percentage. */
+static int total_below_private(server_rec *s, apr_pool_t *p,
+                               const mw_config_t *c)
+{
+    if (c->max_total_private && c->limits.max_private
+        && c->max_total_private < c->limits.max_private) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
+                     "MW0008: MemwatchMaxTotalPrivate (%s) must not "
+                     "be below MemwatchMaxPrivate (%s)",
+                     mw_format_size(p, c->max_total_private),
+                     mw_format_size(p, c->limits.max_private));
+        return 1;
+    }
+    return 0;
+}
+
+int mw_config_settle_total(server_rec *s, apr_pool_t *ptemp,
+                           apr_uint64_t budget, const char *basis)
+{
+    mw_config_t *c = ap_get_module_config(s->module_config,
+                                          &memwatch_module);
+
+    c->max_total_private = budget;
+    if (budget) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MW0020: "
+                     "MemwatchMaxTotalPrivate %u%% of %s is %s",
+                     c->max_total_private_percent, basis,
+                     mw_format_size(ptemp, budget));
+    }
+    return total_below_private(s, ptemp, c) ? !OK : OK;
+}
 
 /* Limits that cannot all hold stop the server, like a syntax error. */
 static int mw_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
@@ -303,16 +408,7 @@ static int mw_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
                      mw_format_size(ptemp, l->max_rss));
         return !OK;
     }
-    if (c->max_total_private && l->max_private
-        && c->max_total_private < l->max_private) {
-        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
-                     "MW0008: MemwatchMaxTotalPrivate (%s) must not "
-                     "be below MemwatchMaxPrivate (%s)",
-                     mw_format_size(ptemp, c->max_total_private),
-                     mw_format_size(ptemp, l->max_private));
-        return !OK;
-    }
-    return OK;
+    return total_below_private(s, ptemp, c) ? !OK : OK;
 }
 
 void mw_config_register_hooks(void)

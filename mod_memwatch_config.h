@@ -15,7 +15,13 @@
  * read-only after that. */
 typedef struct mw_config_t {
     mw_limits_t limits;
+    /* MemwatchMaxTotalPrivate in bytes; given as a percentage, it is
+     * settled at post_config (mw_config_post_config) from the memory
+     * cgroup's limit or the machine's memory. */
     apr_uint64_t max_total_private;
+    apr_uint32_t max_total_private_percent;     /* 0: given in bytes */
+    int pressure;                   /* MemwatchPressure: MW_PRESSURE_* */
+    apr_uint32_t pressure_threshold;    /* hundredths of a percent */
     apr_uint32_t warmup;            /* requests before the baseline */
     apr_uint32_t check_every;       /* requests between limit checks */
     apr_uint32_t jitter;            /* percent */
@@ -32,6 +38,11 @@ typedef struct mw_config_t {
     apr_uint32_t smaps_interval;    /* seconds between smaps_rollup reads */
     int sample_streams;             /* pools during long responses */
 } mw_config_t;
+
+/* MemwatchPressure: which PSI line it watches. */
+#define MW_PRESSURE_OFF  0
+#define MW_PRESSURE_SOME 1
+#define MW_PRESSURE_FULL 2
 
 extern const command_rec mw_cmds[];
 
@@ -53,5 +64,12 @@ int mw_config_one_process(void);
 
 /* check_config: limits that cannot all hold stop the server. */
 void mw_config_register_hooks(void);
+
+/* Settle MemwatchMaxTotalPrivate given as a percentage, of `basis_bytes`
+ * (named `basis`: the memory cgroup's memory.high or limit, or MemTotal).
+ * Logs what it came to (MW0020). Returns OK, or !OK when the result is
+ * below MemwatchMaxPrivate (MW0008). */
+int mw_config_settle_total(server_rec *s, apr_pool_t *ptemp,
+                           apr_uint64_t budget, const char *basis);
 
 #endif /* MOD_MEMWATCH_CONFIG_H */

@@ -24,6 +24,19 @@ my @bad = (
     [ 'MemwatchExitTimeout 5s',  qr/MemwatchExitTimeout: '5s' is not valid; expected a number of seconds from 0 \(never\)/ ],
     [ 'MemwatchExitTimeout 99999', qr/MemwatchExitTimeout: '99999' is not valid/ ],
     [ 'MemwatchDryRun maybe',    qr/MemwatchDryRun must be On or Off/ ],
+    [ 'MemwatchMaxTotalPrivate 0%',
+      qr/MemwatchMaxTotalPrivate: '0%' is not valid; expected a size \(e\.g\. 2G\) or a percentage from 1% to 100%/ ],
+    [ 'MemwatchMaxTotalPrivate 101%',
+      qr/MemwatchMaxTotalPrivate: '101%' is not valid/ ],
+    [ 'MemwatchPressure some 101',
+      qr/MemwatchPressure: '101' is not a percentage from 0 to 100/ ],
+    [ 'MemwatchPressure some -1',
+      qr/MemwatchPressure: '-1' is not a percentage from 0 to 100/ ],
+    [ 'MemwatchPressure some 1.234',
+      qr/MemwatchPressure: '1\.234' is not a percentage/ ],
+    [ 'MemwatchPressure most 10',
+      qr/MemwatchPressure: 'most' is not some or full/ ],
+    [ 'MemwatchPressure some',   qr/MemwatchPressure takes two arguments/ ],
     [ 'MemwatchAttributeGroupIds sometimes',
       qr/MemwatchAttributeGroupIds must be On or Off/ ],
     [ 'MemwatchSampleStreams 1', qr/MemwatchSampleStreams must be On or Off/ ],
@@ -55,6 +68,6 @@ my $good = MemwatchServer->new(name => 'conftest', conf => join "\n",
     'MemwatchMinShared 8M', 'MemwatchMaxTotalPrivate 4G', 'MemwatchJitter 10%',
     'MemwatchWarmup 0', 'MemwatchHistory 60 10', 'MemwatchDryRun On',
     'MemwatchCeiling off', 'MemwatchExitTimeout 0', 'MemwatchMinLifetime 0',
-    'MemwatchSampleStreams On');
+    'MemwatchSampleStreams On', 'MemwatchPressure full 2.5%');
 my ($rc, $out) = $good->configtest;
 ok t_cmp($out, qr/Syntax OK/, 'a valid configuration passes configtest');
