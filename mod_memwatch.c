@@ -21,6 +21,7 @@
 
 #include "mod_memwatch_private.h"
 #include "mod_memwatch_config.h"
+#include "mod_memwatch_cgroup.h"
 #include "mod_memwatch_children.h"
 #include "mod_memwatch_table.h"
 #include "mod_memwatch_leave.h"
@@ -34,7 +35,7 @@ static int mw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     int rv = mw_table_post_config(pconf, s);
 
-    if (rv != OK) {
+    if (rv != OK || (rv = mw_cgroup_post_config(s, ptemp)) != OK) {
         return rv;
     }
     mw_children_post_config(s);

@@ -8,6 +8,8 @@
  *   (deciding);
  * - a child over MemwatchMaxTotalPrivate that serves nothing is asked to
  *   retire at its next check;
+ * - under MemwatchPressure, the largest child is asked to retire, one a
+ *   pass: avg10 then has a window to show the effect;
  * - a child stuck in its exit is ended after MemwatchExitTimeout (a
  *   module's pchild cleanup that never returns, as embedded mod_wsgi's
  *   does on Python 3.11), whatever made it leave; one slow to retire is
@@ -26,6 +28,7 @@
 
 #include "mod_memwatch_private.h"
 #include "mod_memwatch_config.h"
+#include "mod_memwatch_cgroup.h"
 #include "mod_memwatch_children.h"
 #include "mod_memwatch_table.h"
 #include "mod_memwatch_leave.h"
@@ -33,6 +36,8 @@
 #include "mod_memwatch_sample.h"
 #include "mod_memwatch_parent.h"
 #include "mw_clock.h"
+#include "mw_format.h"
+#include "mw_names.h"
 
 /* What the parent has seen of each slot, in its own memory: the table's
  * times are the children's word, and the wall clock may step. Exit and
@@ -124,6 +129,44 @@ static void check_idle_prefork(server_rec *s, apr_pool_t *p, int i,
     mw_retire_idle(s, p, i, pid, c, rss, now);
 }
 
+/* MemwatchPressure: the PSI line it watches, the group's or else the
+ * machine's, over its threshold asks the largest child to retire (the
+ * same way as the total budget: it leaves at its next check, gracefully,
+ * within MemwatchMaxRetiring; a dry run marks it instead). */
+static void check_pressure(server_rec *s, apr_pool_t *p,
+                           const mw_config_t *conf,
+                           const mw_private_total_t *tot)
+{
+    const mw_table_t *t = mw_table();
+    mw_cgroup_figures_t f;
+    mw_slot_copy_t c;
+    apr_uint32_t avg10;
+
+    if (!conf->pressure || tot->largest < 0) {
+        return;
+    }
+    mw_cgroup_now(&f);
+    avg10 = conf->pressure == MW_PRESSURE_FULL ? f.pressure_full_avg10
+                                               : f.pressure_some_avg10;
+    if (avg10 == MW_PSI_UNKNOWN || avg10 <= conf->pressure_threshold
+        || !mw_slot_copy(t, (apr_uint32_t)tot->largest, &c)) {
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MW0023: memory pressure "
+                 "(%s avg10 %u.%02u%%, the %s's) is over MemwatchPressure "
+                 "%u.%02u%%: asking the largest child, slot %d (pid %u, "
+                 "private %s), to retire",
+                 conf->pressure == MW_PRESSURE_FULL ? "full" : "some",
+                 avg10 / 100, avg10 % 100,
+                 f.pressure_of_group ? "cgroup" : "machine",
+                 conf->pressure_threshold / 100,
+                 conf->pressure_threshold % 100, tot->largest, c.pid,
+                 c.private_bytes == MW_UNKNOWN
+                 ? "unknown" : mw_format_size(p, c.private_bytes));
+    mw_slot_request_retire(mw_table_slot(t, (apr_uint32_t)tot->largest),
+                           MW_REASON_PRESSURE, 0);
+}
+
 static int parent_monitor(apr_pool_t *pconf, server_rec *s)
 {
     const mw_config_t *conf = mw_config(s);
@@ -173,6 +216,7 @@ static int parent_monitor(apr_pool_t *pconf, server_rec *s)
         mw_slot_request_retire(mw_table_slot(t, (apr_uint32_t)tot.largest),
                                MW_REASON_TOTAL_PRIVATE, 0);
     }
+    check_pressure(s, p, conf, &tot);
     apr_pool_destroy(p);
     return DECLINED;
 }

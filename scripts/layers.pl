@@ -6,7 +6,7 @@
 use strict;
 use warnings;
 
-my @order = qw(config children table leave retire sample parent status);
+my @order = qw(config cgroup children table leave retire sample parent status);
 my %rank = map { $order[$_] => $_ + 1 } 0 .. $#order;
 $rank{''} = @order + 1;                 # mod_memwatch.c, on top
 
