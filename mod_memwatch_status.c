@@ -19,6 +19,7 @@
 
 #include "mod_memwatch_private.h"
 #include "mod_memwatch_config.h"
+#include "mod_memwatch_cgroup.h"
 #include "mod_memwatch_table.h"
 #include "mod_memwatch_status.h"
 #include "mw_hot.h"
@@ -166,6 +167,13 @@ static void fill_view(mw_view_t *v, request_rec *r, int with_history)
     v->dry_run = conf->dry_run;
     v->limits = conf->limits;
     v->max_total_private = conf->max_total_private;
+    v->max_total_private_percent = conf->max_total_private_percent;
+    v->pressure = conf->pressure == MW_PRESSURE_FULL ? "full"
+                  : conf->pressure == MW_PRESSURE_SOME ? "some" : NULL;
+    v->pressure_threshold = conf->pressure_threshold;
+    v->cgroup = mw_cgroup_found();
+    mw_cgroup_now(&v->cgroup_figures);
+    v->mem_total = mw_cgroup_mem_total();
     v->jitter = conf->jitter;
     v->max_retiring = conf->max_retiring;
     v->history_interval = conf->history_interval;

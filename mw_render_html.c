@@ -163,6 +163,51 @@ static const char *size_with_age(apr_pool_t *p, const mw_view_t *v,
                             p, mw_view_seconds(v->now, when)));
 }
 
+
+static void html_psi(mw_out_t *out, const char *line, apr_uint32_t avg10)
+{
+    if (avg10 != MW_PSI_UNKNOWN) {
+        mw_printf(out, "; pressure %s %u.%02u%%", line, avg10 / 100,
+                  avg10 % 100);
+    }
+}
+
+/* The memory cgroup, pressure and the machine's memory. */
+static void html_memory(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
+{
+    const mw_cgroup_figures_t *f = &v->cgroup_figures;
+
+    mw_puts(out, "<dt>Memory</dt><dd>");
+    if (v->cgroup && v->cgroup->version != MW_CGROUP_NONE) {
+        mw_puts(out, "cgroup ");
+        mw_put_html_text(out, v->cgroup->path);
+        mw_printf(out, " (v%d): %s used of %s", (int)v->cgroup->version,
+                  size_or_dash(p, f->usage_bytes),
+                  f->limit_bytes == MW_UNKNOWN
+                  ? "no limit" : mw_format_size(p, f->limit_bytes));
+        if (f->high_bytes != MW_UNKNOWN) {
+            mw_printf(out, " (high %s)", mw_format_size(p, f->high_bytes));
+        }
+        if (f->oom_kills != MW_UNKNOWN) {
+            mw_printf(out, ", %" APR_UINT64_T_FMT " OOM kill%s",
+                      f->oom_kills, f->oom_kills == 1 ? "" : "s");
+        }
+    }
+    else {
+        mw_puts(out, "no memory cgroup");
+    }
+    if (v->mem_total) {
+        mw_printf(out, "; machine %s", mw_format_size(p, v->mem_total));
+    }
+    html_psi(out, "some", f->pressure_some_avg10);
+    html_psi(out, "full", f->pressure_full_avg10);
+    if (f->pressure_some_avg10 != MW_PSI_UNKNOWN) {
+        mw_printf(out, " (the %s's, avg10)",
+                  f->pressure_of_group ? "cgroup" : "machine");
+    }
+    mw_puts(out, "</dd>");
+}
+
 static void summary(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
 {
     apr_uint64_t recycles = 0;
@@ -219,9 +264,18 @@ static void summary(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
             sep = "; ";
         }
         if (v->max_total_private) {
-            mw_printf(out, "%sall children's private &gt; %s (now %s)", sep,
-                      mw_format_size(p, v->max_total_private),
-                      size_or_dash(p, v->private_total));
+            mw_printf(out, "%sall children's private &gt; %s", sep,
+                      mw_format_size(p, v->max_total_private));
+            if (v->max_total_private_percent) {
+                mw_printf(out, " (%u%%)", v->max_total_private_percent);
+            }
+            mw_printf(out, " (now %s)", size_or_dash(p, v->private_total));
+            sep = "; ";
+        }
+        if (v->pressure) {
+            mw_printf(out, "%smemory pressure (%s avg10) &gt; %u.%02u%%", sep,
+                      v->pressure, v->pressure_threshold / 100,
+                      v->pressure_threshold % 100);
         }
         if (v->jitter) {
             mw_printf(out, " (&plusmn;%u%% per child)", v->jitter);
@@ -230,7 +284,9 @@ static void summary(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
             mw_puts(out, "; <strong>dry run: nothing is recycled</strong>");
         }
     }
-    mw_puts(out, "</dd></dl>\n");
+    mw_puts(out, "</dd>");
+    html_memory(out, v, p);
+    mw_puts(out, "</dl>\n");
     if (v->damaged) {
         mw_puts(out, "<p class=\"damaged\"><strong>The shared memory table "
                      "is damaged (");

@@ -29,6 +29,44 @@ static void json_limit(mw_out_t *out, const char *name, apr_uint64_t v)
     json_u64(out, name, v ? v : MW_UNKNOWN, 1);
 }
 
+/* A PSI avg10 in hundredths of a percent as a JSON number, or null. */
+static void json_psi(mw_out_t *out, const char *name, apr_uint32_t v)
+{
+    if (v == MW_PSI_UNKNOWN) {
+        mw_printf(out, "\"%s\":null,", name);
+    }
+    else {
+        mw_printf(out, "\"%s\":%u.%02u,", name, v / 100, v % 100);
+    }
+}
+
+static int cgroup_found(const mw_view_t *v)
+{
+    return v->cgroup && v->cgroup->version != MW_CGROUP_NONE;
+}
+
+/* The memory cgroup, the pressure and the machine's memory. */
+static void json_cgroup(mw_out_t *out, const mw_view_t *v)
+{
+    const mw_cgroup_figures_t *f = &v->cgroup_figures;
+
+    mw_puts(out, "\"cgroup\":{\"path\":");
+    mw_put_json_string(out, cgroup_found(v) ? v->cgroup->path : NULL);
+    mw_printf(out, ",\"version\":%d,",
+              cgroup_found(v) ? (int)v->cgroup->version : 0);
+    json_u64(out, "limit_bytes", f->limit_bytes, 1);
+    json_u64(out, "high_bytes", f->high_bytes, 1);
+    json_u64(out, "usage_bytes", f->usage_bytes, 1);
+    json_u64(out, "oom_kills", f->oom_kills, 1);
+    json_u64(out, "fail_count", f->fail_count, 1);
+    json_psi(out, "pressure_some_avg10", f->pressure_some_avg10);
+    json_psi(out, "pressure_full_avg10", f->pressure_full_avg10);
+    mw_printf(out, "\"pressure_of\":\"%s\"},",
+              f->pressure_of_group ? "cgroup" : "machine");
+    json_u64(out, "memory_total_bytes", v->mem_total ? v->mem_total
+                                                     : MW_UNKNOWN, 1);
+}
+
 /* Figures added for alerting: PSS, the age of private/shared, and
  * whether the child is exiting. */
 static void json_child_extra(mw_out_t *out, const mw_child_view_t *c)
@@ -162,7 +200,24 @@ void mw_render_json(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
     json_limit(out, "max_private_bytes", v->limits.max_private);
     json_limit(out, "min_shared_bytes", v->limits.min_shared);
     json_limit(out, "max_total_private_bytes", v->max_total_private);
+    if (v->max_total_private_percent) {
+        mw_printf(out, "\"max_total_private_percent\":%u,",
+                  v->max_total_private_percent);
+    }
+    else {
+        mw_puts(out, "\"max_total_private_percent\":null,");
+    }
+    mw_puts(out, "\"pressure\":");
+    if (v->pressure) {
+        mw_printf(out, "{\"line\":\"%s\",\"threshold_percent\":%u.%02u},",
+                  v->pressure, v->pressure_threshold / 100,
+                  v->pressure_threshold % 100);
+    }
+    else {
+        mw_puts(out, "null,");
+    }
     mw_printf(out, "\"max_retiring\":%u},", v->max_retiring);
+    json_cgroup(out, v);
     mw_printf(out, "\"totals\":{\"children\":%d,", v->children->nelts);
     json_u64(out, "rss_bytes", v->rss_total, 1);
     json_u64(out, "rss_max_bytes", v->rss_max, 1);
@@ -278,6 +333,15 @@ void mw_render_auto(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
               v->would_recycle_total);
     mw_printf(out, "DryRun: %s\nPoolSizes: %s\n", v->dry_run ? "On" : "Off",
               v->pools_unavailable ? "unavailable" : "available");
+    auto_u64(out, "CgroupLimit", v->cgroup_figures.limit_bytes);
+    auto_u64(out, "CgroupHigh", v->cgroup_figures.high_bytes);
+    auto_u64(out, "CgroupUsage", v->cgroup_figures.usage_bytes);
+    auto_u64(out, "CgroupOOMKills", v->cgroup_figures.oom_kills);
+    if (v->cgroup_figures.pressure_some_avg10 != MW_PSI_UNKNOWN) {
+        mw_printf(out, "PressureSomeAvg10: %u.%02u\n",
+                  v->cgroup_figures.pressure_some_avg10 / 100,
+                  v->cgroup_figures.pressure_some_avg10 % 100);
+    }
     if (v->damaged) {
         mw_printf(out, "Damaged: %s\n", v->damaged);
     }
@@ -457,6 +521,56 @@ static int get_exiting(const mw_child_view_t *c, const mw_view_t *v,
     return 1;
 }
 
+static void prom_u64(mw_out_t *out, const char *name, const char *type,
+                     const char *help, apr_uint64_t v)
+{
+    if (v != MW_UNKNOWN) {
+        prom_head(out, name, type, help);
+        mw_printf(out, "%s %" APR_UINT64_T_FMT "\n", name, v);
+    }
+}
+
+/* The memory cgroup, the machine's memory and pressure. */
+static void prom_cgroup(mw_out_t *out, const mw_view_t *v)
+{
+    const mw_cgroup_figures_t *f = &v->cgroup_figures;
+    int i;
+
+    prom_u64(out, "memwatch_cgroup_limit_bytes", "gauge",
+             "The server's memory cgroup limit (memory.max, "
+             "memory.limit_in_bytes).", f->limit_bytes);
+    prom_u64(out, "memwatch_cgroup_high_bytes", "gauge",
+             "The server's memory cgroup throttling mark (memory.high).",
+             f->high_bytes);
+    prom_u64(out, "memwatch_cgroup_usage_bytes", "gauge",
+             "Memory the server's cgroup uses, page cache included.",
+             f->usage_bytes);
+    prom_u64(out, "memwatch_cgroup_oom_kills_total", "counter",
+             "Processes the kernel's OOM killer ended in the server's "
+             "memory cgroup.", f->oom_kills);
+    prom_u64(out, "memwatch_memory_total_bytes", "gauge",
+             "The machine's memory (MemTotal).",
+             v->mem_total ? v->mem_total : MW_UNKNOWN);
+    for (i = 0; i < 2; i++) {
+        apr_uint32_t avg10 = i ? f->pressure_full_avg10
+                               : f->pressure_some_avg10;
+
+        if (avg10 == MW_PSI_UNKNOWN) {
+            continue;
+        }
+        if (!i || f->pressure_some_avg10 == MW_PSI_UNKNOWN) {
+            prom_head(out, "memwatch_memory_pressure_avg10_ratio", "gauge",
+                      "Share of the last 10 s that some (or all) tasks "
+                      "stalled on memory: PSI, the cgroup's or else the "
+                      "machine's.");
+        }
+        mw_printf(out, "memwatch_memory_pressure_avg10_ratio{line=\"%s\","
+                  "of=\"%s\"} %u.%04u\n", i ? "full" : "some",
+                  f->pressure_of_group ? "cgroup" : "machine",
+                  avg10 / 10000, avg10 % 10000);
+    }
+}
+
 /* What alerts need beyond the figures: build, start times, each child's
  * own limits (after MemwatchJitter), totals, and where recycling stands. */
 static void prom_alerting(mw_out_t *out, const mw_view_t *v)
@@ -475,6 +589,7 @@ static void prom_alerting(mw_out_t *out, const mw_view_t *v)
         mw_printf(out, "memwatch_max_total_private_bytes %" APR_UINT64_T_FMT
                   "\n", v->max_total_private);
     }
+    prom_cgroup(out, v);
     if (mw_view_max_rss_off(v)) {
         prom_head(out, "memwatch_limit_off", "gauge",
                   "1 for a configured limit that is not enforced (MW0015: "

@@ -290,7 +290,8 @@ void mw_view_collect(mw_view_t *v, apr_pool_t *p, const mw_table_t *t,
 
 int mw_view_limits_set(const mw_view_t *v)
 {
-    return mw_policy_active(&v->limits) || v->max_total_private;
+    return mw_policy_active(&v->limits) || v->max_total_private
+           || v->pressure;
 }
 
 const char *mw_view_max_rss_off(const mw_view_t *v)

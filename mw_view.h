@@ -11,6 +11,7 @@
 #include <apr_tables.h>
 #include <apr_time.h>
 
+#include "mw_cgroup.h"
 #include "mw_names.h"
 #include "mw_policy.h"
 #include "mw_sample.h"
@@ -103,6 +104,15 @@ typedef struct mw_view_t {
     int dry_run;
     mw_limits_t limits;                 /* as configured */
     apr_uint64_t max_total_private;     /* MemwatchMaxTotalPrivate; 0 none */
+    apr_uint32_t max_total_private_percent;     /* as given; 0: bytes */
+    const char *pressure;               /* MemwatchPressure's line; NULL */
+    apr_uint32_t pressure_threshold;    /* hundredths of a percent */
+    /* The memory cgroup (NULL or version MW_CGROUP_NONE: none), its
+     * figures and the pressure, read for this view; MemTotal (0: not
+     * known). */
+    const mw_cgroup_t *cgroup;
+    mw_cgroup_figures_t cgroup_figures;
+    apr_uint64_t mem_total;
     apr_uint32_t jitter;                /* percent */
     apr_uint32_t max_retiring;
     apr_uint32_t history_interval;      /* seconds */
