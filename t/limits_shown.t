@@ -7,6 +7,8 @@
 #   alert (contrib/prometheus) cannot fire on it;
 # - MemwatchMaxTotalPrivate alone is a limit: the page does not say "none
 #   set", and JSON and Prometheus show the budget;
+# - MemwatchMaxTotalPrivate 50% is settled from the server's memory cgroup
+#   (the lowest of its memory.high, its limit and MemTotal; issue 28): logged, and shown with its percentage;
 # - memwatch_child_info{slot,pid,generation} joins a slot to its process.
 use strict;
 use warnings FATAL => 'all';
@@ -17,7 +19,7 @@ use Apache::TestUtil;
 use MemwatchClient qw(req poll child_of);
 use MemwatchServer;
 
-plan tests => 11, need_module 'memwatch_test';
+plan tests => 16, need_module 'memwatch_test';
 
 # ---- MemwatchMaxRSS below a fresh child
 {
@@ -73,5 +75,34 @@ EOF
     my (undef, $prom) = $srv->get('/memwatch?prometheus');
     ok t_cmp($prom, qr/^memwatch_max_total_private_bytes 1073741824$/m,
              'memwatch_max_total_private_bytes');
+    $srv->stop;
+}
+
+# ---- MemwatchMaxTotalPrivate as a share of the machine's budget
+{
+    my $srv = MemwatchServer->new(name => 'limits-percent', conf => <<'EOF')->start;
+MemwatchMaxTotalPrivate 50%
+EOF
+    my $j = $srv->json;
+    my $g = $j->{cgroup} || {};
+    # The lowest that is known: the group's high mark, its limit, MemTotal.
+    my ($base, $of) = (undef, 'nothing');
+    for (['high_bytes', $g], ['limit_bytes', $g], ['memory_total_bytes', $j]) {
+        my $v = $_->[1]{$_->[0]};
+        ($base, $of) = ($v, $_->[0]) if defined $v && (!defined $base || $v < $base);
+    }
+    ok t_cmp(defined $base ? 1 : 0, 1, "the budget's base is known: $of");
+    ok t_cmp($j->{limits}{max_total_private_percent}, 50,
+             'JSON limits.max_total_private_percent');
+    ok t_cmp(abs(($j->{limits}{max_total_private_bytes} // 0) - ($base // 0) / 2)
+             <= 1 ? 1 : 0, 1, "the budget is half of $of ("
+             . ($j->{limits}{max_total_private_bytes} // 'null') . ')');
+    my (undef, $html) = $srv->get('/memwatch');
+    ok t_cmp($html, qr/all children's private &gt; [\d.]+ [KMGT]iB \(50%\)/,
+             'the page shows the percentage beside the budget');
+    open my $fh, '<', $srv->error_log or die $!;
+    my $log = do { local $/; <$fh> };
+    ok t_cmp($log, qr/MW0020: MemwatchMaxTotalPrivate 50% of \S+ is /,
+             'the settled budget is logged (MW0020)');
     $srv->stop;
 }

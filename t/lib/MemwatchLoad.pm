@@ -13,6 +13,9 @@ package MemwatchLoad;
 #   $r->{ok}, $r->{failed}, $r->{errors} (hash of kind => count),
 #   $r->{over_1s}, $r->{over_2s} (requests, connect included, that took
 #   longer), $r->{max_seconds} (the slowest)
+#
+# interval => S paces each client to one request every S seconds at
+# most (a steady rate rather than as fast as the server answers).
 
 use strict;
 use warnings FATAL => 'all';
@@ -27,7 +30,13 @@ sub client {
                closes => 0, over_1s => 0, over_2s => 0, max_seconds => 0);
     my ($sock, $used, $lastpid);
     my $deadline = time + $a{seconds};
+    my $next = time;
     for (my $i = 0; $i < $a{requests} && time < $deadline; $i++) {
+        if ($a{interval}) {
+            my $wait = $next - time;
+            select(undef, undef, undef, $wait) if $wait > 0;
+            $next += $a{interval};
+        }
         my $began = time;
         unless ($sock) {
             $sock = eval { MemwatchClient::conn('127.0.0.1', $a{port}) };

@@ -80,6 +80,7 @@ sub new {
         without_memwatch => $args{without_memwatch},
         h2   => $args{h2},
         tls  => $args{tls},
+        cgroup => $args{cgroup},
     }, $class;
     $self->{tls_port} = free_port() if $self->{tls};
     return $self;
@@ -190,7 +191,12 @@ sub make_cert {
 sub start {
     my $self = shift;
     $self->write_conf;
-    my $out = `${\httpd()} -f $self->{root}/httpd.conf -k start 2>&1`;
+    my $cmd = httpd() . " -f $self->{root}/httpd.conf -k start";
+    # In a cgroup (a directory of a v1 or v2 hierarchy): the shell joins
+    # it and becomes httpd, whose processes all stay in it.
+    $cmd = "sh -c 'echo \$\$ > $self->{cgroup}/cgroup.procs && exec $cmd'"
+        if $self->{cgroup};
+    my $out = `$cmd 2>&1`;
     die "httpd did not start: $out" if $?;
     my $up = poll(20, sub {
         return ($self->get('/mw/hello'))[0] == 200 if $self->{without_memwatch};
