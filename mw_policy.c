@@ -104,6 +104,76 @@ void mw_policy_ceiling(const mw_limits_t *in, unsigned percent,
     out->min_shared = percent >= 100 ? 0 : scale(in->min_shared, 2.0 - up);
 }
 
+/* Past this a forecast is no figure a double holds exactly (2^53). */
+#define MW_FORECAST_MAX 9007199254740992.0
+
+/* Bytes from `figure` up to `limit`; 0 once there. */
+static apr_uint64_t headroom(apr_uint64_t figure, apr_uint64_t limit)
+{
+    return figure < limit ? limit - figure : 0;
+}
+
+/* How many of `rate` make `bytes`, rounded to the nearest or up. */
+static apr_uint64_t units_until(apr_uint64_t bytes, double rate, int round_up)
+{
+    double q;
+    apr_uint64_t u;
+
+    if (!(rate > 0)) {              /* NaN too */
+        return MW_UNKNOWN;
+    }
+    q = (double)bytes / rate;
+    if (!(q < MW_FORECAST_MAX)) {
+        return MW_UNKNOWN;
+    }
+    u = (apr_uint64_t)q;
+    if (round_up ? (double)u < q : q - (double)u >= 0.5) {
+        u++;
+    }
+    return u;
+}
+
+/* Take `limit`, `h` bytes away, if it is the first or the nearest yet. */
+static void nearer(mw_forecast_t *out, apr_uint64_t *left, mw_reason_e limit,
+                   apr_uint64_t h)
+{
+    if (out->limit == MW_REASON_NONE || h < *left) {
+        out->limit = limit;
+        *left = h;
+    }
+}
+
+void mw_policy_forecast(const mw_limits_t *l, const mw_figures_t *f,
+                        const mw_trend_result_t *trend, mw_forecast_t *out)
+{
+    apr_uint64_t left = 0;
+
+    out->limit = MW_REASON_NONE;
+    out->seconds = out->requests = MW_UNKNOWN;
+    if (trend->verdict != MW_VERDICT_LEAKING) {
+        return;
+    }
+    /* As mw_policy_check: growth over the baseline, RSS unless the
+     * baseline is over it already, private once read. */
+    if (l->max_growth) {
+        nearer(out, &left, MW_REASON_GROWTH,
+               headroom(f->rss > f->baseline_rss
+                        ? f->rss - f->baseline_rss : 0, l->max_growth));
+    }
+    if (l->max_rss && f->baseline_rss <= l->max_rss) {
+        nearer(out, &left, MW_REASON_RSS, headroom(f->rss, l->max_rss));
+    }
+    if (l->max_private && f->private_bytes != MW_UNKNOWN) {
+        nearer(out, &left, MW_REASON_PRIVATE,
+               headroom(f->private_bytes, l->max_private));
+    }
+    if (out->limit == MW_REASON_NONE) {
+        return;
+    }
+    out->seconds = units_until(left, trend->per_minute / 60.0, 0);
+    out->requests = units_until(left, trend->per_request, 1);
+}
+
 mw_decision_e mw_policy_decide(const mw_decision_in_t *in, mw_hold_e *hold)
 {
     *hold = MW_HOLD_NONE;

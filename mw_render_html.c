@@ -306,6 +306,19 @@ static void summary(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
     }
 }
 
+/* "limit in about 4m 0s" for a leaking child with a forecast, else "". */
+static const char *forecast_text(apr_pool_t *p, const mw_child_view_t *c)
+{
+    apr_uint64_t s = c->forecast.seconds;
+
+    if (s == MW_UNKNOWN) {
+        return "";
+    }
+    return s ? apr_pstrcat(p, "limit in about ",
+                           mw_format_duration(p, (apr_int64_t)s), NULL)
+             : "at its limit";
+}
+
 static const char *state_class(mw_state_e s)
 {
     switch (s) {
@@ -362,8 +375,12 @@ static void children_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
             mw_printf(out, "<td>%s</td>", mw_format_ssize(
                           p, mw_view_double_i64(c->trend.per_request)));
         }
-        mw_printf(out, "<td class=\"l %s\">%s</td><td class=\"l %s\">%s",
-                  verdict, verdict, state_class(c->state),
+        mw_printf(out, "<td class=\"l %s\">%s", verdict, verdict);
+        if (c->forecast.seconds != MW_UNKNOWN) {
+            mw_printf(out, ", %s", forecast_text(p, c));
+        }
+        mw_printf(out, "</td><td class=\"l %s\">%s",
+                  state_class(c->state),
                   mw_state_name(c->state));
         if (c->state == MW_STATE_EXITING) {
             mw_printf(out, " for %s", mw_format_duration(
@@ -562,6 +579,17 @@ static void detail(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
               size_or_dash(p, c->swap_bytes),
               size_or_dash(p, c->pss_bytes), state_class(c->state),
               mw_state_name(c->state));
+    if (c->forecast.seconds != MW_UNKNOWN
+        || c->forecast.requests != MW_UNKNOWN) {
+        mw_printf(out, "<dl class=\"sum\"><dt>Forecast</dt><dd>%s%s%s"
+                  " (%s), at the rates above</dd></dl>\n",
+                  forecast_text(p, c),
+                  c->forecast.seconds != MW_UNKNOWN ? ", " : "limit in ",
+                  c->forecast.requests == MW_UNKNOWN ? "&ndash; requests"
+                  : apr_psprintf(p, "%" APR_UINT64_T_FMT " requests",
+                                 c->forecast.requests),
+                  mw_reason_name(c->forecast.limit));
+    }
     mw_printf(out, "<dl class=\"sum\"><dt>Request pool</dt><dd>%s peak, "
               "%s mean</dd><dt>Connection pool</dt><dd>%s peak, grew by up "
               "to %s over one keep-alive connection</dd><dt>While "

@@ -133,6 +133,9 @@ static void json_child(mw_out_t *out, const mw_view_t *v,
     }
     mw_printf(out, ",\"trend_points\":%u,\"trend_window_requests\":%"
               APR_UINT64_T_FMT, c->trend.points, c->trend.window_requests);
+    mw_puts(out, ",");
+    json_u64(out, "seconds_to_limit", c->forecast.seconds, 1);
+    json_u64(out, "requests_to_limit", c->forecast.requests, 0);
     json_child_extra(out, c);
     if (!c->history) {          /* asked for with ?json&history only */
         mw_puts(out, "}");
@@ -359,6 +362,14 @@ void mw_render_auto(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
             mw_printf(out, " private=%" APR_UINT64_T_FMT " shared=%"
                       APR_UINT64_T_FMT, c->private_bytes, c->shared_bytes);
         }
+        if (c->forecast.seconds != MW_UNKNOWN) {
+            mw_printf(out, " seconds_to_limit=%" APR_UINT64_T_FMT,
+                      c->forecast.seconds);
+        }
+        if (c->forecast.requests != MW_UNKNOWN) {
+            mw_printf(out, " requests_to_limit=%" APR_UINT64_T_FMT,
+                      c->forecast.requests);
+        }
         mw_printf(out, " state=%s verdict=%s\n", mw_state_token(c->state),
                   mw_verdict_name(c->trend.verdict));
     }
@@ -514,6 +525,13 @@ static int get_retiring_seconds(const mw_child_view_t *c, const mw_view_t *v,
     return c->state == MW_STATE_RETIRING;
 }
 
+static int get_seconds_to_limit(const mw_child_view_t *c,
+                                const mw_view_t *v, apr_uint64_t *val)
+{
+    *val = c->forecast.seconds;
+    return *val != MW_UNKNOWN;
+}
+
 static int get_exiting(const mw_child_view_t *c, const mw_view_t *v,
                        apr_uint64_t *val)
 {
@@ -640,6 +658,10 @@ static void prom_alerting(mw_out_t *out, const mw_view_t *v)
     prom_per_child(out, v, "memwatch_child_retiring_seconds",
                    "How long the retiring child has been retiring.",
                    get_retiring_seconds);
+    prom_per_child(out, v, "memwatch_child_seconds_to_limit",
+                   "Seconds until the leaking child reaches its nearest "
+                   "limit, at the growth its trend fitted.",
+                   get_seconds_to_limit);
     prom_per_child(out, v, "memwatch_child_exiting",
                    "1 if the child stopped serving and has not exited yet.",
                    get_exiting);

@@ -44,6 +44,19 @@ apr_int64_t mw_view_double_i64(double d)
     return (apr_int64_t)d;
 }
 
+/* From the figures and limits as shown: at view time, nothing on the
+ * request path. */
+static void forecast(mw_child_view_t *c)
+{
+    mw_figures_t f;
+
+    f.rss = c->rss;
+    f.baseline_rss = c->baseline_rss;
+    f.private_bytes = c->private_bytes;
+    f.shared_bytes = c->shared_bytes;
+    mw_policy_forecast(&c->limits, &f, &c->trend, &c->forecast);
+}
+
 static void collect_child(mw_child_view_t *c, apr_pool_t *p,
                           const mw_table_t *t, const mw_slot_copy_t *s,
                           apr_uint32_t i, apr_uint32_t max_history)
@@ -89,6 +102,7 @@ static void collect_child(mw_child_view_t *c, apr_pool_t *p,
     if (c->state == MW_STATE_WARMING) {
         c->trend.verdict = MW_VERDICT_WARMING;
     }
+    forecast(c);
 
     c->nhistory = 0;
     c->history = NULL;

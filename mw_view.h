@@ -47,6 +47,7 @@ typedef struct mw_child_view_t {
     apr_time_t retire_time;
     apr_time_t exiting_since;           /* state exiting: stopped serving */
     mw_trend_result_t trend;
+    mw_forecast_t forecast;             /* to the nearest limit, if leaking */
     int nhistory;
     mw_sample_t *history;          /* oldest first */
     apr_uint64_t pss_bytes;             /* MW_UNKNOWN: not known */

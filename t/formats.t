@@ -43,7 +43,8 @@ my @ckeys = qw(slot pid generation started requests connections rss_bytes
                shared_bytes request_pool_peak_bytes request_pool_mean_bytes
                connection_pool_peak_bytes connection_pool_growth_bytes state
                reason limits verdict growth_per_request_bytes
-               growth_per_minute_bytes pss_bytes private_time exiting);
+               growth_per_minute_bytes seconds_to_limit requests_to_limit
+               pss_bytes private_time exiting);
 my @missing;
 for my $c (@kids) {
     push @missing, map { "$c->{slot}:$_" } grep { !exists $c->{$_} } @ckeys;

@@ -34,7 +34,7 @@ my $PROMTOOL   = '/usr/bin/promtool';
 my $contrib    = abs_path('contrib/prometheus')
     // abs_path(Apache::Test::vars('top_dir') . '/contrib/prometheus');
 
-plan tests => 24, need need_module('memwatch_test'),
+plan tests => 25, need need_module('memwatch_test'),
     { "$PROMETHEUS and $PROMTOOL (scripts/deps.sh installs prometheus)"
           => (-x $PROMETHEUS && -x $PROMTOOL) };
 
@@ -46,9 +46,9 @@ ok t_cmp($? >> 8, 0, "promtool check config prometheus.yml: $out");
 $out = `$PROMTOOL check rules $contrib/memwatch-rules.yml 2>&1`;
 ok t_cmp($? >> 8, 0, "promtool check rules memwatch-rules.yml: $out");
 my ($nrules) = $out =~ /SUCCESS: (\d+) rules found/;
-ok t_cmp($nrules // 0, 8, 'eight rules: leaking, near limit, recycling '
-         . 'stuck, stuck in exit, table damaged, recycling often, near the '
-         . 'budget, scrape down');
+ok t_cmp($nrules // 0, 9, 'nine rules: leaking, near limit, recycle '
+         . 'expected, recycling stuck, stuck in exit, table damaged, '
+         . 'recycling often, near the budget, scrape down');
 
 # ---- the httpd ---------------------------------------------------------------
 my $srv = MemwatchServer->new(name => 'prom', conf => <<'EOF')->start;
@@ -209,6 +209,15 @@ my ($leaking) = grep { $_->{name} eq 'MemwatchChildLeaking' }
                 @{ api('/api/v1/rules', type => 'alert')->{data}{groups} || [] };
 ok t_cmp($leaking ? $leaking->{state} : 'no rule', 'inactive',
          'MemwatchChildLeaking stays inactive: one jump is not a trend');
+# Where predict_linear over RSS would see a steep rise, the forecast sees
+# no leak: no series, no alert.
+my ($expected) = grep { $_->{name} eq 'MemwatchRecycleExpected' }
+                 map { @{ $_->{rules} } }
+                 @{ api('/api/v1/rules', type => 'alert')->{data}{groups} || [] };
+ok t_cmp(($expected ? $expected->{state} : 'no rule') . ' '
+         . scalar(@{ query('memwatch_child_seconds_to_limit')->{data}{result}
+                     || [] }), 'inactive 0',
+         'MemwatchRecycleExpected stays inactive: a jump has no forecast');
 
 # ---- the Grafana dashboard's queries parse ------------------------------------------
 my $dash = eval { decode_json(slurp("$contrib/grafana-dashboard.json")) };

@@ -2,6 +2,9 @@
 
 /* mw_policy: limit checks and jitter. */
 
+#include <math.h>
+#include <string.h>
+
 #include <apr_general.h>
 
 #include "tap.h"
@@ -302,6 +305,133 @@ static void test_private_near(void)
        "no private or shared limit: never near");
 }
 
+/* A fitted trend: leaking unless told, at these rates. */
+static mw_trend_result_t trend(mw_verdict_e verdict, double per_request,
+                               double per_minute)
+{
+    mw_trend_result_t t;
+
+    memset(&t, 0, sizeof(t));
+    t.verdict = verdict;
+    t.per_request = per_request;
+    t.per_minute = per_minute;
+    return t;
+}
+
+static void test_forecast(void)
+{
+    mw_limits_t none = { 0, 0, 0, 0 };
+    mw_limits_t growth = { 100 * MIB, 0, 0, 0 };
+    mw_limits_t all = { 100 * MIB, 300 * MIB, 250 * MIB, 20 * MIB };
+    mw_limits_t rss = { 0, 300 * MIB, 0, 0 };
+    mw_limits_t shared = { 0, 0, 0, 20 * MIB };
+    mw_limits_t huge = { APR_UINT64_MAX, APR_UINT64_MAX, APR_UINT64_MAX, 0 };
+    /* 1 MiB a minute, 1 KiB a request. */
+    mw_trend_result_t leak = trend(MW_VERDICT_LEAKING, 1024, MIB);
+    mw_trend_result_t t;
+    mw_figures_t f;
+    mw_forecast_t fc;
+
+    /* 60 MiB left of MaxGrowth: an hour, 61440 requests. */
+    f = figures(190 * MIB, 150 * MIB, 100 * MIB, 50 * MIB);
+    mw_policy_forecast(&growth, &f, &leak, &fc);
+    ok(fc.limit == MW_REASON_GROWTH && fc.seconds == 3600
+       && fc.requests == 61440, "60 MiB to MaxGrowth at 1 MiB/min: 3600 s, "
+       "61440 requests (%llu s, %llu)", (unsigned long long)fc.seconds,
+       (unsigned long long)fc.requests);
+
+    /* The nearest of several: MaxRSS is 50 MiB away, MaxGrowth 60 MiB,
+     * MaxPrivate 150 MiB; MinShared is not forecast. */
+    f = figures(250 * MIB, 210 * MIB, 100 * MIB, 21 * MIB);
+    mw_policy_forecast(&all, &f, &leak, &fc);
+    ok(fc.limit == MW_REASON_RSS && fc.seconds == 3000,
+       "the nearest limit: MaxRSS, 50 MiB away (%s, %llu s)",
+       mw_reason_name(fc.limit), (unsigned long long)fc.seconds);
+    f = figures(250 * MIB, 210 * MIB, 245 * MIB, 21 * MIB);
+    mw_policy_forecast(&all, &f, &leak, &fc);
+    ok(fc.limit == MW_REASON_PRIVATE && fc.seconds == 300,
+       "private 5 MiB under MaxPrivate: private, 300 s");
+    f = figures(250 * MIB, 210 * MIB, MW_UNKNOWN, 21 * MIB);
+    mw_policy_forecast(&all, &f, &leak, &fc);
+    is_int(fc.limit, MW_REASON_RSS, "private not read yet: not forecast");
+    f = figures(250 * MIB, 310 * MIB, 100 * MIB, 50 * MIB);
+    mw_policy_forecast(&rss, &f, &leak, &fc);
+    ok(fc.limit == MW_REASON_NONE && fc.seconds == MW_UNKNOWN,
+       "born over MaxRSS (not enforced): not forecast either");
+
+    /* Unknown: no limit, only a floor, not leaking, no positive rate. */
+    f = figures(190 * MIB, 150 * MIB, 100 * MIB, 50 * MIB);
+    mw_policy_forecast(&none, &f, &leak, &fc);
+    ok(fc.limit == MW_REASON_NONE && fc.seconds == MW_UNKNOWN
+       && fc.requests == MW_UNKNOWN, "no limit: unknown");
+    mw_policy_forecast(&shared, &f, &leak, &fc);
+    ok(fc.seconds == MW_UNKNOWN && fc.requests == MW_UNKNOWN,
+       "MinShared alone: unknown");
+    t = trend(MW_VERDICT_PLATEAU, 1024, MIB);
+    mw_policy_forecast(&growth, &f, &t, &fc);
+    ok(fc.seconds == MW_UNKNOWN && fc.requests == MW_UNKNOWN,
+       "plateau, whatever its slope: unknown");
+    t = trend(MW_VERDICT_WARMING, 1024, MIB);
+    mw_policy_forecast(&growth, &f, &t, &fc);
+    ok(fc.seconds == MW_UNKNOWN, "still measuring: unknown");
+    t = trend(MW_VERDICT_LEAKING, 1024, 0);
+    mw_policy_forecast(&growth, &f, &t, &fc);
+    ok(fc.seconds == MW_UNKNOWN && fc.requests == 61440,
+       "no growth by time: seconds unknown, requests known");
+    t = trend(MW_VERDICT_LEAKING, -5, -(double)MIB);
+    mw_policy_forecast(&growth, &f, &t, &fc);
+    ok(fc.seconds == MW_UNKNOWN && fc.requests == MW_UNKNOWN,
+       "negative rates: unknown");
+    t = trend(MW_VERDICT_LEAKING, NAN, NAN);
+    mw_policy_forecast(&growth, &f, &t, &fc);
+    ok(fc.seconds == MW_UNKNOWN && fc.requests == MW_UNKNOWN,
+       "NaN rates: unknown");
+
+    /* Already over, or exactly at, the limit: 0. */
+    f = figures(400 * MIB, 150 * MIB, 100 * MIB, 50 * MIB);
+    mw_policy_forecast(&growth, &f, &leak, &fc);
+    ok(fc.seconds == 0 && fc.requests == 0, "already over: 0 s, 0 requests");
+    f = figures(250 * MIB, 150 * MIB, 100 * MIB, 50 * MIB);
+    mw_policy_forecast(&growth, &f, &leak, &fc);
+    ok(fc.seconds == 0 && fc.requests == 0, "exactly at it: 0");
+
+    /* Rounding: seconds to the nearest, requests up. */
+    f = figures(150 * MIB + 1200, 150 * MIB, 100 * MIB, 50 * MIB);
+    t = trend(MW_VERDICT_LEAKING, 1000, 60.0 * 1000);
+    mw_policy_forecast(&growth, &f, &t, &fc);
+    ok(fc.seconds == 104856 && fc.requests == 104857,
+       "104856.4 s rounds to 104856, 104856.4 requests up to 104857 "
+       "(%llu, %llu)", (unsigned long long)fc.seconds,
+       (unsigned long long)fc.requests);
+
+    /* Hostile figures: the largest limits and figures, tiny and huge
+     * rates. Nothing overflows; what a double cannot hold is unknown. */
+    f = figures(0, 0, 0, 0);
+    t = trend(MW_VERDICT_LEAKING, 1, 1);
+    mw_policy_forecast(&huge, &f, &t, &fc);
+    ok(fc.limit == MW_REASON_GROWTH && fc.seconds == MW_UNKNOWN
+       && fc.requests == MW_UNKNOWN,
+       "2^64 bytes to go at a byte a request and a minute: too far, "
+       "unknown");
+    t = trend(MW_VERDICT_LEAKING, 1e300, 1e300);
+    mw_policy_forecast(&huge, &f, &t, &fc);
+    ok(fc.seconds == 0 && fc.requests == 1,
+       "at 1e300 bytes a request: 0 s, 1 request");
+    t = trend(MW_VERDICT_LEAKING, 1e-300, 1e-300);
+    f = figures(150 * MIB, 150 * MIB, 0, 0);
+    mw_policy_forecast(&growth, &f, &t, &fc);
+    ok(fc.seconds == MW_UNKNOWN && fc.requests == MW_UNKNOWN,
+       "at 1e-300 bytes a request: unknown");
+    t = trend(MW_VERDICT_LEAKING, INFINITY, INFINITY);
+    mw_policy_forecast(&growth, &f, &t, &fc);
+    ok(fc.seconds == 0 && fc.requests == 0, "infinite rates: 0");
+    f = figures(APR_UINT64_MAX, APR_UINT64_MAX - 1, APR_UINT64_MAX,
+                APR_UINT64_MAX);
+    mw_policy_forecast(&huge, &f, &leak, &fc);
+    ok(fc.seconds == 0 && fc.requests == 0,
+       "figures at 2^64 - 1 with limits there: 0");
+}
+
 int main(void)
 {
     apr_initialize();
@@ -312,6 +442,7 @@ int main(void)
     test_jitter();
     test_ceiling();
     test_decide();
+    test_forecast();
     apr_terminate();
     return done();
 }

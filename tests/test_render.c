@@ -888,6 +888,53 @@ static void test_alerting(apr_pool_t *p, const mw_view_t *v,
     }
 }
 
+/* The forecast in every format: slot 0 leaks 1 MiB per 100 requests and
+ * per 10 s with 240 MiB left of its MemwatchMaxGrowth, so 2400 s and 24000
+ * requests; slot 3 (plateau) and slot 1 (warming) have none. */
+static void test_forecast(apr_pool_t *p, const mw_view_t *v)
+{
+    const mw_child_view_t *c0 = mw_view_child(v, 0);
+    test_buf_t b;
+    mw_out_t *out = test_buf_init(&b);
+    mw_html_opts_t o = { "/memwatch", 0, -1 };
+
+    ok(c0->forecast.limit == MW_REASON_GROWTH
+       && c0->forecast.seconds == 2400 && c0->forecast.requests == 24000,
+       "slot 0: growth limit in 2400 s, 24000 requests (%llu s, %llu)",
+       (unsigned long long)c0->forecast.seconds,
+       (unsigned long long)c0->forecast.requests);
+    ok(mw_view_child(v, 1)->forecast.seconds == MW_UNKNOWN
+       && mw_view_child(v, 3)->forecast.seconds == MW_UNKNOWN,
+       "warming and plateau: no forecast");
+    mw_render_json(out, v, p);
+    ok(strstr(b.data, "\"seconds_to_limit\":2400,\"requests_to_limit\":"
+                      "24000,") != NULL, "JSON: slot 0's forecast");
+    is_int(count(b.data, "\"seconds_to_limit\":null,\"requests_to_limit\":"
+                         "null,"), 2, "JSON: null for the other two");
+    test_buf_reset(&b);
+    mw_render_auto(out, v, p);
+    ok(strstr(auto_line(p, b.data, "Child0: "), " seconds_to_limit=2400 "
+              "requests_to_limit=24000 state=") != NULL,
+       "?auto: on slot 0's line");
+    is_int(count(b.data, "_to_limit="), 2, "?auto: on no other line");
+    test_buf_reset(&b);
+    mw_render_prometheus(out, v, p);
+    ok(strstr(b.data, "# TYPE memwatch_child_seconds_to_limit gauge\n"
+                      "memwatch_child_seconds_to_limit{slot=\"0\"} 2400\n#")
+       != NULL, "Prometheus: slot 0 only");
+    test_buf_reset(&b);
+    mw_render_html(out, v, p, &o);
+    ok(strstr(b.data, ">leaking, limit in about 40m 0s</td>") != NULL,
+       "HTML overview: in slot 0's row");
+    is_int(count(b.data, "limit in about"), 1, "and no other");
+    test_buf_reset(&b);
+    o.child = 0;
+    mw_render_html(out, v, p, &o);
+    ok(strstr(b.data, "<dt>Forecast</dt><dd>limit in about 40m 0s, 24000 "
+                      "requests (growth)") != NULL, "HTML child page");
+    test_buf_free(&b);
+}
+
 /* Finding 4: the view's arithmetic saturates instead of overflowing. */
 static void test_view_arithmetic(void)
 {
@@ -1059,6 +1106,7 @@ int main(void)
     test_prometheus(p, &v);
     test_alerting(p, &v, &t);
     test_html(p, &v);
+    test_forecast(p, &v);
     test_html_text(p);
     test_html_path(p);
     test_html_links(p);

@@ -14,12 +14,19 @@ package MemwatchLoad;
 #   $r->{over_1s}, $r->{over_2s} (requests, connect included, that took
 #   longer), $r->{max_seconds} (the slowest)
 #
-# interval => S paces each client to one request every S seconds at
-# most (a steady rate rather than as fast as the server answers).
+# interval => seconds paces each client: its requests begin that far apart
+# (one that falls behind catches up), for a steady rate rather than flat
+# out. To do something while the load runs:
+#
+#   my $load = MemwatchLoad::start(%same_arguments);
+#   ...;
+#   MemwatchLoad::stop($load);      # paced clients stop at once
+#   my $r = MemwatchLoad::finish($load);
 
 use strict;
 use warnings FATAL => 'all';
 
+use IO::Select;
 use JSON::PP;
 use Time::HiRes qw(time);
 use MemwatchClient ();
@@ -29,13 +36,14 @@ sub client {
     my %res = (ok => 0, failed => 0, errors => {}, connections => 0,
                closes => 0, over_1s => 0, over_2s => 0, max_seconds => 0);
     my ($sock, $used, $lastpid);
-    my $deadline = time + $a{seconds};
-    my $next = time;
+    my $t0 = time;
+    my $deadline = $t0 + $a{seconds};
     for (my $i = 0; $i < $a{requests} && time < $deadline; $i++) {
         if ($a{interval}) {
-            my $wait = $next - time;
-            select(undef, undef, undef, $wait) if $wait > 0;
-            $next += $a{interval};
+            # Wait for this request's turn; the stop pipe ends the wait,
+            # and the run, once the parent closes it.
+            my $wait = $t0 + $i * $a{interval} - time;
+            last if IO::Select->new($a{stop})->can_read($wait > 0 ? $wait : 0);
         }
         my $began = time;
         unless ($sock) {
@@ -81,17 +89,22 @@ sub client {
 }
 
 # Run `clients` processes, each sending requests/clients requests.
-sub run {
+sub run { finish(start(@_)) }
+
+# Start them and return at once.
+sub start {
     my (%a) = @_;
     $a{clients} ||= 8;
     $a{seconds} ||= 120;
     my $per = int($a{requests} / $a{clients});
     my @kids;
+    pipe($a{stop}, my $stop) or die $!;
     for my $c (1 .. $a{clients}) {
         pipe(my $r, my $w) or die $!;
         my $pid = fork // die "fork: $!";
         if (!$pid) {
             close $r;
+            close $stop;
             my $res = client(%a, requests => $per);
             print $w encode_json($res);
             close $w;
@@ -101,9 +114,23 @@ sub run {
         close $w;
         push @kids, [$pid, $r];
     }
+    close $a{stop};
+    return { kids => \@kids, per => $per, stop => $stop };
+}
+
+# Paced clients stop before their next request.
+sub stop {
+    my $stop = delete $_[0]{stop};
+    close $stop if $stop;
+}
+
+# Wait for the clients: their results together.
+sub finish {
+    my ($load) = @_;
+    my $per = $load->{per};
     my %total = (ok => 0, failed => 0, errors => {}, connections => 0,
                  closes => 0, over_1s => 0, over_2s => 0, max_seconds => 0);
-    for my $k (@kids) {
+    for my $k (@{ $load->{kids} }) {
         my $fh = $k->[1];
         local $/;
         my $json = <$fh>;
@@ -116,6 +143,7 @@ sub run {
             if ($res->{max_seconds} // 0) > $total{max_seconds};
         $total{errors}{$_} += $res->{errors}{$_} for keys %{ $res->{errors} };
     }
+    stop($load);
     return \%total;
 }
 
