@@ -6,7 +6,8 @@
 # so as root the suite runs as an unprivileged user in a copy of the tree.
 #
 #   MPMS="event" make test        only some MPMs
-#   TEST_FILES="t/basic.t" make test   only some Apache::Test files (no C tests)
+#   TEST_FILES="t/basic.t" make test   only some Apache::Test files (no C tests;
+#                                      t/forge.t and t/cgroup.t run as root)
 #   TEST_VERBOSE=1 make test           show every assertion
 #   TEST_DEB=1 TEST_FILES=... make test   the Debian package test too
 #   MEMWATCH_KEEP=1 make test          keep the private servers' roots
@@ -43,6 +44,19 @@ if [ "$(id -u)" -eq 0 ]; then
         MEMWATCH_MPM=event MEMWATCH_OUT=$PWD/test-output \
             MEMWATCH_TESTMOD=$PWD/build/root-testmod/mod_memwatch_test.so \
             prove ${TEST_VERBOSE:+-v} t/forge.t || rc=1
+    fi
+    # As root: a private httpd in a memory cgroup of its own, with and
+    # without a budget, on a threaded MPM and on prefork (t/cgroup.t).
+    if [ -z "${TEST_FILES:-}" ] || [[ " $TEST_FILES " == *" t/cgroup.t "* ]]; then
+        make -s all >/dev/null 2>&1
+        bash scripts/build-test-module.sh build/root-testmod >/dev/null 2>&1
+        for mpm in worker prefork; do
+            [[ " $MPMS " == *" $mpm "* ]] || continue
+            echo "== As root: a memory cgroup's limit (t/cgroup.t, $mpm MPM)"
+            MEMWATCH_MPM=$mpm MEMWATCH_OUT=$PWD/test-output \
+                MEMWATCH_TESTMOD=$PWD/build/root-testmod/mod_memwatch_test.so \
+                prove ${TEST_VERBOSE:+-v} t/cgroup.t || rc=1
+        done
     fi
     if [ $deb_rc -ne 0 ]; then
         echo "FAILED: the Debian package test (scripts/deb-test.sh)" >&2

@@ -129,8 +129,8 @@ sub run_leak {
 }
 
 # ---- MemwatchPressure ---------------------------------------------------
-# The same leak with no budget stalls the group on reclaim: the machine's
-# PSI (a v1 group has none of its own) rises over a threshold set low,
+# The same paced leak with no budget stalls the group on reclaim: the
+# machine's PSI (a v1 group has none of its own) rises over a threshold set low,
 # and at its next pass (every ten seconds) the parent asks the largest
 # child to retire; its recycle event says "pressure".
 {
@@ -139,21 +139,18 @@ sub run_leak {
         conf => join("\n", "User $user", "Group #$gid",
                      'MemwatchPressure some 0.01'));
     $srv->start;
-    my $load = fork // die "fork: $!";
-    if (!$load) {
-        MemwatchLoad::run(port => $srv->port, path => '/mw/leak?kb=64',
-                          requests => 10_000_000, clients => 8,
-                          seconds => 40, interval => $pace);
-        require POSIX;
-        POSIX::_exit(0);
-    }
+    my $load = MemwatchLoad::start(port => $srv->port, path => '/mw/leak?kb=64',
+                                   requests => 10_000_000, clients => 8,
+                                   seconds => 40, interval => $pace);
     my $ev = poll(45, sub {
         my $j = eval { $srv->json } or return 0;
         my ($e) = grep { $_->{reason} eq 'pressure' } @{ $j->{recycles} };
         return $e;
     });
-    kill 'TERM', $load;
-    waitpid $load, 0;
+    MemwatchLoad::stop($load);
+    my $r = MemwatchLoad::finish($load);
+    diag("$mpm, pressure: $r->{ok} ok, $r->{failed} failed (OOM kills: no "
+         . "budget)");
     my $log = slurp($srv->error_log);
     $srv->stop;
     remove_group($dir);
