@@ -2,8 +2,8 @@
 
 /* The memory cgroup the server runs in (mw_cgroup.h): found by the parent
  * at post_config and inherited by its children, its figures read when
- * wanted (by the parent once a second for MemwatchPressure, by a page once
- * per view), never on the request path. */
+ * wanted (by the parent's pass, every ten seconds, for MemwatchPressure; by
+ * a page once per view), never on the request path. */
 
 #ifndef MOD_MEMWATCH_CGROUP_H
 #define MOD_MEMWATCH_CGROUP_H
