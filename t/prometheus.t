@@ -46,9 +46,10 @@ ok t_cmp($? >> 8, 0, "promtool check config prometheus.yml: $out");
 $out = `$PROMTOOL check rules $contrib/memwatch-rules.yml 2>&1`;
 ok t_cmp($? >> 8, 0, "promtool check rules memwatch-rules.yml: $out");
 my ($nrules) = $out =~ /SUCCESS: (\d+) rules found/;
-ok t_cmp($nrules // 0, 9, 'nine rules: leaking, near limit, recycle '
+ok t_cmp($nrules // 0, 11, 'eleven rules: leaking, near limit, recycle '
          . 'expected, recycling stuck, stuck in exit, table damaged, '
-         . 'recycling often, near the budget, scrape down');
+         . 'recycling often, near the budget, OOM kills, cgroup near its '
+         . 'limit, scrape down');
 
 # ---- the httpd ---------------------------------------------------------------
 my $srv = MemwatchServer->new(name => 'prom', conf => <<'EOF')->start;
