@@ -42,7 +42,7 @@ static int mw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     mw_leave_post_config(s);
     mw_retire_post_config(s);
     mw_sample_post_config(s);
-    return OK;
+    return mw_status_post_config(s);
 }
 
 /* Leaving first: its pchild cleanup, registered first, runs last of all.

@@ -54,10 +54,11 @@ void mw_layout_of(const mw_config_t *conf, mw_layout_t *layout)
     layout->attr_len = conf->attribute_slots;
 }
 
-int mw_config_limits_active(const mw_config_t *conf)
+int mw_config_may_retire(const mw_config_t *conf)
 {
     return mw_policy_active(&conf->limits) || conf->max_total_private
-           || conf->max_total_private_percent || conf->pressure;
+           || conf->max_total_private_percent || conf->pressure
+           || conf->allow_recycle;
 }
 
 int mw_config_one_process(void)
@@ -328,6 +329,9 @@ const command_rec mw_cmds[] = {
                   RSRC_CONF, "Seconds between reads of the private/shared "
                   "split (smaps_rollup) while a child is far from every "
                   "private-memory limit"),
+    AP_INIT_FLAG("MemwatchAllowRecycle", set_flag, FIELD(allow_recycle),
+                 RSRC_CONF, "On: a POST to the memwatch handler, with the "
+                 "token of the page's button, recycles that child"),
     { NULL }
 };
 

@@ -37,6 +37,7 @@ typedef struct mw_config_t {
     int attribute_group_ids;        /* path segments like ids as ":id" */
     apr_uint32_t smaps_interval;    /* seconds between smaps_rollup reads */
     int sample_streams;             /* pools during long responses */
+    int allow_recycle;              /* a POST to the handler may recycle */
 } mw_config_t;
 
 /* MemwatchPressure: which PSI line it watches. */
@@ -55,8 +56,9 @@ const mw_config_t *mw_config(server_rec *s);
  * is known once the MPM's check_config has run). */
 void mw_layout_of(const mw_config_t *conf, mw_layout_t *layout);
 
-/* Is some limit set that can make a child retire? */
-int mw_config_limits_active(const mw_config_t *conf);
+/* Can a child be made to retire: is some limit set (MemwatchPressure
+ * among them), or recycling by hand allowed (MemwatchAllowRecycle)? */
+int mw_config_may_retire(const mw_config_t *conf);
 
 /* In httpd -X (or -D DEBUG) the child is the server: recycling it would
  * stop it. */

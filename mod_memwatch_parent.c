@@ -4,8 +4,9 @@
  * monitor hooks every ten seconds (ap_wait_or_timeout, on every tenth
  * one-second wait); here one pass over the table serves every concern:
  * - a history sample of a child that served nothing lately (sampling);
- * - the limits of an idle prefork child, which no request checks
- *   (deciding);
+ * - the limits of an idle prefork child, which no request checks, and a
+ *   request that it retire (MemwatchMaxTotalPrivate, MemwatchPressure,
+ *   by hand) (deciding);
  * - a child over MemwatchMaxTotalPrivate that serves nothing is asked to
  *   retire at its next check;
  * - under MemwatchPressure, the largest child is asked to retire, one a
@@ -108,9 +109,9 @@ static void warn_slow_retire(server_rec *s, int i, seen_t *w, apr_time_t now)
                  w->child_pid, i, apr_time_sec(waited));
 }
 
-/* An idle prefork child over its limit: no request ends to check it. Only
- * when its only worker waits for a connection, so that the MPM's graceful
- * signal ends it without touching a request. */
+/* An idle prefork child over its limit, or asked to retire: no request
+ * ends to check it. Only when its only worker waits for a connection, so
+ * that the MPM's graceful signal ends it without touching a request. */
 static void check_idle_prefork(server_rec *s, apr_pool_t *p, int i,
                                pid_t pid, const mw_slot_copy_t *c,
                                apr_time_t now)
@@ -186,7 +187,7 @@ static int parent_monitor(apr_pool_t *pconf, server_rec *s)
     }
     apr_pool_create(&p, pconf);
     prefork_checks = !mw_leave_threaded() && !mw_config_one_process()
-                     && mw_config_limits_active(conf);
+                     && mw_config_may_retire(conf);
     for (i = 0; i < seen_len; i++) {
         mw_slot_copy_t c;
         int live = mw_slot_copy(t, i, &c);

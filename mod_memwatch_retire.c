@@ -1,7 +1,9 @@
 /* Licensed under the Apache License, Version 2.0. */
 
-/* Deciding that a child retires, gracefully and when its memory says so
- * (see docs/recycling.md for the httpd source this relies on).
+/* Deciding that a child retires, gracefully and when its memory says so,
+ * or when it was asked to (MemwatchMaxTotalPrivate, MemwatchPressure, a
+ * recycle button; see docs/recycling.md for the httpd source this relies
+ * on).
  *
  * mw_policy_decide() runs on the figures of a finished request (the
  * request path), every second from a small watcher thread of a worker or
@@ -255,9 +257,14 @@ void mw_retire_check_request(request_rec *r, const mw_request_figures_t *f)
 {
     subject_t me;
     decision_t d;
+    int past_ceiling;
 
+    /* A child asked to retire (for the total, for pressure, by hand)
+     * acts at once, not at its next n-th request. */
     if (!checking
-        || (f->requests % conf->check_every && !f->largest_over_total)) {
+        || (f->requests % conf->check_every && !f->largest_over_total
+            && mw_slot_retire_requested(mw_my_slot(), &past_ceiling)
+               == MW_REASON_NONE)) {
         return;
     }
     self_subject(&me);
@@ -443,7 +450,7 @@ void mw_retire_child_init(apr_pool_t *pchild, server_rec *s)
     born_at = apr_time_now();
     ap_mpm_query(AP_MPMQ_GENERATION, &generation);
     draw_limits(me);
-    checking = mw_config_limits_active(conf) && !one_process;
+    checking = mw_config_may_retire(conf) && !one_process;
     if (mw_leave_threaded()) {
         start_watcher(pchild, s);
     }

@@ -2,7 +2,9 @@
 
 /* The /memwatch handler (SetHandler memwatch) and the section added to
  * mod_status's /server-status. Parses the query, collects one view, and
- * hands it to the renderer of the format asked for. */
+ * hands it to the renderer of the format asked for. With
+ * MemwatchAllowRecycle, a POST from a page's recycle button asks that
+ * child to retire (mw_manual.h has the token). */
 
 #include <unistd.h>
 
@@ -23,9 +25,17 @@
 #include "mod_memwatch_table.h"
 #include "mod_memwatch_status.h"
 #include "mw_hot.h"
+#include "mw_manual.h"
 #include "mw_render.h"
 
 #define MAX_QUERY 256
+
+/* Recycling by hand, set in post_config (the parent; children inherit
+ * it): the key of the buttons' tokens is drawn anew at every start and
+ * restart, so that a page from before a restart recycles nothing. Off in
+ * one process (httpd -X), where the child is the server. */
+static int recycle_on;
+static unsigned char recycle_secret[MW_MANUAL_SECRET_LEN];
 
 typedef enum { FMT_HTML, FMT_JSON, FMT_AUTO, FMT_PROMETHEUS } format_e;
 
@@ -145,18 +155,37 @@ static apr_uint64_t child_rss_now(apr_uint32_t pid)
     return m.rss_bytes;
 }
 
+/* This process's generation: the one its pages show, and its tokens are
+ * bound to. */
+static apr_uint32_t my_generation(void)
+{
+    int gen = 0;
+
+    ap_mpm_query(AP_MPMQ_GENERATION, &gen);
+    return (apr_uint32_t)gen;
+}
+
+/* The token of the recycle button of the child in slot with pid. */
+static const char *recycle_token(apr_pool_t *p, apr_uint32_t slot,
+                                 apr_uint32_t pid)
+{
+    char *token = apr_palloc(p, MW_MANUAL_TOKEN_LEN + 1);
+
+    mw_manual_token(p, recycle_secret, my_generation(), slot, pid, token);
+    return token;
+}
+
 static void fill_view(mw_view_t *v, request_rec *r, int with_history)
 {
     const mw_config_t *conf = mw_config(r->server);
     const mw_table_t *t = mw_table();
-    int gen = 0, server_limit = 0;
+    int server_limit = 0;
 
     memset(v, 0, sizeof(*v));
-    ap_mpm_query(AP_MPMQ_GENERATION, &gen);
     v->version = MEMWATCH_VERSION;
     v->mpm = mpm_name();
     v->server_name = ap_get_server_name(r);
-    v->generation = (apr_uint32_t)gen;
+    v->generation = my_generation();
     /* ServerLimit itself: the table has twice as many slots on a
      * threaded MPM (mw_layout_of). */
     ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &server_limit);
@@ -179,7 +208,116 @@ static void fill_view(mw_view_t *v, request_rec *r, int with_history)
     v->history_interval = conf->history_interval;
     v->attribute_depth = conf->attribute_depth;
     v->rss_now = child_rss_now;
+    v->recycle_token = recycle_on ? recycle_token : NULL;
     mw_view_collect(v, r->pool, t, apr_time_now(), with_history);
+}
+
+/* A plain-text answer with status: why a request was refused. */
+static int answer(request_rec *r, int status, const char *what,
+                  const char *why)
+{
+    ap_set_content_type(r, "text/plain; charset=utf-8");
+    r->status = status;
+    ap_rprintf(r, "%s: %s\n", what, why);
+    return OK;
+}
+
+/* The form of a recycle button: at most MW_MANUAL_FORM_MAX bytes, read
+ * no further (a longer body is a 413, and httpd closes the connection). */
+static int read_form(request_rec *r, const char **body, apr_size_t *len)
+{
+    static const char form_type[] = "application/x-www-form-urlencoded";
+    const char *ct = apr_table_get(r->headers_in, "Content-Type");
+    apr_size_t got = 0;
+    char *buf;
+    long n = 0;
+    int rv;
+
+    if (!ct || ap_cstr_casecmpn(ct, form_type, sizeof(form_type) - 1)
+        || (ct[sizeof(form_type) - 1] && ct[sizeof(form_type) - 1] != ';'
+            && ct[sizeof(form_type) - 1] != ' ')) {
+        return HTTP_UNSUPPORTED_MEDIA_TYPE;
+    }
+    if ((rv = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK)) != OK) {
+        return rv;
+    }
+    if (r->remaining > MW_MANUAL_FORM_MAX) {
+        return HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+    buf = apr_palloc(r->pool, MW_MANUAL_FORM_MAX + 1);
+    if (ap_should_client_block(r)) {
+        while ((n = ap_get_client_block(r, buf + got,
+                                        MW_MANUAL_FORM_MAX + 1 - got)) > 0) {
+            if ((got += (apr_size_t)n) > MW_MANUAL_FORM_MAX) {
+                return HTTP_REQUEST_ENTITY_TOO_LARGE;
+            }
+        }
+    }
+    if (n < 0) {
+        return HTTP_BAD_REQUEST;
+    }
+    *body = buf;
+    *len = got;
+    return OK;
+}
+
+/* A POST from a recycle button: ask that child to retire, gracefully and
+ * as a limit would (mod_memwatch_retire.c decides at its next check). The
+ * token proves the form is one this generation's page made for this very
+ * child: a made-up one, one from before a restart, or one for a child
+ * that has left the slot since, is refused. Then, 303 back to the page. */
+static int recycle_by_hand(request_rec *r, const query_t *q)
+{
+    const mw_table_t *t = mw_table();
+    char expected[MW_MANUAL_TOKEN_LEN + 1];
+    mw_manual_form_t form;
+    mw_slot_copy_t c;
+    const char *body, *err;
+    char *back;
+    apr_size_t len;
+    int rv;
+
+    if ((rv = read_form(r, &body, &len)) != OK) {
+        return rv;
+    }
+    if ((err = mw_manual_form_parse(r->pool, body, len, &form)) != NULL) {
+        return answer(r, HTTP_BAD_REQUEST, "Bad form", err);
+    }
+    mw_manual_token(r->pool, recycle_secret, my_generation(), form.slot,
+                    form.pid, expected);
+    if (!mw_manual_token_equal(form.token, expected)) {
+        return answer(r, HTTP_FORBIDDEN, "Not recycled", form.token
+            ? "wrong token (a page from before a restart, or not this "
+              "server's)" : "no token");
+    }
+    /* The token is this generation's for this slot and pid: the child
+     * may have left since. */
+    if (!mw_slot_copy(t, form.slot, &c) || c.pid != form.pid) {
+        return answer(r, HTTP_FORBIDDEN, "Not recycled", apr_psprintf(
+            r->pool, "child pid %u has left slot %u", form.pid, form.slot));
+    }
+    if (c.state != MW_STATE_OK && c.state != MW_STATE_WAITING) {
+        return answer(r, HTTP_CONFLICT, "Not recycled", apr_psprintf(
+            r->pool, "child pid %u is %s", form.pid,
+            mw_state_name(c.state)));
+    }
+    mw_slot_request_retire(mw_table_slot(t, form.slot), MW_REASON_MANUAL, 0);
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                  "MW0019: %s asked to recycle child pid %u (slot %u)%s",
+                  r->useragent_ip, form.pid, form.slot,
+                  mw_config(r->server)->dry_run
+                  ? " (MemwatchDryRun: it is only logged)" : "");
+    /* Back to the page, on this host: a path that starts with "//" would
+     * name another. */
+    back = ap_escape_uri(r->pool, r->uri);
+    if (back[0] == '/' && back[1] == '/') {
+        back = apr_pstrcat(r->pool, "/.", back, NULL);
+    }
+    if (q->child >= 0) {
+        back = apr_psprintf(r->pool, "%s?child=%d", back, q->child);
+    }
+    apr_table_setn(r->headers_out, "Location", back);
+    return HTTP_SEE_OTHER;
 }
 
 static MW_COLD int serve_status(request_rec *r)
@@ -192,21 +330,28 @@ static MW_COLD int serve_status(request_rec *r)
     /* httpd builds Allow from r->allowed_methods, not r->allowed; GET
      * brings HEAD with it. OPTIONS is answered as core's default handler
      * does; anything else is a 405 naming these. */
-    ap_allow_standard_methods(r, REPLACE_ALLOW, M_GET, M_OPTIONS, -1);
+    if (recycle_on) {
+        ap_allow_standard_methods(r, REPLACE_ALLOW, M_GET, M_POST, M_OPTIONS,
+                                  -1);
+    }
+    else {
+        ap_allow_standard_methods(r, REPLACE_ALLOW, M_GET, M_OPTIONS, -1);
+    }
     if (r->method_number == M_OPTIONS) {
         return ap_send_http_options(r);
     }
-    if (r->method_number != M_GET) {
+    if (r->method_number != M_GET
+        && !(r->method_number == M_POST && recycle_on)) {
         return HTTP_METHOD_NOT_ALLOWED;
     }
     if ((err = parse_query(r->pool, r->args, &q)) != NULL) {
-        ap_set_content_type(r, "text/plain; charset=utf-8");
-        r->status = HTTP_BAD_REQUEST;
-        ap_rprintf(r, "Bad query: %s\n", err);
-        return OK;
+        return answer(r, HTTP_BAD_REQUEST, "Bad query", err);
     }
     if (!mw_table()) {
         return HTTP_SERVICE_UNAVAILABLE;
+    }
+    if (r->method_number == M_POST) {
+        return recycle_by_hand(r, &q);
     }
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     switch (q.format) {
@@ -221,6 +366,13 @@ static MW_COLD int serve_status(request_rec *r)
         break;
     default:
         ap_set_content_type(r, "text/html; charset=utf-8");
+        /* Its buttons recycle: no other site may frame the page to have
+         * a visitor click one unawares (the token does not stop that). */
+        if (recycle_on) {
+            apr_table_setn(r->headers_out, "Content-Security-Policy",
+                           "frame-ancestors 'none'");
+            apr_table_setn(r->headers_out, "X-Frame-Options", "DENY");
+        }
     }
     if (r->header_only) {
         return OK;
@@ -277,6 +429,24 @@ static int status_section(request_rec *r, int flags)
     out.write = write_response;
     out.baton = r;
     mw_render_status_section(&out, &view, r->pool, flags & AP_STATUS_SHORT);
+    return OK;
+}
+
+int mw_status_post_config(server_rec *s)
+{
+    apr_status_t rv;
+
+    recycle_on = 0;
+    if (!mw_config(s)->allow_recycle || mw_config_one_process()) {
+        return OK;
+    }
+    if ((rv = mw_manual_secret(recycle_secret)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, rv, s,
+                     "MW0024: MemwatchAllowRecycle On: no random bytes for "
+                     "the recycle buttons' key");
+        return !OK;
+    }
+    recycle_on = 1;
     return OK;
 }
 

@@ -135,7 +135,7 @@ static void head(mw_out_t *out, const mw_view_t *v,
         "svg text{font:11px sans-serif;fill:#444}"
         ".age{color:#777;font-size:.85em}"
         ".sw{display:inline-block;width:.8em;height:.8em;"
-        "vertical-align:middle}"
+        "vertical-align:middle}form.recycle{display:inline;margin:0}"
         "</style></head><body>\n");
 }
 
@@ -330,12 +330,39 @@ static const char *state_class(mw_state_e s)
     }
 }
 
+/* MemwatchAllowRecycle: a button that recycles child c, which serves past
+ * its warm-up and is not leaving yet. The form posts back to this page
+ * (the detail view's own when in_detail); its token binds it to this
+ * child and generation. */
+static void recycle_form(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
+                         const mw_html_opts_t *o, const mw_child_view_t *c,
+                         int in_detail)
+{
+    if (!v->recycle_token
+        || (c->state != MW_STATE_OK && c->state != MW_STATE_WAITING)) {
+        return;
+    }
+    mw_puts(out, "<form class=\"recycle\" method=\"post\" action=\"");
+    mw_put_html_path(out, o->self);
+    if (in_detail) {
+        mw_printf(out, "?child=%u", c->slot);
+    }
+    mw_printf(out, "\"><input type=\"hidden\" name=\"recycle\" "
+              "value=\"%u\"><input type=\"hidden\" name=\"pid\" "
+              "value=\"%u\"><input type=\"hidden\" name=\"token\" value=\"",
+              c->slot, c->pid);
+    mw_put_html_text(out, v->recycle_token(p, c->slot, c->pid));
+    mw_printf(out, "\"><button type=\"submit\" title=\"retire pid %u "
+              "gracefully, as a limit would\">recycle</button></form>",
+              c->pid);
+}
+
 static void children_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
                            const mw_html_opts_t *o)
 {
     int i;
 
-    mw_puts(out, "<h2>Children</h2><table class=\"children\"><tr>"
+    mw_printf(out, "<h2>Children</h2><table class=\"children\"><tr>"
         "<th title=\"mod_memwatch's own table slot, not mod_status's\">"
         "Slot</th><th>PID</th><th>Age</th><th>Requests</th>"
         "<th>Conns</th><th>RSS</th><th>Peak</th><th>Baseline</th>"
@@ -343,7 +370,8 @@ static void children_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
         "<th>Req pool peak / mean</th>"
         "<th title=\"connection pool peak / largest growth within one "
         "connection\">Conn pool</th><th>Growth/req</th>"
-        "<th class=\"l\">Verdict</th><th class=\"l\">State</th></tr>\n");
+        "<th class=\"l\">Verdict</th><th class=\"l\">State</th>%s</tr>\n",
+        v->recycle_token ? "<th class=\"l\">Recycle</th>" : "");
     for (i = 0; i < v->children->nelts; i++) {
         const mw_child_view_t *c =
             &APR_ARRAY_IDX(v->children, i, mw_child_view_t);
@@ -388,6 +416,10 @@ static void children_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
         }
         else if (c->reason != MW_REASON_NONE) {
             mw_printf(out, " (%s)", mw_reason_name(c->reason));
+        }
+        if (v->recycle_token) {
+            mw_puts(out, "</td><td class=\"l\">");
+            recycle_form(out, v, p, o, c, 0);
         }
         mw_puts(out, "</td></tr>\n");
     }
@@ -579,6 +611,7 @@ static void detail(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
               size_or_dash(p, c->swap_bytes),
               size_or_dash(p, c->pss_bytes), state_class(c->state),
               mw_state_name(c->state));
+    recycle_form(out, v, p, o, c, 1);
     if (c->forecast.seconds != MW_UNKNOWN
         || c->forecast.requests != MW_UNKNOWN) {
         mw_printf(out, "<dl class=\"sum\"><dt>Forecast</dt><dd>%s%s%s"

@@ -121,6 +121,10 @@ typedef struct mw_view_t {
     /* A child's resident set now, or 0 where it cannot be read (NULL:
      * shown as the table has it, read at the child's last request). */
     apr_uint64_t (*rss_now)(apr_uint32_t pid);
+    /* MemwatchAllowRecycle: the token of the recycle button of the child
+     * in slot with pid, made in p (NULL: the page has no buttons). */
+    const char *(*recycle_token)(apr_pool_t *p, apr_uint32_t slot,
+                                 apr_uint32_t pid);
 
     /* Collected from shared memory. */
     const char *damaged;                /* NULL, or why the table is not

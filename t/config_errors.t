@@ -40,6 +40,9 @@ my @bad = (
     [ 'MemwatchAttributeGroupIds sometimes',
       qr/MemwatchAttributeGroupIds must be On or Off/ ],
     [ 'MemwatchSampleStreams 1', qr/MemwatchSampleStreams must be On or Off/ ],
+    [ 'MemwatchAllowRecycle yes', qr/MemwatchAllowRecycle must be On or Off/ ],
+    [ "<VirtualHost 127.0.0.1:1>\nMemwatchAllowRecycle On\n</VirtualHost>",
+      qr/MemwatchAllowRecycle cannot occur within <VirtualHost> section/ ],
     [ 'MemwatchHistory 1',       qr/MemwatchHistory: '1' is not valid/ ],
     [ "ServerLimit 200\nMemwatchHistory 10000",
       qr/MW0017: MemwatchHistory 10000 samples x (200|400) children \(ServerLimit 200.*needs more than the 64 MiB/ ],
@@ -68,6 +71,7 @@ my $good = MemwatchServer->new(name => 'conftest', conf => join "\n",
     'MemwatchMinShared 8M', 'MemwatchMaxTotalPrivate 4G', 'MemwatchJitter 10%',
     'MemwatchWarmup 0', 'MemwatchHistory 60 10', 'MemwatchDryRun On',
     'MemwatchCeiling off', 'MemwatchExitTimeout 0', 'MemwatchMinLifetime 0',
-    'MemwatchSampleStreams On', 'MemwatchPressure full 2.5%');
+    'MemwatchSampleStreams On', 'MemwatchPressure full 2.5%',
+    'MemwatchAllowRecycle On');
 my ($rc, $out) = $good->configtest;
 ok t_cmp($out, qr/Syntax OK/, 'a valid configuration passes configtest');

@@ -766,6 +766,79 @@ static void test_empty(apr_pool_t *p)
     free(block);
 }
 
+/* A token with markup in it, to show the page escapes what it is given. */
+static const char *fake_token(apr_pool_t *p, apr_uint32_t slot,
+                              apr_uint32_t pid)
+{
+    return apr_psprintf(p, "t%u-%u\"<x>", slot, pid);
+}
+
+/* MemwatchAllowRecycle: a recycle button for each child past its warm-up
+ * that is not leaving yet, in the overview and on its own page; none at
+ * all without the directive. */
+static void test_html_recycle(apr_pool_t *p)
+{
+    mw_layout_t l = { 3, 4, 4 };
+    apr_size_t size = mw_shm_size(&l);
+    void *block = calloc(1, size);
+    mw_table_t t;
+    mw_view_t v;
+    test_buf_t b;
+    mw_out_t *out = test_buf_init(&b);
+    mw_html_opts_t o = { "/memwatch", 0, -1 };
+    mw_slot_t *ok_child, *leaving;
+
+    mw_table_open(&t, block, size, &l, 1);
+    ok_child = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 2001, 1,
+                                                             NOW, MIB));
+    mw_slot_warmed(ok_child, 0, MIB);
+    mw_slot_claim(&t, 2002, 1, NOW, MIB);                  /* warming */
+    leaving = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 2003, 1,
+                                                            NOW, MIB));
+    mw_slot_warmed(leaving, 0, MIB);
+    mw_slot_retire(&t, leaving, MW_STATE_OK, 1, MW_REASON_MANUAL, NOW);
+    fill_caller_fields(&v);
+    mw_view_collect(&v, p, &t, NOW, 1);
+
+    mw_render_html(out, &v, p, &o);
+    ok(!strstr(b.data, "<form") && !strstr(b.data, "Recycle</th>"),
+       "recycling off: no button, no column");
+
+    test_buf_reset(&b);
+    v.recycle_token = fake_token;
+    mw_render_html(out, &v, p, &o);
+    is_int(count(b.data, "<form"), 1,
+           "recycling on: one button, for the one child past warm-up and "
+           "not leaving");
+    ok(strstr(b.data, "<th class=\"l\">Recycle</th>") != NULL,
+       "and a column for it");
+    ok(strstr(b.data, "<form class=\"recycle\" method=\"post\" "
+                      "action=\"/memwatch\"><input type=\"hidden\" "
+                      "name=\"recycle\" value=\"0\"><input type=\"hidden\" "
+                      "name=\"pid\" value=\"2001\"><input type=\"hidden\" "
+                      "name=\"token\" value=\"t0-2001&quot;&lt;x&gt;\">")
+       != NULL, "the form posts slot, pid and the escaped token to the page");
+
+    test_buf_reset(&b);
+    o.child = 0;
+    mw_render_html(out, &v, p, &o);
+    ok(count(b.data, "<form") == 1
+       && strstr(b.data, "action=\"/memwatch?child=0\"><input") != NULL,
+       "the child's page has the button, posting back to itself");
+    test_buf_reset(&b);
+    o.child = 1;
+    mw_render_html(out, &v, p, &o);
+    ok(strstr(b.data, "Child in slot 1") && !strstr(b.data, "<form"),
+       "a warming child's page has none");
+    test_buf_reset(&b);
+    o.child = 2;
+    mw_render_html(out, &v, p, &o);
+    ok(strstr(b.data, "Child in slot 2") && !strstr(b.data, "<form"),
+       "nor has a retiring child's");
+    test_buf_free(&b);
+    free(block);
+}
+
 /* Two threads adding the same new key at once: the loser sees the entry
  * "being filled" and takes the next free one, so the key has two entries
  * (by design, the request path never waits). The view must not list the
@@ -1110,6 +1183,7 @@ int main(void)
     test_html_text(p);
     test_html_path(p);
     test_html_links(p);
+    test_html_recycle(p);
     test_empty(p);
     test_duplicate_key(p);
     test_damaged(p);

@@ -14,7 +14,9 @@ package MemwatchClient;
 #
 # Options of request/req: method => 'HEAD', close => 1 (send "Connection:
 # close"), timeout => seconds for the whole response (10), on_read => a
-# sub called with the unread bytes after every read (to watch a stream).
+# sub called with the unread bytes after every read (to watch a stream),
+# headers => { name => value } to send, body => bytes to send (with their
+# Content-Length).
 # $target is sent as it is, so it may hold bytes a URI library would
 # escape.
 #
@@ -47,8 +49,12 @@ sub conn {
 sub request {
     my ($sock, $target, %o) = @_;
     my $method = $o{method} || 'GET';
+    my %h = %{ $o{headers} // {} };
+    $h{'Content-Length'} = length $o{body} if defined $o{body};
     my $req = "$method $target HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            . ($o{close} ? "Connection: close\r\n" : '') . "\r\n";
+            . ($o{close} ? "Connection: close\r\n" : '')
+            . join('', map { "$_: $h{$_}\r\n" } sort keys %h) . "\r\n"
+            . ($o{body} // '');
     while (length $req) {
         my $n = syswrite($sock, $req);
         return (undef, "write: $!") unless defined $n;

@@ -223,6 +223,13 @@ sub pid {
 
 sub stop { stop_all(shift) }
 
+# A graceful restart: SIGUSR1 to the parent, as `apachectl graceful` sends.
+sub graceful {
+    my $self = shift;
+    my $pid = $self->pid or die "no pid file: is the server running?\n";
+    kill 'USR1', $pid or die "kill USR1 $pid: $!\n";
+}
+
 # Stop several servers at once: each takes about two seconds to go, and
 # they go side by side.
 sub stop_all {
