@@ -132,8 +132,11 @@ sub run_leak {
 # The same paced leak with no budget stalls the group on reclaim: the
 # machine's PSI (a v1 group has none of its own) rises over a threshold set low,
 # and at its next pass (every ten seconds) the parent asks the largest
-# child to retire; its recycle event says "pressure".
-{
+# child to retire; its recycle event says "pressure". On worker only:
+# the request goes the same way as the budget's (tested on both), and the
+# suite's time is better spent elsewhere.
+SKIP: {
+    skip 'MemwatchPressure is tested on worker', 2 if $mpm ne 'worker';
     my $dir = group('pressure');
     my $srv = MemwatchServer->new(name => 'cgroup-pressure', cgroup => $dir,
         conf => join("\n", "User $user", "Group #$gid",
