@@ -131,6 +131,7 @@ static void record(const subject_t *who, const decision_t *d)
     ev.private_bytes = f->private_bytes;
     ev.shared_bytes = f->shared_bytes;
     ev.requests = d->requests;
+    ev.mapping_count = MW_MAPPING_UNREAD;
     mw_recycle_add(mw_table(), &ev);
 }
 
