@@ -9,6 +9,7 @@
  *   mod_memwatch_config.c    directives and their checks
  *   mod_memwatch_children.c  the parent's own record of its children
  *   mod_memwatch_table.c     the shared table, a child's slot and RSS
+ *   mod_memwatch_mapping.c   a child's growth by mapping since warm-up
  *   mod_memwatch_leave.c     a retiring child leaving, per MPM
  *   mod_memwatch_retire.c    deciding that a child retires
  *   mod_memwatch_sample.c    the figures of each request and connection
@@ -24,6 +25,7 @@
 #include "mod_memwatch_cgroup.h"
 #include "mod_memwatch_children.h"
 #include "mod_memwatch_table.h"
+#include "mod_memwatch_mapping.h"
 #include "mod_memwatch_leave.h"
 #include "mod_memwatch_retire.h"
 #include "mod_memwatch_sample.h"
@@ -46,11 +48,12 @@ static int mw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 }
 
 /* Leaving first: its pchild cleanup, registered first, runs last of all.
- * Then the slot, which retiring and sampling find claimed. */
+ * Then the slot, which the other concerns find claimed. */
 static void mw_child_init(apr_pool_t *pchild, server_rec *s)
 {
     mw_leave_child_init(pchild, s);
     mw_table_child_init(pchild, s);
+    mw_mapping_child_init(pchild, s);
     mw_retire_child_init(pchild, s);
     mw_sample_child_init(pchild, s);
 }

@@ -2,8 +2,8 @@
 
 /* What every glue file of mod_memwatch shares: the module record and its
  * log macro. Each concern's API is in its own header; the layering, from
- * the bottom, is config, cgroup, children, table, leave, retire, sample,
- * parent, status, and mod_memwatch.c on top (README: Layout). */
+ * the bottom, is config, cgroup, children, table, mapping, leave, retire,
+ * sample, parent, status, and mod_memwatch.c on top (README: Layout). */
 
 #ifndef MOD_MEMWATCH_PRIVATE_H
 #define MOD_MEMWATCH_PRIVATE_H

@@ -33,6 +33,7 @@
 #include "mod_memwatch_config.h"
 #include "mod_memwatch_children.h"
 #include "mod_memwatch_table.h"
+#include "mod_memwatch_mapping.h"
 #include "mod_memwatch_leave.h"
 #include "mod_memwatch_retire.h"
 #include "mw_clock.h"
@@ -92,7 +93,28 @@ typedef struct decision_t {
     apr_uint64_t requests;
     apr_time_t now;
     int dry_run;
+    /* What grew most since warm-up, by mapping, as the child read it
+     * when it decided; -1: no reading (the parent decided). */
+    int nmapping;
+    mw_mapping_growth_t mapping[MW_MAPPING_TOP];
 } decision_t;
+
+/* ", top growth heap +14 MiB": the class that grew most and by how much
+ * (the larger of its resident and private growth, which ranked it), or
+ * nothing. */
+static const char *top_growth(apr_pool_t *p, const decision_t *d)
+{
+    const mw_mapping_growth_t *g = &d->mapping[0];
+
+    if (d->nmapping <= 0) {
+        return "";
+    }
+    return apr_pstrcat(p, ", top growth ",
+                       mw_mapping_class_name((mw_mapping_class_e)g->mclass),
+                       " +", mw_format_ssize(p, g->rss > g->private_bytes
+                                                ? g->rss : g->private_bytes),
+                       NULL);
+}
 
 static void log_decision(server_rec *s, apr_pool_t *p, const subject_t *who,
                          const decision_t *d)
@@ -102,7 +124,7 @@ static void log_decision(server_rec *s, apr_pool_t *p, const subject_t *who,
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
                  "MW0010: %s child pid %" APR_PID_T_FMT " (slot %d), "
                  "reason %s: rss %s, growth %s since baseline %s, private %s, "
-                 "%" APR_UINT64_T_FMT " requests in %" APR_TIME_T_FMT " s",
+                 "%" APR_UINT64_T_FMT " requests in %" APR_TIME_T_FMT " s%s",
                  d->what, who->child_pid, who->index,
                  mw_reason_name(d->reason),
                  mw_format_size(p, f->rss),
@@ -111,7 +133,7 @@ static void log_decision(server_rec *s, apr_pool_t *p, const subject_t *who,
                  mw_format_size(p, f->baseline_rss),
                  f->private_bytes == MW_UNKNOWN
                  ? "unknown" : mw_format_size(p, f->private_bytes),
-                 d->requests, apr_time_sec(who->age));
+                 d->requests, apr_time_sec(who->age), top_growth(p, d));
 }
 
 static void record(const subject_t *who, const decision_t *d)
@@ -131,13 +153,23 @@ static void record(const subject_t *who, const decision_t *d)
     ev.private_bytes = f->private_bytes;
     ev.shared_bytes = f->shared_bytes;
     ev.requests = d->requests;
+    ev.mapping_count = MW_MAPPING_UNREAD;
+    if (d->nmapping >= 0) {
+        ev.mapping_count = (apr_uint32_t)d->nmapping;
+        memcpy(ev.mapping, d->mapping, sizeof(ev.mapping));
+    }
     mw_recycle_add(mw_table(), &ev);
 }
 
-/* A decision in the error log and in the table's recent recycles. */
+/* A decision in the error log and in the table's recent recycles, with
+ * what grew by mapping when the child decided for itself: read here, as
+ * the child has stopped taking work (or, on a dry run, once in its life),
+ * on the deciding thread. */
 static void announce(server_rec *s, apr_pool_t *p, const subject_t *who,
-                     const decision_t *d)
+                     decision_t *d)
 {
+    d->nmapping = who->self ? mw_mapping_growth(d->mapping, MW_MAPPING_TOP)
+                            : -1;
     log_decision(s, p, who, d);
     record(who, d);
 }
@@ -369,11 +401,14 @@ static void *watcher(void *arg)
     while (!watcher_wait()) {
         if (mw_leave_leaving()) {
             mw_leave_tick();
+            continue;
         }
-        else if (checking
-                 && (++tick % WATCH_CHECK_TICKS == 0
-                     || mw_slot_retire_requested(mw_my_slot(), &past_ceiling)
-                        != MW_REASON_NONE)) {
+        /* The child page's ask, off every request's path. */
+        mw_mapping_answer();
+        if (checking
+            && (++tick % WATCH_CHECK_TICKS == 0
+                || mw_slot_retire_requested(mw_my_slot(), &past_ceiling)
+                   != MW_REASON_NONE)) {
             watch_limits(apr_time_now());
         }
     }

@@ -23,6 +23,7 @@
 #include "mod_memwatch_config.h"
 #include "mod_memwatch_children.h"
 #include "mod_memwatch_table.h"
+#include "mod_memwatch_mapping.h"
 #include "mod_memwatch_leave.h"
 #include "mod_memwatch_retire.h"
 #include "mod_memwatch_sample.h"
@@ -358,12 +359,15 @@ static APR_INLINE int rss_read_due(apr_uint64_t n, apr_time_t began)
                           RSS_READ_INTERVAL);
 }
 
-/* A fresh RSS in the slot; the end of warm-up takes the baseline. */
+/* A fresh RSS in the slot; the end of warm-up takes the baseline, and
+ * that of growth by mapping (one full smaps read in the child's life,
+ * on this request's thread). */
 static void record_rss(request_rec *r, apr_uint64_t n, apr_uint64_t rss)
 {
     mw_slot_note_rss(hot.me, rss);
     if (mw_slot_state(hot.me) == MW_STATE_WARMING && n >= conf->warmup
         && mw_slot_warmed(hot.me, n, rss)) {
+        mw_mapping_baseline();
         mw_retire_baseline(r, rss);
     }
 }
@@ -485,6 +489,11 @@ static MW_COLD void request_read(request_rec *r, const request_state_t *st,
                     mw_policy_near(&limits, &fig.memory) || near_private);
     mw_retire_check_request(r, &fig);
     record_history(n, &statm, fig.now);
+    /* The child page's ask: worker and event answer on their watcher
+     * thread, a prefork child here, after its own request. */
+    if (!hot.threaded) {
+        mw_mapping_answer();
+    }
 }
 
 /* The end of a request, from the first log_transaction hook: after the
@@ -736,8 +745,8 @@ void mw_sample_child_init(apr_pool_t *pchild, server_rec *s)
     /* The first request's memwatch-growth is from the child's start, not
      * its whole RSS. */
     mw_atomic_set64(&last_logged_rss, statm.rss_bytes);
-    if (conf->warmup == 0) {
-        mw_slot_warmed(hot.me, 0, statm.rss_bytes);
+    if (conf->warmup == 0 && mw_slot_warmed(hot.me, 0, statm.rss_bytes)) {
+        mw_mapping_baseline();
     }
     hot.total_ceiling = conf->ceiling == MW_CEILING_OFF ? APR_UINT64_MAX
         : conf->max_total_private + conf->max_total_private / 100

@@ -23,6 +23,7 @@
 #include "mod_memwatch_config.h"
 #include "mod_memwatch_cgroup.h"
 #include "mod_memwatch_table.h"
+#include "mod_memwatch_mapping.h"
 #include "mod_memwatch_status.h"
 #include "mw_hot.h"
 #include "mw_manual.h"
@@ -376,6 +377,10 @@ static MW_COLD int serve_status(request_rec *r)
     }
     if (r->header_only) {
         return OK;
+    }
+    /* A child's page shows its growth by mapping: ask for a fresh one. */
+    if (q.format == FMT_HTML && q.child >= 0) {
+        mw_mapping_ask(q.child);
     }
     fill_view(&view, r, (q.format == FMT_JSON && q.history)
                         || q.format == FMT_HTML);

@@ -31,6 +31,20 @@ static const char *const verdict_names[MW_VERDICT_COUNT] = {
     [MW_VERDICT_LEAKING] = "leaking",
 };
 
+static const char *const mapping_class_names[MW_MAPPING_CLASS_COUNT] = {
+    [MW_MAPPING_HEAP]      = "heap",
+    [MW_MAPPING_ANONYMOUS] = "anonymous",
+    [MW_MAPPING_FILE]      = "file",
+    [MW_MAPPING_SHARED]    = "shared",
+    [MW_MAPPING_STACK]     = "stack",
+};
+
+const char *mw_mapping_class_name(mw_mapping_class_e mclass)
+{
+    return (unsigned)mclass < MW_MAPPING_CLASS_COUNT
+           ? mapping_class_names[mclass] : "unknown";
+}
+
 const char *mw_verdict_name(mw_verdict_e verdict)
 {
     return (unsigned)verdict < MW_VERDICT_COUNT ? verdict_names[verdict]

@@ -1,9 +1,10 @@
 /* Licensed under the Apache License, Version 2.0. */
 
-/* mw_names: the states, reasons, verdicts and exits of a child, and the
- * one place that names them. Every format (HTML, JSON, ?auto, Prometheus,
- * logs) takes its words from here. APR only; included by mw_shm.h for the
- * layout and by mw_view.h for the renderers, which never see mw_shm.h. */
+/* mw_names: the states, reasons, verdicts and exits of a child, the
+ * classes of its memory mappings, and the one place that names them.
+ * Every format (HTML, JSON, ?auto, Prometheus, logs) takes its words from
+ * here. APR only; included by mw_shm.h for the layout and by mw_view.h
+ * for the renderers, which never see mw_shm.h. */
 
 #ifndef MW_NAMES_H
 #define MW_NAMES_H
@@ -62,11 +63,23 @@ typedef enum {
     MW_EXIT_RECYCLED
 } mw_exit_e;
 
+/* The classes of a process's memory mappings (mw_smaps.h). */
+typedef enum {
+    MW_MAPPING_HEAP = 0,        /* [heap]: the main arena's brk heap */
+    MW_MAPPING_ANONYMOUS,       /* no path: thread arenas, large mallocs */
+    MW_MAPPING_FILE,            /* a file mapped privately: code and data */
+    MW_MAPPING_SHARED,          /* shared: System V, /dev/zero, memfd */
+    MW_MAPPING_STACK,           /* [stack] and thread stacks */
+    MW_MAPPING_CLASS_COUNT
+} mw_mapping_class_e;
+
 /* Names as the page and JSON show them. A value out of range (a damaged
  * table) is named "unknown", never read past a table. */
 const char *mw_state_name(mw_state_e state);
 const char *mw_reason_name(mw_reason_e reason);
 const char *mw_verdict_name(mw_verdict_e verdict);
+
+const char *mw_mapping_class_name(mw_mapping_class_e mclass);
 
 /* The same state name as one token for line formats (?auto): spaces
  * become '_' and parentheses go, e.g. "over_limit_waiting". */

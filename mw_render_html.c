@@ -472,6 +472,84 @@ static void attribution_table(mw_out_t *out, const mw_view_t *v,
     mw_puts(out, "</table>\n");
 }
 
+/* "heap +14 MiB": a grower's class and the larger of its resident and
+ * private growth, which ranked it (and is more than 0). */
+static const char *mapping_short(apr_pool_t *p, const mw_mapping_view_t *m)
+{
+    return apr_pstrcat(p, mw_mapping_class_name(m->mclass), " +",
+                       mw_format_ssize(p, m->rss_growth > m->private_growth
+                                          ? m->rss_growth
+                                          : m->private_growth), NULL);
+}
+
+/* A recycle's growth by mapping in one cell: the top grower, and all of
+ * them with their names in its title. */
+static void recycle_mapping_cell(mw_out_t *out, apr_pool_t *p,
+                                 const mw_recycle_view_t *e)
+{
+    int k;
+
+    if (!e->nmapping) {
+        mw_printf(out, "<td class=\"l\">%s</td>",
+                  e->mapping_read ? "nothing grew" : "&ndash;");
+        return;
+    }
+    mw_puts(out, "<td class=\"l\" title=\"");
+    for (k = 0; k < e->nmapping; k++) {
+        const mw_mapping_view_t *m = &e->mapping[k];
+
+        mw_printf(out, "%s%s ", k ? "; " : "",
+                  mw_mapping_class_name(m->mclass));
+        mw_put_html_text(out, m->name);
+        mw_printf(out, ": %s resident, %s private",
+                  mw_format_ssize(p, m->rss_growth),
+                  mw_format_ssize(p, m->private_growth));
+    }
+    mw_printf(out, "\">%s</td>", mapping_short(p, &e->mapping[0]));
+}
+
+/* The child page: what grew since warm-up, by mapping. */
+static void mapping_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
+                          const mw_child_view_t *c)
+{
+    int k;
+
+    mw_puts(out, "<h2>Growth by mapping since warm-up</h2>");
+    if (!c->mapping_time) {
+        mw_printf(out, "<p class=\"note\">Not read yet. %s</p>\n",
+                  c->state == MW_STATE_WARMING
+                  ? "A child reads its mappings once it has warmed up."
+                  : "This page asked the child to read its mappings (at "
+                    "most every few seconds): a worker or event child "
+                    "does within a second, a prefork child at its next "
+                    "request. Reload to see them.");
+        return;
+    }
+    mw_printf(out, "<p class=\"note\">From /proc/PID/smaps, read %s ago "
+              "(at most every few seconds, when this page asks); the "
+              "classes and names that grew most.</p>",
+              mw_format_duration(p, mw_view_seconds(v->now,
+                                                    c->mapping_time)));
+    if (!c->nmapping) {
+        mw_puts(out, "<p>Nothing grew.</p>\n");
+        return;
+    }
+    mw_puts(out, "<table class=\"mapping\"><tr><th class=\"l\">Class</th>"
+                 "<th class=\"l\">Name</th><th>RSS growth</th>"
+                 "<th>Private growth</th></tr>\n");
+    for (k = 0; k < c->nmapping; k++) {
+        const mw_mapping_view_t *m = &c->mapping[k];
+
+        mw_printf(out, "<tr><td class=\"l\">%s</td><td class=\"l\">",
+                  mw_mapping_class_name(m->mclass));
+        mw_put_html_text(out, m->name);
+        mw_printf(out, "</td><td>%s</td><td>%s</td></tr>\n",
+                  mw_format_ssize(p, m->rss_growth),
+                  mw_format_ssize(p, m->private_growth));
+    }
+    mw_puts(out, "</table>\n");
+}
+
 static void recycles_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
 {
     int i;
@@ -484,13 +562,14 @@ static void recycles_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
     mw_puts(out, "<table class=\"recycles\"><tr><th>When</th><th>PID</th>"
                  "<th>Slot</th><th class=\"l\">Reason</th><th>RSS</th>"
                  "<th>Growth</th><th>Private</th><th>Requests</th>"
-                 "<th>Lifetime</th></tr>\n");
+                 "<th>Lifetime</th><th class=\"l\">Top growth</th>"
+                 "</tr>\n");
     for (i = 0; i < v->recycles->nelts; i++) {
         const mw_recycle_view_t *e =
             &APR_ARRAY_IDX(v->recycles, i, mw_recycle_view_t);
         mw_printf(out, "<tr><td>%s ago</td><td>%u</td><td>%u</td>"
                   "<td class=\"l\">%s%s</td><td>%s</td><td>%s</td><td>%s</td>"
-                  "<td>%" APR_UINT64_T_FMT "</td><td>%s</td></tr>\n",
+                  "<td>%" APR_UINT64_T_FMT "</td><td>%s</td>",
                   mw_format_duration(p, mw_view_seconds(v->now, e->time)),
                   e->pid, e->slot, mw_reason_name(e->reason),
                   e->dry_run ? " (would recycle)" : "",
@@ -498,6 +577,8 @@ static void recycles_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
                   size_or_dash(p, e->private_bytes), e->requests,
                   mw_format_duration(p, mw_view_seconds(e->time,
                                                         e->started)));
+        recycle_mapping_cell(out, p, e);
+        mw_puts(out, "</tr>\n");
     }
     mw_puts(out, "</table>\n");
 }
@@ -633,6 +714,7 @@ static void detail(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
               size_or_dash(p, c->connection_pool_peak),
               size_or_dash(p, c->connection_pool_growth_peak),
               size_or_dash(p, c->stream_pool_growth_peak));
+    mapping_table(out, v, p, c);
     series[0].s = series[1].s = mw_chart_with_now(p, v, c, &series[0].n);
     series[1].n = series[0].n;
     series[0].field = 0;

@@ -173,6 +173,30 @@ static void json_attr(mw_out_t *out, const mw_attr_view_t *a)
               a->requests ? a->pool_bytes / a->requests : 0);
 }
 
+/* A recycle's growth by mapping: what grew most, or null if not read. */
+static void json_mapping(mw_out_t *out, const mw_recycle_view_t *e)
+{
+    int k;
+
+    if (!e->mapping_read) {
+        mw_puts(out, "\"growth_by_mapping\":null,");
+        return;
+    }
+    mw_puts(out, "\"growth_by_mapping\":[");
+    for (k = 0; k < e->nmapping; k++) {
+        const mw_mapping_view_t *m = &e->mapping[k];
+
+        mw_printf(out, "%s{\"class\":", k ? "," : "");
+        mw_put_json_string(out, mw_mapping_class_name(m->mclass));
+        mw_puts(out, ",\"name\":");
+        mw_put_json_string(out, m->name);
+        mw_printf(out, ",\"rss_growth_bytes\":%" APR_INT64_T_FMT
+                  ",\"private_growth_bytes\":%" APR_INT64_T_FMT "}",
+                  m->rss_growth, m->private_growth);
+    }
+    mw_puts(out, "],");
+}
+
 void mw_render_json(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
 {
     int i;
@@ -268,6 +292,7 @@ void mw_render_json(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
         json_u64(out, "private_bytes", e->private_bytes, 1);
         json_u64(out, "shared_bytes", e->shared_bytes, 1);
         json_u64(out, "requests", e->requests, 1);
+        json_mapping(out, e);
         mw_printf(out, "\"lifetime_seconds\":%" APR_INT64_T_FMT
                   ",\"dry_run\":%s}", mw_view_seconds(e->time, e->started),
                   e->dry_run ? "true" : "false");

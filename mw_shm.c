@@ -9,7 +9,7 @@
 #include "mw_clock.h"
 #include "mw_shm.h"
 
-#define MW_MAGIC 0x6d774d39     /* "mwM9": bump when the layout changes */
+#define MW_MAGIC 0x6d774d61     /* "mwMa": bump when the layout changes */
 
 /* A point between two steps of a decision that another decider may see;
  * tests/test_ticket_race.c replays every order of two deciders' steps by
@@ -548,6 +548,69 @@ int mw_table_first_misconfig(const mw_table_t *t, apr_uint32_t generation)
               == seen;
 }
 
+/* At most MW_MAPPING_TOP growers from src to dst, names NUL-terminated:
+ * the source may be any child's word. Returns how many. */
+static apr_uint32_t growth_copy(mw_mapping_growth_t *dst,
+                                const mw_mapping_growth_t *src,
+                                apr_uint32_t n)
+{
+    apr_uint32_t k;
+
+    n = n < MW_MAPPING_TOP ? n : MW_MAPPING_TOP;
+    for (k = 0; k < n; k++) {
+        dst[k] = src[k];
+        dst[k].name[MW_MAPPING_NAME_LEN - 1] = '\0';
+    }
+    return n;
+}
+
+void mw_slot_ask_mapping(mw_slot_t *slot)
+{
+    mw_atomic_set32(&slot->mapping_asked, 1);
+}
+
+int mw_slot_mapping_asked(mw_slot_t *slot)
+{
+    return mw_atomic_read32(&slot->mapping_asked)
+           && mw_atomic_xchg32(&slot->mapping_asked, 0);
+}
+
+void mw_slot_note_mapping(mw_slot_t *slot, apr_time_t now,
+                          const mw_mapping_growth_t *g, apr_uint32_t n)
+{
+    /* Even: no writer now (another process may have written it odd). */
+    apr_uint32_t seq = mw_atomic_read32(&slot->mapping_seq) | 1;
+
+    mw_atomic_set32(&slot->mapping_seq, seq);
+    mw_atomic_fence();      /* before the reading */
+    slot->mapping_count = growth_copy(slot->mapping, g, n);
+    slot->mapping_time = now;
+    mw_atomic_release();
+    mw_atomic_set32(&slot->mapping_seq, seq + 1 ? seq + 1 : 2);
+}
+
+apr_uint32_t mw_mapping_copy(const mw_table_t *t, apr_uint32_t i,
+                             mw_mapping_growth_t *dst, apr_time_t *when)
+{
+    mw_slot_t *s = mw_table_slot(t, i);
+    apr_uint32_t seq, n;
+    apr_time_t time;
+
+    *when = 0;
+    if (!s || (seq = mw_atomic_read32(&s->mapping_seq)) == 0 || seq & 1) {
+        return 0;
+    }
+    mw_atomic_acquire();
+    time = s->mapping_time;
+    n = growth_copy(dst, s->mapping, s->mapping_count);
+    mw_atomic_acquire();
+    if (mw_atomic_read32(&s->mapping_seq) != seq) {
+        return 0;
+    }
+    *when = time;
+    return n;
+}
+
 void mw_recycle_add(const mw_table_t *t, const mw_recycle_t *ev)
 {
     mw_shm_header_t *h = t->hdr;
@@ -568,6 +631,10 @@ void mw_recycle_add(const mw_table_t *t, const mw_recycle_t *ev)
     e->private_bytes = ev->private_bytes;
     e->shared_bytes = ev->shared_bytes;
     e->requests = ev->requests;
+    e->mapping_count = ev->mapping_count == MW_MAPPING_UNREAD
+                       ? MW_MAPPING_UNREAD
+                       : growth_copy(e->mapping, ev->mapping,
+                                     ev->mapping_count);
     mw_atomic_release();
     mw_atomic_set32(&e->seq, seq);
     if (ev->dry_run) {
@@ -708,9 +775,16 @@ apr_uint32_t mw_recycle_copy(const mw_table_t *t, mw_recycle_t *dst,
                               apr_uint32_t max)
 {
     mw_shm_header_t *h = t->hdr;
-    apr_uint32_t next = mw_atomic_read32(&h->recycles_next), n = 0;
+    apr_uint32_t next = mw_atomic_read32(&h->recycles_next), n = 0, i;
 
     RING_COPY(h->recycles, MW_RECYCLES_LEN, next, dst, max, n);
+    for (i = 0; i < n; i++) {
+        if (dst[i].mapping_count != MW_MAPPING_UNREAD) {
+            dst[i].mapping_count = growth_copy(dst[i].mapping,
+                                               dst[i].mapping,
+                                               dst[i].mapping_count);
+        }
+    }
     return n;
 }
 

@@ -37,6 +37,7 @@
 #include "mw_policy.h"
 #include "mw_proc.h"
 #include "mw_sample.h"
+#include "mw_smaps.h"
 #include "mw_trend.h"
 
 /* A cache line: slots begin on one, so that no two children write the
@@ -103,6 +104,15 @@ typedef struct mw_slot_t {
                                          * newest is at (hist_seq-1) % len */
     volatile apr_uint64_t hist_writing; /* hist_seq + 1 while appending */
     mw_trend_t trend;
+    /* Growth by mapping since warm-up as the child last read it, for its
+     * page (mod_memwatch_mapping.c). Any child may ask for a reading
+     * (mapping_asked); only the child itself writes one, and publishes it
+     * by mapping_seq: odd while it writes, 0 before its first. */
+    volatile apr_uint32_t mapping_asked;
+    volatile apr_uint32_t mapping_seq;
+    apr_uint32_t mapping_count;
+    apr_int64_t mapping_time;           /* apr_time_t of the reading */
+    mw_mapping_growth_t mapping[MW_MAPPING_TOP];
     /* history_len mw_sample_t follow */
 } mw_slot_t;
 
@@ -123,6 +133,10 @@ typedef struct mw_exited_t {
     apr_uint64_t baseline_rss;
 } mw_exited_t;
 
+/* A recycle event's mapping_count when the deciding child read no
+ * growth by mapping (the parent decided for it, or smaps was not read). */
+#define MW_MAPPING_UNREAD   APR_UINT32_MAX
+
 /* A recycle decision (or dry-run "would recycle"). */
 typedef struct mw_recycle_t {
     volatile apr_uint32_t seq;          /* written last: 0 = not yet */
@@ -130,7 +144,7 @@ typedef struct mw_recycle_t {
     apr_uint32_t slot;
     apr_uint32_t reason;
     apr_uint32_t dry_run;
-    apr_uint32_t pad;
+    apr_uint32_t mapping_count;         /* or MW_MAPPING_UNREAD */
     apr_int64_t time;
     apr_int64_t started;
     apr_uint64_t rss;
@@ -138,6 +152,7 @@ typedef struct mw_recycle_t {
     apr_uint64_t private_bytes;
     apr_uint64_t shared_bytes;
     apr_uint64_t requests;
+    mw_mapping_growth_t mapping[MW_MAPPING_TOP];   /* what grew most */
 } mw_recycle_t;
 
 /* Growth attributed to one handler and URL-path prefix. */
@@ -282,9 +297,17 @@ apr_uint32_t mw_exited_copy(const mw_table_t *t, mw_exited_t *dst,
                             apr_uint32_t max);
 
 /* The recent recycle events, newest first, complete ones only; at most
- * max (MW_RECYCLES_LEN). Returns how many. */
+ * max (MW_RECYCLES_LEN), each mapping_count at most MW_MAPPING_TOP (or
+ * MW_MAPPING_UNREAD) and each name NUL-terminated. Returns how many. */
 apr_uint32_t mw_recycle_copy(const mw_table_t *t, mw_recycle_t *dst,
                               apr_uint32_t max);
+
+/* Slot i's last reading of its growth by mapping (mw_slot_note_mapping):
+ * at most MW_MAPPING_TOP growers into dst, names NUL-terminated, and its
+ * time into *when. Returns how many; 0 and *when 0 when there is none,
+ * or it was being written. */
+apr_uint32_t mw_mapping_copy(const mw_table_t *t, apr_uint32_t i,
+                             mw_mapping_growth_t *dst, apr_time_t *when);
 
 void mw_table_totals(const mw_table_t *t, mw_table_totals_t *out);
 
@@ -482,6 +505,16 @@ int mw_slot_would_recycle(mw_slot_t *slot, apr_uint32_t from,
 void mw_slot_request_retire(mw_slot_t *slot, mw_reason_e reason,
                             int past_ceiling);
 mw_reason_e mw_slot_retire_requested(mw_slot_t *slot, int *past_ceiling);
+
+/* Ask the child in slot for a reading of its growth by mapping (the
+ * child page); mw_slot_mapping_asked: was it asked? (It clears the ask.) */
+void mw_slot_ask_mapping(mw_slot_t *slot);
+int mw_slot_mapping_asked(mw_slot_t *slot);
+
+/* The child's own reading of its growth by mapping at now: n growers (at
+ * most MW_MAPPING_TOP are kept). One thread of the child at a time. */
+void mw_slot_note_mapping(mw_slot_t *slot, apr_time_t now,
+                          const mw_mapping_growth_t *g, apr_uint32_t n);
 
 /* ---- The header -------------------------------------------------------- */
 

@@ -57,11 +57,27 @@ static void forecast(mw_child_view_t *c)
     mw_policy_forecast(&c->limits, &f, &c->trend, &c->forecast);
 }
 
+/* n growers (bounded by the copy accessor) into the view's records. */
+static int mapping_view(mw_mapping_view_t *v, apr_pool_t *p,
+                        const mw_mapping_growth_t *g, apr_uint32_t n)
+{
+    apr_uint32_t k;
+
+    for (k = 0; k < n && k < MW_MAPPING_TOP; k++) {
+        v[k].mclass = (mw_mapping_class_e)g[k].mclass;
+        v[k].name = apr_pstrdup(p, g[k].name);
+        v[k].rss_growth = g[k].rss;
+        v[k].private_growth = g[k].private_bytes;
+    }
+    return (int)k;
+}
+
 static void collect_child(mw_child_view_t *c, apr_pool_t *p,
                           const mw_table_t *t, const mw_slot_copy_t *s,
                           apr_uint32_t i, apr_uint32_t max_history)
 {
     apr_uint64_t count = s->request_pool_count;
+    mw_mapping_growth_t g[MW_MAPPING_TOP];
 
     c->slot = i;
     c->pid = s->pid;
@@ -103,6 +119,8 @@ static void collect_child(mw_child_view_t *c, apr_pool_t *p,
         c->trend.verdict = MW_VERDICT_WARMING;
     }
     forecast(c);
+    c->nmapping = mapping_view(c->mapping, p, g,
+                               mw_mapping_copy(t, i, g, &c->mapping_time));
 
     c->nhistory = 0;
     c->history = NULL;
@@ -209,10 +227,11 @@ static void collect_children(mw_view_t *v, apr_pool_t *p,
     }
 }
 
-static void collect_rings(mw_view_t *v, const mw_table_t *t)
+static void collect_rings(mw_view_t *v, apr_pool_t *p, const mw_table_t *t)
 {
     mw_exited_t ex[MW_EXITED_LEN];
-    mw_recycle_t rc[MW_RECYCLES_LEN];
+    /* About 26 KiB: not on a worker thread's stack. */
+    mw_recycle_t *rc = apr_palloc(p, sizeof(*rc) * MW_RECYCLES_LEN);
     apr_uint32_t i, n;
 
     n = mw_exited_copy(t, ex, MW_EXITED_LEN);
@@ -246,6 +265,11 @@ static void collect_rings(mw_view_t *v, const mw_table_t *t)
         e->private_bytes = rc[i].private_bytes;
         e->shared_bytes = rc[i].shared_bytes;
         e->requests = rc[i].requests;
+        e->mapping_read = rc[i].mapping_count != MW_MAPPING_UNREAD;
+        e->nmapping = e->mapping_read ? mapping_view(e->mapping, p,
+                                                     rc[i].mapping,
+                                                     rc[i].mapping_count)
+                                      : 0;
     }
 }
 
@@ -279,7 +303,7 @@ void mw_view_collect(mw_view_t *v, apr_pool_t *p, const mw_table_t *t,
     }
 
     collect_children(v, p, t, with_history);
-    collect_rings(v, t);
+    collect_rings(v, p, t);
     mw_table_totals(t, &tot);
     for (i = 0; i < MW_REASON_COUNT; i++) {
         v->recycles_total[i] = tot.recycles_total[i];

@@ -15,11 +15,20 @@
 #include "mw_names.h"
 #include "mw_policy.h"
 #include "mw_sample.h"
+#include "mw_smaps.h"
 #include "mw_trend.h"
 
 /* Samples copied per view at most, over all children: a huge
  * ServerLimit x MemwatchHistory is cut to the newest samples of each. */
 #define MW_VIEW_MAX_SAMPLES 262144
+
+/* What grew in one class and name of mappings since warm-up. */
+typedef struct mw_mapping_view_t {
+    mw_mapping_class_e mclass;
+    const char *name;
+    apr_int64_t rss_growth;
+    apr_int64_t private_growth;
+} mw_mapping_view_t;
 
 typedef struct mw_child_view_t {
     apr_uint32_t slot;
@@ -54,6 +63,10 @@ typedef struct mw_child_view_t {
     apr_uint64_t swap_bytes;            /* in private_bytes; MW_UNKNOWN */
     apr_time_t private_time;            /* private/shared/pss read; 0 never */
     int exiting;                        /* stopped serving, still alive */
+    /* Its growth by mapping as it last read it (0: never), most first. */
+    apr_time_t mapping_time;
+    int nmapping;
+    mw_mapping_view_t mapping[MW_MAPPING_TOP];
 } mw_child_view_t;
 
 typedef struct mw_exit_view_t {
@@ -83,6 +96,12 @@ typedef struct mw_recycle_view_t {
     apr_uint64_t private_bytes;
     apr_uint64_t shared_bytes;
     apr_uint64_t requests;
+    /* What grew most since warm-up, by mapping, as the child read it
+     * when it decided; mapping_read 0: no reading (the parent decided
+     * for an idle prefork child, or smaps could not be read). */
+    int mapping_read;
+    int nmapping;
+    mw_mapping_view_t mapping[MW_MAPPING_TOP];
 } mw_recycle_view_t;
 
 typedef struct mw_attr_view_t {

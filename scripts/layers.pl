@@ -6,7 +6,8 @@
 use strict;
 use warnings;
 
-my @order = qw(config cgroup children table leave retire sample parent status);
+my @order = qw(config cgroup children table mapping leave retire sample parent
+               status);
 my %rank = map { $order[$_] => $_ + 1 } 0 .. $#order;
 $rank{''} = @order + 1;                 # mod_memwatch.c, on top
 

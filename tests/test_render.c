@@ -26,6 +26,9 @@
 #define QUOTY_HANDLER   "a\"b\\c'd"
 #define QUOTY_PREFIX    "/q\"x\\y"
 #define PROMTOOL        "/usr/bin/promtool"
+/* A mapping's name as a hostile file name could make it: markup, a
+ * control character and a byte that starts no UTF-8 sequence. */
+#define HOSTILE_MAPPING "/x/</td><script>\x01\xff.so"
 
 static char tmpdir[64];
 
@@ -107,6 +110,7 @@ static void build_table(mw_table_t *t, void *block, apr_size_t size,
 {
     mw_slot_t *s;
     mw_recycle_t ev;
+    mw_mapping_growth_t growth[2];
     apr_uint32_t k;
     int i;
 
@@ -175,7 +179,18 @@ static void build_table(mw_table_t *t, void *block, apr_size_t size,
     }
     add_history(t, s, 4, 290 * MIB, 1);
 
-    /* Recycles: a real one and a dry run. */
+    /* Slot 0 read its growth by mapping 2 s ago. */
+    s = mw_table_slot(t, 0);
+    memset(growth, 0, sizeof(growth));
+    growth[0].mclass = MW_MAPPING_ANONYMOUS;
+    strcpy(growth[0].name, "[anon]");
+    growth[0].rss = growth[0].private_bytes = 9 * MIB;
+    growth[1].mclass = MW_MAPPING_FILE;
+    strcpy(growth[1].name, HOSTILE_MAPPING);
+    growth[1].rss = MIB;
+    mw_slot_note_mapping(s, NOW - SEC(2), growth, 2);
+
+    /* Recycles: a real one, with what grew, and a dry run without. */
     memset(&ev, 0, sizeof(ev));
     ev.pid = 1004;
     ev.slot = 3;
@@ -187,7 +202,13 @@ static void build_table(mw_table_t *t, void *block, apr_size_t size,
     ev.private_bytes = MW_UNKNOWN;
     ev.shared_bytes = MW_UNKNOWN;
     ev.requests = 5000;
+    ev.mapping_count = 2;
+    ev.mapping[0].mclass = MW_MAPPING_HEAP;
+    strcpy(ev.mapping[0].name, "[heap]");
+    ev.mapping[0].rss = ev.mapping[0].private_bytes = 14 * MIB;
+    ev.mapping[1] = growth[1];
     mw_recycle_add(t, &ev);
+    ev.mapping_count = MW_MAPPING_UNREAD;
     ev.pid = 1001;
     ev.slot = 0;
     ev.reason = MW_REASON_RSS;
@@ -522,6 +543,79 @@ static void test_html(apr_pool_t *p, const mw_view_t *v)
     mw_render_html(out, v, p, &o);
     ok(strstr(b.data, "<h1>Memory of Apache children</h1>") != NULL,
        "detail of a slot with no child falls back to the overview");
+    test_buf_free(&b);
+}
+
+/* Growth by mapping in the view, JSON and the page. */
+static void test_mapping(apr_pool_t *p, const mw_view_t *v)
+{
+    const mw_recycle_view_t *real =
+        &APR_ARRAY_IDX(v->recycles, 1, mw_recycle_view_t);
+    const mw_recycle_view_t *dry =
+        &APR_ARRAY_IDX(v->recycles, 0, mw_recycle_view_t);
+    const mw_child_view_t *c0 = mw_view_child(v, 0);
+    const mw_child_view_t *c1 = mw_view_child(v, 1);
+    test_buf_t b;
+    mw_out_t *out = test_buf_init(&b);
+    mw_html_opts_t o = { "/memwatch", 0, -1 };
+    const char *file;
+
+    ok(real->mapping_read && real->nmapping == 2
+       && real->mapping[0].mclass == MW_MAPPING_HEAP
+       && real->mapping[0].rss_growth == (apr_int64_t)(14 * MIB),
+       "the recycle's growers in the view, heap first");
+    ok(!dry->mapping_read && !dry->nmapping, "the dry run read none");
+    ok(c0->nmapping == 2 && c0->mapping_time == NOW - SEC(2)
+       && !strcmp(c0->mapping[1].name, HOSTILE_MAPPING),
+       "slot 0's reading in the view, its name as it was");
+    ok(!c1->mapping_time && !c1->nmapping, "slot 1 has none");
+
+    mw_render_json(out, v, p);
+    ok(strstr(b.data, "\"growth_by_mapping\":[{\"class\":\"heap\","
+                      "\"name\":\"[heap]\",\"rss_growth_bytes\":14680064,"
+                      "\"private_growth_bytes\":14680064},{\"class\":"
+                      "\"file\",\"name\":\"/x/\\u003c/td>\\u003cscript>"
+                      "\\u0001\\ufffd.so\",\"rss_growth_bytes\":1048576,"
+                      "\"private_growth_bytes\":0}]") != NULL,
+       "JSON: growth_by_mapping on the recycle, the name escaped");
+    ok(strstr(b.data, "\"growth_by_mapping\":null") != NULL,
+       "JSON: null where the child read none");
+    file = write_file(p, "mapping.json", b.data, b.len);
+    is_int(run(apr_psprintf(p, "perl -MJSON::PP -0777 -ne '$j = "
+                            "decode_json($_); exit !($j->{recycles}[1]"
+                            "{growth_by_mapping}[0]{class} eq \"heap\" "
+                            "&& !defined $j->{recycles}[0]"
+                            "{growth_by_mapping})' %s", file)), 0,
+           "JSON::PP reads the growers, and null");
+
+    test_buf_reset(&b);
+    mw_render_html(out, v, p, &o);
+    ok(strstr(b.data, "\">heap +14 MiB</td>") != NULL,
+       "the page: \"heap +14 MiB\" beside the recycle");
+    ok(strstr(b.data, "title=\"heap [heap]: 14 MiB resident, 14 MiB "
+                      "private; file /x/&lt;/td&gt;&lt;script&gt;\xef\xbf\xbd"
+                      "\xef\xbf\xbd.so: 1.0 MiB resident, 0 B private\"")
+       != NULL, "every grower in its title, names escaped");
+    ok(strstr(b.data, "<td class=\"l\">&ndash;</td></tr>") != NULL,
+       "a dash where the child read none");
+
+    test_buf_reset(&b);
+    o.child = 0;
+    mw_render_html(out, v, p, &o);
+    ok(strstr(b.data, "<h2>Growth by mapping since warm-up</h2>") != NULL
+       && strstr(b.data, "read 2s ago") != NULL,
+       "the child page: its reading and its age");
+    ok(strstr(b.data, "<tr><td class=\"l\">anonymous</td><td class=\"l\">"
+                      "[anon]</td><td>9.0 MiB</td><td>9.0 MiB</td></tr>")
+       != NULL, "a row per grower");
+    ok(strstr(b.data, "/x/&lt;/td&gt;&lt;script&gt;") != NULL
+       && !strstr(b.data, "<script"), "the hostile name escaped");
+    test_buf_reset(&b);
+    o.child = 1;
+    mw_render_html(out, v, p, &o);
+    ok(strstr(b.data, "Not read yet. A child reads its mappings once it "
+                      "has warmed up.") != NULL,
+       "a warming child: not read yet");
     test_buf_free(&b);
 }
 
@@ -1180,6 +1274,7 @@ int main(void)
     test_alerting(p, &v, &t);
     test_html(p, &v);
     test_forecast(p, &v);
+    test_mapping(p, &v);
     test_html_text(p);
     test_html_path(p);
     test_html_links(p);

@@ -1327,6 +1327,76 @@ static void test_lifecycle(void)
     free(block);
 }
 
+/* Growth by mapping: a slot's reading and a recycle's growers are copied
+ * out bounded, whatever a child wrote. */
+static void test_mapping(void)
+{
+    mw_layout_t l = { 2, 0, 4 };
+    char *block;
+    mw_table_t t;
+    mw_slot_t *s;
+    mw_mapping_growth_t g[MW_MAPPING_TOP + 2], out[MW_MAPPING_TOP];
+    mw_recycle_t ev, rc[MW_RECYCLES_LEN];
+    apr_time_t when = 1;
+    apr_uint32_t k;
+
+    block = new_table(&t, &l);
+    s = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 100, 1, SEC(1),
+                                                      1));
+    is_int(mw_mapping_copy(&t, 0, out, &when), 0, "no reading yet");
+    is_int(when, 0, "and no time");
+    ok(!mw_slot_mapping_asked(s), "not asked");
+    mw_slot_ask_mapping(s);
+    ok(mw_slot_mapping_asked(s), "asked");
+    ok(!mw_slot_mapping_asked(s), "once");
+
+    memset(g, 'x', sizeof(g));
+    for (k = 0; k < MW_MAPPING_TOP + 2; k++) {
+        g[k].mclass = MW_MAPPING_HEAP;
+        g[k].rss = g[k].private_bytes = 1000 - k;
+    }
+    mw_slot_note_mapping(s, SEC(5), g, MW_MAPPING_TOP + 2);
+    is_int(mw_mapping_copy(&t, 0, out, &when), MW_MAPPING_TOP,
+           "a reading of more growers keeps MW_MAPPING_TOP");
+    ok(when == SEC(5) && out[0].rss == 1000
+       && strlen(out[0].name) == MW_MAPPING_NAME_LEN - 1,
+       "its time, figures and names cut to their room");
+
+    s->mapping_seq++;                       /* a writer at work */
+    is_int(mw_mapping_copy(&t, 0, out, &when), 0, "none while written");
+    is_int(when, 0, "nor a time");
+    s->mapping_seq = APR_UINT32_MAX;        /* odd: written over */
+    mw_slot_note_mapping(s, SEC(6), g, 1);
+    is_int(mw_mapping_copy(&t, 0, out, &when), 1,
+           "a sequence written over still publishes");
+    s->mapping_count = APR_UINT32_MAX;      /* a forged count */
+    memset(s->mapping, 'y', sizeof(s->mapping));
+    is_int(mw_mapping_copy(&t, 0, out, &when), MW_MAPPING_TOP,
+           "a forged count is bounded");
+    ok(strlen(out[MW_MAPPING_TOP - 1].name) == MW_MAPPING_NAME_LEN - 1,
+       "forged names are NUL-terminated");
+    is_int(mw_mapping_copy(&t, 7, out, &when), 0, "a slot out of range");
+
+    memset(&ev, 0, sizeof(ev));
+    ev.mapping_count = MW_MAPPING_UNREAD;
+    mw_recycle_add(&t, &ev);
+    ev.mapping_count = MW_MAPPING_TOP + 2;
+    memcpy(ev.mapping, g, sizeof(ev.mapping));
+    mw_recycle_add(&t, &ev);
+    is_int(mw_recycle_copy(&t, rc, MW_RECYCLES_LEN), 2, "two recycles");
+    is_int(rc[0].mapping_count, MW_MAPPING_TOP,
+           "a recycle keeps at most MW_MAPPING_TOP growers");
+    is_int(rc[1].mapping_count, MW_MAPPING_UNREAD, "and no reading is none");
+    t.hdr->recycles[1].mapping_count = MW_MAPPING_UNREAD - 1;
+    memset(t.hdr->recycles[1].mapping, 'z',
+           sizeof(t.hdr->recycles[1].mapping));
+    mw_recycle_copy(&t, rc, MW_RECYCLES_LEN);
+    ok(rc[0].mapping_count == MW_MAPPING_TOP
+       && strlen(rc[0].mapping[0].name) == MW_MAPPING_NAME_LEN - 1,
+       "a forged recycle: count bounded, names NUL-terminated");
+    free(block);
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -1350,6 +1420,7 @@ int main(void)
     test_validation();
     test_trend_bound();
     test_ring_copies();
+    test_mapping();
     test_attr_aging();
     test_threads(p);
     test_history_concurrent(p);
