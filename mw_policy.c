@@ -150,7 +150,8 @@ void mw_policy_forecast(const mw_limits_t *l, const mw_figures_t *f,
 
     out->limit = MW_REASON_NONE;
     out->seconds = out->requests = MW_UNKNOWN;
-    if (trend->verdict != MW_VERDICT_LEAKING) {
+    if (trend->verdict != MW_VERDICT_LEAKING
+        && trend->verdict != MW_VERDICT_FRAGMENTED) {
         return;
     }
     /* As mw_policy_check: growth over the baseline, RSS unless the

@@ -76,10 +76,11 @@ int mw_policy_active(const mw_limits_t *limits);
 void mw_policy_ceiling(const mw_limits_t *in, unsigned percent,
                        mw_limits_t *out);
 
-/* A leaking child's way to the limit it would reach first, at the rates
- * its trend fitted. Growth, RSS and private memory all grow by what RSS
- * grows (leaked pages are private); MemwatchMinShared, a floor the trend
- * says nothing about, is not forecast. */
+/* A leaking (or fragmented) child's way to the limit it would reach
+ * first, at the rates its trend fitted. Growth, RSS and private memory
+ * all grow by what RSS grows (leaked pages, and those a fragmented heap
+ * keeps, are private); MemwatchMinShared, a floor the trend says nothing
+ * about, is not forecast. */
 typedef struct mw_forecast_t {
     mw_reason_e limit;          /* the nearest limit; NONE: no forecast */
     apr_uint64_t seconds;       /* MW_UNKNOWN: not known */
@@ -88,7 +89,8 @@ typedef struct mw_forecast_t {
 
 /* Seconds (rounded) and requests (rounded up) until the nearest limit of
  * `limits`, measured on the figures each is checked against: 0 once over
- * it. Unknown when the verdict is not leaking, no limit applies, a rate is
+ * it. Unknown when the verdict is neither leaking nor fragmented, no
+ * limit applies, a rate is
  * not positive, or the answer would not fit a double's exact integers
  * (figures from shared memory may be anything). */
 void mw_policy_forecast(const mw_limits_t *limits, const mw_figures_t *f,

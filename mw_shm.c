@@ -461,7 +461,7 @@ void mw_slot_trend_note(mw_slot_t *slot, apr_uint64_t n, apr_uint64_t rss,
 {
     if (mw_slot_state(slot) != MW_STATE_WARMING
         && mw_trend_due(&slot->trend, n) && mw_slot_trylock(slot)) {
-        mw_trend_add(&slot->trend, n, rss, now);
+        mw_trend_add(&slot->trend, n, rss, now, NULL);
         mw_slot_unlock(slot);
     }
 }

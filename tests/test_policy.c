@@ -371,6 +371,11 @@ static void test_forecast(void)
     mw_policy_forecast(&growth, &f, &t, &fc);
     ok(fc.seconds == MW_UNKNOWN && fc.requests == MW_UNKNOWN,
        "plateau, whatever its slope: unknown");
+    t = trend(MW_VERDICT_FRAGMENTED, 1024, MIB);
+    mw_policy_forecast(&growth, &f, &t, &fc);
+    ok(fc.limit == MW_REASON_GROWTH && fc.seconds == 3600
+       && fc.requests == 61440, "fragmented: RSS climbs all the same, "
+       "3600 s, 61440 requests");
     t = trend(MW_VERDICT_WARMING, 1024, MIB);
     mw_policy_forecast(&growth, &f, &t, &fc);
     ok(fc.seconds == MW_UNKNOWN, "still measuring: unknown");

@@ -138,7 +138,7 @@ static void build_table(mw_table_t *t, void *block, apr_size_t size,
     mw_trend_start(&s->trend, 0);
     for (k = 0; k < 16; k++) {
         mw_trend_add(&s->trend, k * 100, 40 * MIB + k * MIB,
-                     NOW - SEC(160) + SEC(10 * k));
+                     NOW - SEC(160) + SEC(10 * k), NULL);
     }
     add_history(t, s, 5, 40 * MIB, 1);
 
@@ -175,7 +175,7 @@ static void build_table(mw_table_t *t, void *block, apr_size_t size,
     mw_trend_start(&s->trend, 0);
     for (k = 0; k < 16; k++) {
         mw_trend_add(&s->trend, k * 100, 300 * MIB + (k % 2) * 4096,
-                     NOW - SEC(160) + SEC(10 * k));
+                     NOW - SEC(160) + SEC(10 * k), NULL);
     }
     add_history(t, s, 4, 290 * MIB, 1);
 

@@ -727,7 +727,7 @@ static void test_trend_bound(void)
     memset(&tr, 0, sizeof(tr));
     mw_trend_start(&tr, 0);
     tr.n = 100000;
-    mw_trend_add(&tr, 1, 2, 3);
+    mw_trend_add(&tr, 1, 2, 3, NULL);
     ok(tr.n >= 1 && tr.n <= MW_TREND_POINTS,
        "a damaged n is bounded before the write (n now %u)", tr.n);
 }
