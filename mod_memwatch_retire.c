@@ -399,17 +399,22 @@ static void *watcher(void *arg)
     int past_ceiling;
 
     while (!watcher_wait()) {
+        apr_time_t now;
+
         if (mw_leave_leaving()) {
             mw_leave_tick();
             continue;
         }
-        /* The child page's ask, off every request's path. */
+        /* The child page's ask, and malloc's figures once a second: off
+         * every request's path. */
         mw_mapping_answer();
+        now = apr_time_now();
+        mw_own_heap(now);
         if (checking
             && (++tick % WATCH_CHECK_TICKS == 0
                 || mw_slot_retire_requested(mw_my_slot(), &past_ceiling)
                    != MW_REASON_NONE)) {
-            watch_limits(apr_time_now());
+            watch_limits(now);
         }
     }
     return NULL;
