@@ -197,6 +197,7 @@ static void fill_view(mw_view_t *v, request_rec *r, int with_history)
     v->smaps_unavailable = mw_smaps_unavailable();
     v->heap_unavailable = mw_heap_unavailable();
     v->dry_run = conf->dry_run;
+    v->trim = conf->trim && !mw_heap_trim_unavailable();
     v->limits = conf->limits;
     v->max_total_private = conf->max_total_private;
     v->max_total_private_percent = conf->max_total_private_percent;
