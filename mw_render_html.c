@@ -678,8 +678,10 @@ static void heap_detail(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
               size_or_dash(p, c->heap_free));
     if (!isnan(c->trend.heap_rise)) {
         mw_printf(out, "<dt>Heap over the trend</dt><dd>in use changed by "
-                  "%s while RSS changed by %s</dd>",
+                  "%s and free by %s while RSS changed by %s</dd>",
                   mw_format_ssize(p, mw_view_double_i64(c->trend.heap_rise)),
+                  mw_format_ssize(p, mw_view_double_i64(
+                                         c->trend.heap_free_rise)),
                   mw_format_ssize(p, mw_view_double_i64(
                                          c->trend.rss_rise_then)));
     }

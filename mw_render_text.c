@@ -97,6 +97,8 @@ static void json_child_extra(mw_out_t *out, const mw_child_view_t *c)
               c->heap_time ? apr_time_sec(c->heap_time) : 0);
     json_bytes_double(out, "trend_heap_in_use_rise_bytes",
                       c->trend.heap_rise);
+    json_bytes_double(out, "trend_heap_free_rise_bytes",
+                      c->trend.heap_free_rise);
     json_bytes_double(out, "trend_rss_rise_bytes", c->trend.rss_rise_then);
     json_u64(out, "trims", c->trims, 1);
     json_u64(out, "trim_reclaimed_bytes", c->trim_reclaimed, 0);

@@ -467,6 +467,7 @@ void mw_slot_trend_note(mw_slot_t *slot, apr_uint64_t n, apr_uint64_t rss,
         heap.time = slot->heap_time;
         mw_atomic_acquire();
         heap.in_use = mw_atomic_read64(&slot->heap_in_use);
+        heap.free_bytes = mw_atomic_read64(&slot->heap_free);
         mw_trend_add(&slot->trend, n, rss, now, &heap);
         mw_slot_unlock(slot);
     }

@@ -1261,7 +1261,7 @@ static void test_heap_formats(apr_pool_t *p)
     mw_view_t v;
     mw_slot_t *s;
     mw_heap_t heap = { 6 * MIB, 90 * MIB };
-    mw_trend_heap_t last = { 6 * MIB, 0 };
+    mw_trend_heap_t last = { 6 * MIB, 0, 0 };
     test_buf_t b;
     mw_out_t *out = test_buf_init(&b);
     mw_html_opts_t o = { "/memwatch", 0, -1 };
@@ -1277,6 +1277,7 @@ static void test_heap_formats(apr_pool_t *p)
     for (k = 0; k < 16; k++) {
         last.time = NOW - SEC(160) + SEC(10 * k) - SEC(1);
         last.in_use = 6 * MIB + k * 1024;
+        last.free_bytes = k * MIB;
         mw_trend_add(&s->trend, k * 100, 40 * MIB + k * MIB,
                      NOW - SEC(160) + SEC(10 * k), &last);
     }
@@ -1305,7 +1306,8 @@ static void test_heap_formats(apr_pool_t *p)
        "JSON: heap_in_use_bytes, heap_free_bytes and heap_time");
     ok(strstr(b.data, "\"heap_in_use_bytes\":null,\"heap_free_bytes\":null,"
                       "\"heap_time\":0,\"trend_heap_in_use_rise_bytes\":"
-                      "null,\"trend_rss_rise_bytes\":null,\"trims\":0,"
+                      "null,\"trend_heap_free_rise_bytes\":null,"
+                      "\"trend_rss_rise_bytes\":null,\"trims\":0,"
                       "\"trim_reclaimed_bytes\":0") != NULL,
        "JSON: null where the heap was never read");
     ok(strstr(b.data, "\"verdict\":\"fragmented\"") != NULL,

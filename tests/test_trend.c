@@ -277,15 +277,19 @@ static double in_use_leak_spiky(apr_uint64_t n)
     return in_use_leak_4k(n) + (n / 100 % 3 == 1 ? 8 * MIB : 0);
 }
 
+/* Does malloc hold RSS's growth (free what is not in use), or is it
+ * memory malloc never sees (another allocator's own mappings)? */
+enum { HELD, NOT_MALLOCS };
+
 /* As feed(), one request every 10 ms, with malloc's figures read every
  * `heap_every` requests (0: never) and each point carrying the last
  * reading, as mw_slot_trend_note does. */
 static void feed_heap(mw_trend_t *t, apr_uint64_t requests, rss_fn f,
-                      in_use_fn h, apr_uint64_t heap_every)
+                      in_use_fn h, apr_uint64_t heap_every, int held)
 {
     const double base = 40 * MIB;
     const apr_time_t t0 = apr_time_from_sec(1700000000);
-    mw_trend_heap_t last = { MW_UNKNOWN, 0 };
+    mw_trend_heap_t last = { MW_UNKNOWN, MW_UNKNOWN, 0 };
     apr_uint64_t r;
 
     mw_trend_start(t, 0);
@@ -293,7 +297,11 @@ static void feed_heap(mw_trend_t *t, apr_uint64_t requests, rss_fn f,
         apr_time_t now = t0 + (apr_time_t)r * 10000;
 
         if (heap_every && r % heap_every == 0) {
+            double free_bytes = f(r) - (h(r) - h(0));
+
             last.in_use = (apr_uint64_t)h(r);
+            last.free_bytes = held == HELD && free_bytes > 0
+                              ? (apr_uint64_t)free_bytes : 0;
             last.time = now;
         }
         if (mw_trend_due(t, r)) {
@@ -311,7 +319,7 @@ static void test_fragmented(void)
 
     /* RSS 4 KiB a request, in use flat, read every second (100
      * requests): fragmentation. */
-    feed_heap(&t, 20000, leak_4k, in_use_flat, 100);
+    feed_heap(&t, 20000, leak_4k, in_use_flat, 100, HELD);
     mw_trend_analyse(&t, &res);
     is_int(res.verdict, MW_VERDICT_FRAGMENTED,
            "RSS climbs 4 KiB a request, in use flat: fragmented");
@@ -325,8 +333,21 @@ static void test_fragmented(void)
     ok(fabs(res.per_request - 4096) <= 0.05 * 4096,
        "the slope is still RSS's (%.1f B a request)", res.per_request);
 
+    ok(res.heap_free_rise >= 0.9 * res.rss_rise_then,
+       "malloc holds it free (%.0f of %.0f)", res.heap_free_rise,
+       res.rss_rise_then);
+
+    /* RSS climbs, malloc's figures do not: memory malloc never saw, a
+     * leak of another allocator (Python's object arenas). */
+    feed_heap(&t, 20000, leak_4k, in_use_flat, 100, NOT_MALLOCS);
+    mw_trend_analyse(&t, &res);
+    is_int(res.verdict, MW_VERDICT_LEAKING,
+           "RSS climbs, malloc holds none of it: leaking");
+    ok(fabs(res.heap_free_rise) < 64 * KIB, "free did not rise (%.0f)",
+       res.heap_free_rise);
+
     /* The same climb with in use keeping pace: a leak. */
-    feed_heap(&t, 20000, leak_4k, in_use_leak_4k, 100);
+    feed_heap(&t, 20000, leak_4k, in_use_leak_4k, 100, HELD);
     mw_trend_analyse(&t, &res);
     is_int(res.verdict, MW_VERDICT_LEAKING, "in use climbs with RSS: leaking");
     ok(fabs(res.heap_rise - res.rss_rise_then) <= 0.05 * res.rss_rise_then,
@@ -334,11 +355,11 @@ static void test_fragmented(void)
        res.rss_rise_then);
 
     /* Either side of the share. */
-    feed_heap(&t, 20000, leak_4k, in_use_20pc, 100);
+    feed_heap(&t, 20000, leak_4k, in_use_20pc, 100, HELD);
     mw_trend_analyse(&t, &res);
     is_int(res.verdict, MW_VERDICT_FRAGMENTED,
            "in use rises a fifth as fast as RSS: fragmented");
-    feed_heap(&t, 20000, leak_4k, in_use_30pc, 100);
+    feed_heap(&t, 20000, leak_4k, in_use_30pc, 100, HELD);
     mw_trend_analyse(&t, &res);
     is_int(res.verdict, MW_VERDICT_LEAKING,
            "in use rises 30 %% as fast as RSS: leaking (a leak as well)");
@@ -346,11 +367,11 @@ static void test_fragmented(void)
     /* Readings far apart are measured over their own span: one every
      * 20 s (the newer half spans 100 s) still tells a leak from
      * fragmentation. */
-    feed_heap(&t, 20000, leak_4k, in_use_leak_4k, 2000);
+    feed_heap(&t, 20000, leak_4k, in_use_leak_4k, 2000, HELD);
     mw_trend_analyse(&t, &res);
     is_int(res.verdict, MW_VERDICT_LEAKING,
            "a leak read every 20 s: leaking");
-    feed_heap(&t, 20000, leak_4k, in_use_flat, 2000);
+    feed_heap(&t, 20000, leak_4k, in_use_flat, 2000, HELD);
     mw_trend_analyse(&t, &res);
     is_int(res.verdict, MW_VERDICT_FRAGMENTED,
            "flat in use read every 20 s: fragmented");
@@ -358,33 +379,33 @@ static void test_fragmented(void)
     /* None made within the window's newer half (one every 120 s): a
      * reading carried over from before could miss a leak's rise in use,
      * so no verdict of fragmentation. */
-    feed_heap(&t, 20000, leak_4k, in_use_flat, 12000);
+    feed_heap(&t, 20000, leak_4k, in_use_flat, 12000, HELD);
     mw_trend_analyse(&t, &res);
     is_int(res.verdict, MW_VERDICT_LEAKING,
            "no reading in the window's newer half: leaking");
-    ok(isnan(res.heap_rise) && isnan(res.rss_rise_then),
-       "and the heap's part unknown");
+    ok(isnan(res.heap_rise) && isnan(res.heap_free_rise)
+       && isnan(res.rss_rise_then), "and the heap's part unknown");
 
     /* Readings made while requests run hold what those have for a
      * moment: spikes of 8 MiB in one reading in three. The lowest of each
      * third is the floor. */
-    feed_heap(&t, 20000, leak_4k, in_use_spiky, 100);
+    feed_heap(&t, 20000, leak_4k, in_use_spiky, 100, HELD);
     mw_trend_analyse(&t, &res);
     is_int(res.verdict, MW_VERDICT_FRAGMENTED,
            "flat in use with spikes: fragmented");
-    feed_heap(&t, 20000, leak_4k, in_use_leak_spiky, 100);
+    feed_heap(&t, 20000, leak_4k, in_use_leak_spiky, 100, HELD);
     mw_trend_analyse(&t, &res);
     is_int(res.verdict, MW_VERDICT_LEAKING,
            "a leak with spikes: leaking");
 
     /* No readings at all (not glibc). */
-    feed_heap(&t, 20000, leak_4k, in_use_flat, 0);
+    feed_heap(&t, 20000, leak_4k, in_use_flat, 0, HELD);
     mw_trend_analyse(&t, &res);
     is_int(res.verdict, MW_VERDICT_LEAKING, "no heap figures: leaking");
     ok(isnan(res.heap_rise), "heap rise unknown");
 
     /* Flat RSS and flat in use: a plateau stays one. */
-    feed_heap(&t, 20000, plateau_32m, in_use_flat, 100);
+    feed_heap(&t, 20000, plateau_32m, in_use_flat, 100, HELD);
     mw_trend_analyse(&t, &res);
     is_int(res.verdict, MW_VERDICT_PLATEAU, "flat RSS: plateau, whatever "
            "the heap");
@@ -394,14 +415,14 @@ static void test_fragmented(void)
     /* Figures a damaged slot may hold: an unknown reading at one end, a
      * reading time in the future, extremes. Never fragmented on them,
      * never a figure no format can carry. */
-    feed_heap(&t, 20000, leak_4k, in_use_flat, 100);
+    feed_heap(&t, 20000, leak_4k, in_use_flat, 100, HELD);
     for (k = t.n - t.n / 2 / 2; k < t.n; k++) {
-        t.pts[k].heap_in_use = MW_UNKNOWN;
+        t.pts[k].heap_free = MW_UNKNOWN;
     }
     mw_trend_analyse(&t, &res);
     is_int(res.verdict, MW_VERDICT_LEAKING,
-           "no known reading in the newer half: leaking");
-    feed_heap(&t, 20000, leak_4k, in_use_flat, 100);
+           "no reading known whole in the newer half: leaking");
+    feed_heap(&t, 20000, leak_4k, in_use_flat, 100, HELD);
     t.pts[t.n - 1].heap_time = APR_INT64_MAX;
     t.pts[t.n / 2].heap_time = APR_INT64_MIN;
     mw_trend_analyse(&t, &res);
@@ -409,7 +430,9 @@ static void test_fragmented(void)
        "extreme reading times: a figure or unknown");
     ok(isnan(res.rss_rise_then) || isfinite(res.rss_rise_then),
        "and RSS's rise then likewise");
-    feed_heap(&t, 20000, leak_4k, in_use_flat, 100);
+    ok(isnan(res.heap_free_rise) || isfinite(res.heap_free_rise),
+       "and the free bytes' rise");
+    feed_heap(&t, 20000, leak_4k, in_use_flat, 100, HELD);
     for (k = t.n - t.n / 2 / 2; k < t.n; k++) {
         t.pts[k].heap_time = t.pts[t.n / 2].heap_time;
     }
