@@ -191,7 +191,7 @@ static void announce(server_rec *s, apr_pool_t *p, const subject_t *who,
  * mw_policy_trim_due allows, and read RSS again into f: also when it does
  * not, as a reading from before another thread's trim would retire the
  * child for memory it gave back. The trim, what it gave back and whether
- * the child is now under its limits go to the log (MW0024), the slot and
+ * the child is now under its limits go to the log (MW0025), the slot and
  * the totals. Returns 0, f untouched, while another thread is at it: that
  * thread decides. */
 static int trim_first(server_rec *s, apr_pool_t *p, const subject_t *who,
@@ -223,7 +223,7 @@ static int trim_first(server_rec *s, apr_pool_t *p, const subject_t *who,
     mw_slot_note_trim(mw_table(), who->slot,
                       before > f->rss ? before - f->rss : 0, kept);
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
-                 "MW0024: child pid %" APR_PID_T_FMT " (slot %d) over its "
+                 "MW0025: child pid %" APR_PID_T_FMT " (slot %d) over its "
                  "%s limit: malloc_trim gave back %s, rss %s now (was %s); "
                  "%s", who->child_pid, who->index, mw_reason_name(reason),
                  mw_format_size(p, before > f->rss ? before - f->rss : 0),

@@ -11,7 +11,7 @@
 # readings; they stop once the child grew by half its limit (read from
 # /proc). The verdict is fragmented, and every format shows the heap.
 # Then one call of 32 MiB takes each child past its limit: with Off it is
-# recycled; with On it trims (MW0024), is back under its limit and keeps
+# recycled; with On it trims (MW0025), is back under its limit and keeps
 # serving, and its trim and the bytes given back are counted.
 use strict;
 use warnings FATAL => 'all';
@@ -185,9 +185,9 @@ ok t_cmp($prom =~ /^memwatch_trims_total\{outcome="under_limit"\} 1$/m
 my ($bytes) = $prom =~ /^memwatch_trim_reclaimed_bytes_total (\d+)$/m;
 ok t_cmp($bytes // 0, $c->{trim_reclaimed_bytes},
          'Prometheus: memwatch_trim_reclaimed_bytes_total');
-ok t_cmp($srv{On}->log_count(qr/MW0024: child pid $pid{On} .* over its growth limit: malloc_trim gave back .* under its limits now: it stays/),
-         1, 'MW0024 says what the trim gave back');
-ok t_cmp($srv{Off}->log_count(qr/MW0024/), 0, 'no MW0024 with Off');
+ok t_cmp($srv{On}->log_count(qr/MW0025: child pid $pid{On} .* over its growth limit: malloc_trim gave back .* under its limits now: it stays/),
+         1, 'MW0025 says what the trim gave back');
+ok t_cmp($srv{Off}->log_count(qr/MW0025/), 0, 'no MW0025 with Off');
 
 MemwatchServer::stop_all(values %srv);
 t_debug(sprintf "allocator.t on $ENV{MEMWATCH_MPM}: %.1f s", time - $t0);
