@@ -24,6 +24,7 @@ void *mw_create_server_config(apr_pool_t *p, server_rec *s)
     c->max_retiring = 1;
     c->min_lifetime = 0;
     c->exit_timeout = 30;
+    c->trim = 1;
     c->history_len = 120;
     c->history_interval = 30;
     c->attribute_depth = 2;
@@ -309,6 +310,10 @@ const command_rec mw_cmds[] = {
                   "stopped serving (0: never)"),
     AP_INIT_FLAG("MemwatchDryRun", set_flag, FIELD(dry_run), RSRC_CONF,
                  "On: decide and log, but recycle nothing"),
+    AP_INIT_FLAG("MemwatchTrim", set_flag, FIELD(trim), RSRC_CONF,
+                 "On: a child over an RSS limit first gives malloc's free "
+                 "memory back (malloc_trim) and retires only if still "
+                 "over"),
     AP_INIT_TAKE12("MemwatchHistory", set_history, NULL, RSRC_CONF,
                    "Samples of history per child, and seconds between them"),
     AP_INIT_TAKE1("MemwatchAttributeDepth", set_number, &attribute_depth,

@@ -30,6 +30,7 @@ typedef struct mw_config_t {
     apr_uint32_t min_lifetime;      /* seconds */
     apr_uint32_t exit_timeout;      /* seconds; 0: never kill */
     int dry_run;
+    int trim;                       /* MemwatchTrim: malloc_trim first */
     apr_uint32_t history_len;       /* samples per child */
     apr_uint32_t history_interval;  /* seconds between samples */
     apr_uint32_t attribute_depth;   /* URL path segments */

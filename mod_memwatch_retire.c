@@ -13,6 +13,9 @@
  * MemwatchMinLifetime and a MemwatchMaxRetiring ticket; past it, it leaves
  * regardless. Leaving is mod_memwatch_leave.c's.
  *
+ * With MemwatchTrim, a child over an RSS limit first gives malloc's free
+ * memory back and reads RSS again: it retires only if still over.
+ *
  * As the MPM destroys pchild, after every worker has finished, the child
  * marks itself exiting and gives its ticket back; the parent ends a child
  * stuck in its exit (mod_memwatch_parent.c).
@@ -23,6 +26,7 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "http_core.h"
 #include "apr_random.h"
 
 #include "ap_mpm.h"
@@ -36,8 +40,10 @@
 #include "mod_memwatch_mapping.h"
 #include "mod_memwatch_leave.h"
 #include "mod_memwatch_retire.h"
+#include "mw_atomic.h"
 #include "mw_clock.h"
 #include "mw_format.h"
+#include "mw_heap.h"
 
 /* The watcher thread's period, and its checks of the limits. */
 #define WATCH_TICK apr_time_from_msec(100)
@@ -81,6 +87,12 @@ static int watcher_stop;            /* under watcher_mutex */
 static int watcher_woken;           /* under watcher_mutex */
 
 static void watcher_wake(int stop);
+
+/* MemwatchTrim: this child's last trim (mw_policy_trim_due): when, on the
+ * monotonic clock, and the RSS it left. Written under trim_busy, which
+ * one deciding thread at a time holds. */
+static volatile apr_uint32_t trim_busy;
+static mw_trim_last_t trim_last;
 
 /* ---- Deciding -------------------------------------------------------- */
 
@@ -174,15 +186,63 @@ static void announce(server_rec *s, apr_pool_t *p, const subject_t *who,
     record(who, d);
 }
 
-/* Decide for `who` on figures `f`, and move its slot to the state that
+/* MemwatchTrim: `who`, this child, is over `reason`, an RSS limit. Give
+ * malloc's free memory back on this thread (the one that decided), when
+ * mw_policy_trim_due allows, and read RSS again into f: also when it does
+ * not, as a reading from before another thread's trim would retire the
+ * child for memory it gave back. The trim, what it gave back and whether
+ * the child is now under its limits go to the log (MW0025), the slot and
+ * the totals. Returns 0, f untouched, while another thread is at it: that
+ * thread decides. */
+static int trim_first(server_rec *s, apr_pool_t *p, const subject_t *who,
+                      const mw_limits_t *limits, mw_reason_e reason,
+                      mw_figures_t *f)
+{
+    apr_time_t mono = mw_clock_now();
+    apr_uint64_t before = f->rss, fresh;
+    int trim, kept;
+
+    if (mw_atomic_cas32(&trim_busy, 1, 0) != 0) {
+        return 0;
+    }
+    trim = mw_policy_trim_due(&trim_last, before, mono)
+           && mw_heap_trim() == APR_SUCCESS;
+    fresh = mw_own_rss();
+    f->rss = fresh ? fresh : before;    /* statm unreadable: as it was */
+    if (trim) {
+        trim_last.done = 1;
+        trim_last.time = mono;
+        trim_last.rss_after = f->rss;
+    }
+    mw_atomic_set32(&trim_busy, 0);
+    if (!trim) {
+        return 1;
+    }
+    mw_slot_note_rss(who->slot, f->rss);
+    kept = mw_policy_check(limits, f) == MW_REASON_NONE;
+    mw_slot_note_trim(mw_table(), who->slot,
+                      before > f->rss ? before - f->rss : 0, kept);
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                 "MW0025: child pid %" APR_PID_T_FMT " (slot %d) over its "
+                 "%s limit: malloc_trim gave back %s, rss %s now (was %s); "
+                 "%s", who->child_pid, who->index, mw_reason_name(reason),
+                 mw_format_size(p, before > f->rss ? before - f->rss : 0),
+                 mw_format_size(p, f->rss), mw_format_size(p, before),
+                 kept ? "under its limits now: it stays"
+                      : "still over its limits");
+    return 1;
+}
+
+/* Decide for `who` on `figures`, and move its slot to the state that
  * follows. Returns 1 when it must leave now: the caller starts that, and
  * only then announces *out. Logging takes a while (much longer when this
  * thread is preempted in the write), and until the process has stopped
  * taking work its other threads go on starting keep-alive requests. */
 static int decide(server_rec *s, apr_pool_t *p, const subject_t *who,
-                  const mw_figures_t *f, int largest_over_total,
+                  const mw_figures_t *figures, int largest_over_total,
                   apr_uint64_t requests, apr_time_t now, decision_t *out)
 {
+    mw_figures_t f = *figures;
     const mw_table_t *t = mw_table();
     mw_slot_t *sl = who->slot;
     mw_state_e state = mw_slot_state(sl);
@@ -197,9 +257,18 @@ static int decide(server_rec *s, apr_pool_t *p, const subject_t *who,
     mw_slot_limits(sl, &limits);
     mw_policy_ceiling(&limits, conf->ceiling, &ceiling);
     in.state = state;
-    in.reason = mw_policy_check(&limits, f);
+    in.reason = mw_policy_check(&limits, &f);
+    /* Only this child can trim itself: not the parent for an idle prefork
+     * child. */
+    if (conf->trim && who->self && mw_policy_trimmable(in.reason)
+        && (state == MW_STATE_OK || state == MW_STATE_WAITING)) {
+        if (!trim_first(s, p, who, &limits, in.reason, &f)) {
+            return 0;
+        }
+        in.reason = mw_policy_check(&limits, &f);
+    }
     in.over_ceiling = in.reason != MW_REASON_NONE
-                      && mw_policy_check(&ceiling, f) != MW_REASON_NONE;
+                      && mw_policy_check(&ceiling, &f) != MW_REASON_NONE;
     if (in.reason == MW_REASON_NONE && largest_over_total) {
         in.reason = MW_REASON_TOTAL_PRIVATE;
         in.over_ceiling = largest_over_total == 2;
@@ -214,7 +283,7 @@ static int decide(server_rec *s, apr_pool_t *p, const subject_t *who,
     in.ticket_free = mw_table_retiring(t) < conf->max_retiring;
     d = mw_policy_decide(&in, &hold);
     out->reason = in.reason;
-    out->figures = *f;
+    out->figures = f;
     out->requests = requests;
     out->now = now;
 
@@ -399,17 +468,22 @@ static void *watcher(void *arg)
     int past_ceiling;
 
     while (!watcher_wait()) {
+        apr_time_t now;
+
         if (mw_leave_leaving()) {
             mw_leave_tick();
             continue;
         }
-        /* The child page's ask, off every request's path. */
+        /* The child page's ask, and malloc's figures once a second: off
+         * every request's path. */
         mw_mapping_answer();
+        now = apr_time_now();
+        mw_own_heap(now);
         if (checking
             && (++tick % WATCH_CHECK_TICKS == 0
                 || mw_slot_retire_requested(mw_my_slot(), &past_ceiling)
                    != MW_REASON_NONE)) {
-            watch_limits(apr_time_now());
+            watch_limits(now);
         }
     }
     return NULL;
@@ -504,6 +578,14 @@ void mw_retire_post_config(server_rec *s)
 {
     conf = mw_config(s);
     one_process = mw_config_one_process();
+    if (conf->trim && (conf->limits.max_growth || conf->limits.max_rss)
+        && mw_heap_trim_unavailable()
+        && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MW0021: MemwatchTrim "
+                     "is inactive: %s; children over a limit retire "
+                     "untrimmed (MemwatchTrim Off silences this)",
+                     mw_heap_trim_unavailable());
+    }
 }
 
 /* ---- For the parent: an idle prefork child ---------------------------- */

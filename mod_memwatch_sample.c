@@ -488,6 +488,12 @@ static MW_COLD void request_read(request_rec *r, const request_state_t *st,
     mw_atomic_set32(&hot.near_limit,
                     mw_policy_near(&limits, &fig.memory) || near_private);
     mw_retire_check_request(r, &fig);
+    /* malloc's figures, once a second at most: worker and event children
+     * read them on their watcher thread instead, away from the requests
+     * whose arenas mallinfo2 locks. */
+    if (!hot.threaded) {
+        mw_own_heap(fig.now);
+    }
     record_history(n, &statm, fig.now);
     /* The child page's ask: worker and event answer on their watcher
      * thread, a prefork child here, after its own request. */

@@ -25,6 +25,7 @@
 #include "mod_memwatch_table.h"
 #include "mod_memwatch_mapping.h"
 #include "mod_memwatch_status.h"
+#include "mw_heap.h"
 #include "mw_hot.h"
 #include "mw_manual.h"
 #include "mw_render.h"
@@ -194,7 +195,9 @@ static void fill_view(mw_view_t *v, request_rec *r, int with_history)
                                        : mw_table_nslots(t);
     v->pools_unavailable = mw_pools_unavailable();
     v->smaps_unavailable = mw_smaps_unavailable();
+    v->heap_unavailable = mw_heap_unavailable();
     v->dry_run = conf->dry_run;
+    v->trim = conf->trim && !mw_heap_trim_unavailable();
     v->limits = conf->limits;
     v->max_total_private = conf->max_total_private;
     v->max_total_private_percent = conf->max_total_private_percent;

@@ -85,6 +85,18 @@ apr_status_t mw_own_statm(mw_statm_t *st)
     return rv == APR_SUCCESS ? mw_statm_parse(buf, page_size, st) : rv;
 }
 
+void mw_own_heap(apr_time_t now)
+{
+    mw_heap_t heap;
+
+    if (!my_slot || mw_heap_unavailable()
+        || !mw_slot_heap_due(my_slot, now, MW_HEAP_INTERVAL)) {
+        return;
+    }
+    mw_slot_note_heap(my_slot, now, mw_heap_read(&heap) == APR_SUCCESS
+                                    ? &heap : NULL);
+}
+
 mw_conn_t *mw_conn_create(conn_rec *c)
 {
     mw_conn_t *conn;

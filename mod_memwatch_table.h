@@ -25,6 +25,14 @@ int mw_my_slot_index(void);
 apr_uint64_t mw_own_rss(void);
 apr_status_t mw_own_statm(mw_statm_t *st);
 
+/* In a child: malloc's figures into its slot, when MW_HEAP_INTERVAL has
+ * passed since the last reading. mallinfo2 takes every arena's lock in
+ * turn, so one thread reads: the watcher thread of a worker or event
+ * child, the request path of a prefork child (on a request that read
+ * RSS). */
+#define MW_HEAP_INTERVAL apr_time_from_sec(1)
+void mw_own_heap(apr_time_t now);
+
 /* What this system cannot measure, and why (NULL: it can). */
 const char *mw_smaps_unavailable(void);
 const char *mw_pools_unavailable(void);

@@ -29,6 +29,7 @@ static const char *const verdict_names[MW_VERDICT_COUNT] = {
     [MW_VERDICT_WARMING] = "measuring",
     [MW_VERDICT_PLATEAU] = "plateau",
     [MW_VERDICT_LEAKING] = "leaking",
+    [MW_VERDICT_FRAGMENTED] = "fragmented",
 };
 
 static const char *const mapping_class_names[MW_MAPPING_CLASS_COUNT] = {

@@ -44,13 +44,16 @@ typedef enum {
     MW_REASON_COUNT
 } mw_reason_e;
 
-/* Is a child leaking (mw_trend)? */
+/* Is a child leaking, or is its heap fragmenting (mw_trend)? */
 typedef enum {
     MW_VERDICT_WARMING = 0,         /* too few points since warm-up:
                                      * "measuring", not the state's
                                      * "warming", which it outlasts */
     MW_VERDICT_PLATEAU,             /* grew, then levelled off */
     MW_VERDICT_LEAKING,             /* keeps climbing with requests */
+    MW_VERDICT_FRAGMENTED,          /* climbs too, but malloc's bytes in
+                                     * use do not: the heap keeps free
+                                     * memory it cannot give back */
     MW_VERDICT_COUNT
 } mw_verdict_e;
 

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "mw_clock.h"
 #include "mw_policy.h"
 
 mw_reason_e mw_policy_check(const mw_limits_t *l, const mw_figures_t *f)
@@ -150,7 +151,8 @@ void mw_policy_forecast(const mw_limits_t *l, const mw_figures_t *f,
 
     out->limit = MW_REASON_NONE;
     out->seconds = out->requests = MW_UNKNOWN;
-    if (trend->verdict != MW_VERDICT_LEAKING) {
+    if (trend->verdict != MW_VERDICT_LEAKING
+        && trend->verdict != MW_VERDICT_FRAGMENTED) {
         return;
     }
     /* As mw_policy_check: growth over the baseline, RSS unless the
@@ -172,6 +174,27 @@ void mw_policy_forecast(const mw_limits_t *l, const mw_figures_t *f,
     }
     out->seconds = units_until(left, trend->per_minute / 60.0, 0);
     out->requests = units_until(left, trend->per_request, 1);
+}
+
+int mw_policy_trimmable(mw_reason_e reason)
+{
+    return reason == MW_REASON_GROWTH || reason == MW_REASON_RSS;
+}
+
+int mw_policy_trim_due(const mw_trim_last_t *last, apr_uint64_t rss,
+                       apr_time_t now)
+{
+    apr_interval_time_t since = mw_clock_since(now, last->time);
+
+    if (!last->done) {
+        return 1;
+    }
+    if (since < MW_TRIM_MIN_INTERVAL) {
+        return 0;
+    }
+    return since >= MW_TRIM_RETRY
+           || (rss > last->rss_after
+               && rss - last->rss_after >= last->rss_after / 8);
 }
 
 mw_decision_e mw_policy_decide(const mw_decision_in_t *in, mw_hold_e *hold)

@@ -76,10 +76,11 @@ int mw_policy_active(const mw_limits_t *limits);
 void mw_policy_ceiling(const mw_limits_t *in, unsigned percent,
                        mw_limits_t *out);
 
-/* A leaking child's way to the limit it would reach first, at the rates
- * its trend fitted. Growth, RSS and private memory all grow by what RSS
- * grows (leaked pages are private); MemwatchMinShared, a floor the trend
- * says nothing about, is not forecast. */
+/* A leaking (or fragmented) child's way to the limit it would reach
+ * first, at the rates its trend fitted. Growth, RSS and private memory
+ * all grow by what RSS grows (leaked pages, and those a fragmented heap
+ * keeps, are private); MemwatchMinShared, a floor the trend says nothing
+ * about, is not forecast. */
 typedef struct mw_forecast_t {
     mw_reason_e limit;          /* the nearest limit; NONE: no forecast */
     apr_uint64_t seconds;       /* MW_UNKNOWN: not known */
@@ -88,11 +89,38 @@ typedef struct mw_forecast_t {
 
 /* Seconds (rounded) and requests (rounded up) until the nearest limit of
  * `limits`, measured on the figures each is checked against: 0 once over
- * it. Unknown when the verdict is not leaking, no limit applies, a rate is
+ * it. Unknown when the verdict is neither leaking nor fragmented, no
+ * limit applies, a rate is
  * not positive, or the answer would not fit a double's exact integers
  * (figures from shared memory may be anything). */
 void mw_policy_forecast(const mw_limits_t *limits, const mw_figures_t *f,
                         const mw_trend_result_t *trend, mw_forecast_t *out);
+
+/* MemwatchTrim: before a child retires for a limit measured on RSS
+ * (growth or RSS; not the private and shared ones, whose figures come
+ * from smaps_rollup), it gives malloc's free memory back (mw_heap_trim)
+ * and reads RSS again. A trim takes every arena's lock in turn and gives
+ * back pages the heap may want again, so a child trims at most once per
+ * MW_TRIM_MIN_INTERVAL; after that, only once its RSS grew by an eighth
+ * over what its last trim left it (new memory a trim may give back), or
+ * MW_TRIM_RETRY passed. A child a trim left over its limit, held back
+ * (MemwatchMaxRetiring, MemwatchMinLifetime), so does not trim on each of
+ * its checks. */
+#define MW_TRIM_MIN_INTERVAL    apr_time_from_sec(1)
+#define MW_TRIM_RETRY           apr_time_from_sec(60)
+
+typedef struct mw_trim_last_t {
+    int done;                   /* a trim was made */
+    apr_time_t time;            /* when, on the monotonic clock */
+    apr_uint64_t rss_after;     /* RSS read after it */
+} mw_trim_last_t;
+
+/* Can a trim help with the limit crossed? */
+int mw_policy_trimmable(mw_reason_e reason);
+
+/* May a child trim at `now` (monotonic), with `rss`? */
+int mw_policy_trim_due(const mw_trim_last_t *last, apr_uint64_t rss,
+                       apr_time_t now);
 
 /* What a child over a limit does now. */
 typedef enum {

@@ -5,6 +5,8 @@
  * exited children; and a detail view per child. Inline CSS and SVG only:
  * no scripts, no fonts. */
 
+#include <math.h>
+
 #include "mw_render_chart.h"
 
 #ifdef MW_SHM_H
@@ -129,6 +131,7 @@ static void head(mw_out_t *out, const mw_view_t *v,
         "text-align:right;white-space:nowrap}"
         "th{background:#f3f3f3}td.l,th.l{text-align:left}"
         ".leaking,.retiring,.waiting,.exiting{color:#b00;font-weight:bold}"
+        ".fragmented{color:#b60;font-weight:bold}"
         ".plateau{color:#070}.note{color:#555}"
         "dl.sum{display:grid;grid-template-columns:max-content auto;"
         "gap:2px 16px}dl.sum dt{font-weight:bold}dl.sum dd{margin:0}"
@@ -285,6 +288,14 @@ static void summary(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
         }
     }
     mw_puts(out, "</dd>");
+    if (v->trim || v->trims_total) {
+        mw_printf(out, "<dt title=\"MemwatchTrim: malloc_trim before a child "
+                  "retires for an RSS limit\">Trims</dt><dd>%"
+                  APR_UINT64_T_FMT " (%" APR_UINT64_T_FMT " left the child "
+                  "under its limits), %s given back</dd>", v->trims_total,
+                  v->trim_kept_total,
+                  mw_format_size(p, v->trim_reclaimed_total));
+    }
     html_memory(out, v, p);
     mw_puts(out, "</dl>\n");
     if (v->damaged) {
@@ -302,6 +313,11 @@ static void summary(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
     if (v->smaps_unavailable) {
         mw_puts(out, "<p class=\"note\">Private/shared split not available: ");
         mw_put_html_text(out, v->smaps_unavailable);
+        mw_puts(out, "</p>\n");
+    }
+    if (v->heap_unavailable) {
+        mw_puts(out, "<p class=\"note\">malloc's figures not available: ");
+        mw_put_html_text(out, v->heap_unavailable);
         mw_puts(out, "</p>\n");
     }
 }
@@ -367,6 +383,8 @@ static void children_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
         "Slot</th><th>PID</th><th>Age</th><th>Requests</th>"
         "<th>Conns</th><th>RSS</th><th>Peak</th><th>Baseline</th>"
         "<th>Growth</th><th>Private</th><th>Shared</th>"
+        "<th title=\"malloc's bytes in use / free but kept, over all its "
+        "arenas\">Heap in use / free</th>"
         "<th>Req pool peak / mean</th>"
         "<th title=\"connection pool peak / largest growth within one "
         "connection\">Conn pool</th><th>Growth/req</th>"
@@ -383,7 +401,8 @@ static void children_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
         mw_printf(out, "?child=%u\">%u</a></td><td>%u</td><td>%s</td>"
                   "<td>%" APR_UINT64_T_FMT "</td><td>%" APR_UINT64_T_FMT
                   "</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
-                  "<td>%s</td><td>%s</td><td>%s / %s</td><td>%s / %s</td>",
+                  "<td>%s</td><td>%s</td><td>%s / %s</td><td>%s / %s</td>"
+                  "<td>%s / %s</td>",
                   c->slot, c->slot, c->pid,
                   mw_format_duration(p, mw_view_seconds(v->now, c->started)),
                   c->requests, c->connections, mw_format_size(p, c->rss),
@@ -392,6 +411,8 @@ static void children_table(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
                   mw_format_ssize(p, c->growth),
                   size_with_age(p, v, c->private_bytes, c->private_time),
                   size_or_dash(p, c->shared_bytes),
+                  size_or_dash(p, c->heap_in_use),
+                  size_or_dash(p, c->heap_free),
                   size_or_dash(p, c->request_pool_peak),
                   size_or_dash(p, c->request_pool_mean),
                   size_or_dash(p, c->connection_pool_peak),
@@ -646,6 +667,31 @@ static void overview(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
     foot(out, o);
 }
 
+/* malloc's view of the child: its figures, what they did over the trend
+ * window beside RSS, and its trims. */
+static void heap_detail(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
+                        const mw_child_view_t *c)
+{
+    mw_printf(out, "<dl class=\"sum\"><dt title=\"mallinfo2, over all "
+              "arenas\">Heap (malloc)</dt><dd>%s in use, %s free but kept"
+              "</dd>", size_with_age(p, v, c->heap_in_use, c->heap_time),
+              size_or_dash(p, c->heap_free));
+    if (!isnan(c->trend.heap_rise)) {
+        mw_printf(out, "<dt>Heap over the trend</dt><dd>in use changed by "
+                  "%s and free by %s while RSS changed by %s</dd>",
+                  mw_format_ssize(p, mw_view_double_i64(c->trend.heap_rise)),
+                  mw_format_ssize(p, mw_view_double_i64(
+                                         c->trend.heap_free_rise)),
+                  mw_format_ssize(p, mw_view_double_i64(
+                                         c->trend.rss_rise_then)));
+    }
+    if (v->trim || c->trims) {
+        mw_printf(out, "<dt>Trims</dt><dd>%" APR_UINT64_T_FMT ", %s given "
+                  "back</dd>", c->trims, mw_format_size(p, c->trim_reclaimed));
+    }
+    mw_puts(out, "</dl>\n");
+}
+
 static void detail(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
                    const mw_html_opts_t *o, const mw_child_view_t *c)
 {
@@ -693,6 +739,7 @@ static void detail(mw_out_t *out, const mw_view_t *v, apr_pool_t *p,
               size_or_dash(p, c->pss_bytes), state_class(c->state),
               mw_state_name(c->state));
     recycle_form(out, v, p, o, c, 1);
+    heap_detail(out, v, p, c);
     if (c->forecast.seconds != MW_UNKNOWN
         || c->forecast.requests != MW_UNKNOWN) {
         mw_printf(out, "<dl class=\"sum\"><dt>Forecast</dt><dd>%s%s%s"
@@ -763,26 +810,32 @@ void mw_render_status_section(mw_out_t *out, const mw_view_t *v,
                               apr_pool_t *p, int short_report)
 {
     apr_uint64_t recycles = 0;
-    int i, leaking = 0;
+    int i, leaking = 0, fragmented = 0;
 
     for (i = MW_REASON_GROWTH; i < MW_REASON_COUNT; i++) {
         recycles += v->recycles_total[i];
     }
     for (i = 0; i < v->children->nelts; i++) {
-        leaking += APR_ARRAY_IDX(v->children, i, mw_child_view_t)
-                       .trend.verdict == MW_VERDICT_LEAKING;
+        mw_verdict_e verdict = APR_ARRAY_IDX(v->children, i,
+                                             mw_child_view_t).trend.verdict;
+
+        leaking += verdict == MW_VERDICT_LEAKING;
+        fragmented += verdict == MW_VERDICT_FRAGMENTED;
     }
     if (short_report) {
         mw_printf(out, "MemwatchTotalRSS: %" APR_UINT64_T_FMT "\n"
                   "MemwatchLargestRSS: %" APR_UINT64_T_FMT "\n"
-                  "MemwatchLeaking: %d\nMemwatchRetiring: %u\n"
+                  "MemwatchLeaking: %d\nMemwatchFragmented: %d\n"
+                  "MemwatchRetiring: %u\n"
                   "MemwatchRecycles: %" APR_UINT64_T_FMT "\n",
-                  v->rss_total, v->rss_max, leaking, v->retiring, recycles);
+                  v->rss_total, v->rss_max, leaking, fragmented,
+                  v->retiring, recycles);
         return;
     }
     mw_printf(out, "<hr /><h2>Memory (mod_memwatch)</h2>\n<dl><dt>Children "
-              "use %s in total, the largest %s.</dt><dt>%d leaking, %u "
-              "retiring, %" APR_UINT64_T_FMT " recycled for memory.</dt>"
-              "</dl>\n", mw_format_size(p, v->rss_total),
-              mw_format_size(p, v->rss_max), leaking, v->retiring, recycles);
+              "use %s in total, the largest %s.</dt><dt>%d leaking, %d "
+              "fragmented, %u retiring, %" APR_UINT64_T_FMT " recycled for "
+              "memory.</dt></dl>\n", mw_format_size(p, v->rss_total),
+              mw_format_size(p, v->rss_max), leaking, fragmented,
+              v->retiring, recycles);
 }

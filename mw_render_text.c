@@ -2,6 +2,7 @@
 
 /* The machine formats: JSON, mod_status-style ?auto and Prometheus. */
 
+#include <math.h>
 #include <stddef.h>
 
 #include "mw_render.h"
@@ -67,16 +68,40 @@ static void json_cgroup(mw_out_t *out, const mw_view_t *v)
                                                      : MW_UNKNOWN, 1);
 }
 
+/* A byte count a double holds (the trend's), whole, or null when not
+ * known (NaN). */
+static void json_bytes_double(mw_out_t *out, const char *name, double v)
+{
+    if (isnan(v)) {
+        mw_printf(out, "\"%s\":null,", name);
+    }
+    else {
+        mw_printf(out, "\"%s\":%" APR_INT64_T_FMT ",", name,
+                  mw_view_double_i64(v));
+    }
+}
+
 /* Figures added for alerting: PSS, the age of private/shared, and
- * whether the child is exiting. */
+ * whether the child is exiting; malloc's figures and the trims. */
 static void json_child_extra(mw_out_t *out, const mw_child_view_t *c)
 {
     mw_puts(out, ",");
     json_u64(out, "pss_bytes", c->pss_bytes, 1);
     json_u64(out, "swap_bytes", c->swap_bytes, 1);
-    mw_printf(out, "\"private_time\":%" APR_INT64_T_FMT ",\"exiting\":%s",
+    mw_printf(out, "\"private_time\":%" APR_INT64_T_FMT ",\"exiting\":%s,",
               c->private_time ? apr_time_sec(c->private_time) : 0,
               c->exiting ? "true" : "false");
+    json_u64(out, "heap_in_use_bytes", c->heap_in_use, 1);
+    json_u64(out, "heap_free_bytes", c->heap_free, 1);
+    mw_printf(out, "\"heap_time\":%" APR_INT64_T_FMT ",",
+              c->heap_time ? apr_time_sec(c->heap_time) : 0);
+    json_bytes_double(out, "trend_heap_in_use_rise_bytes",
+                      c->trend.heap_rise);
+    json_bytes_double(out, "trend_heap_free_rise_bytes",
+                      c->trend.heap_free_rise);
+    json_bytes_double(out, "trend_rss_rise_bytes", c->trend.rss_rise_then);
+    json_u64(out, "trims", c->trims, 1);
+    json_u64(out, "trim_reclaimed_bytes", c->trim_reclaimed, 0);
 }
 
 static void json_child(mw_out_t *out, const mw_view_t *v,
@@ -217,7 +242,11 @@ void mw_render_json(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
     mw_printf(out, "},\"private_shared\":{\"available\":%s,\"reason\":",
               v->smaps_unavailable ? "false" : "true");
     mw_put_json_string(out, v->smaps_unavailable);
-    mw_puts(out, "},\"limits\":{");
+    mw_printf(out, "},\"heap\":{\"available\":%s,\"reason\":",
+              v->heap_unavailable ? "false" : "true");
+    mw_put_json_string(out, v->heap_unavailable);
+    mw_printf(out, "},\"trim\":%s,\"limits\":{",
+              v->trim ? "true" : "false");
     json_limit(out, "max_growth_bytes", v->limits.max_growth);
     json_limit(out, "max_rss_bytes",
                mw_view_max_rss_off(v) ? 0 : v->limits.max_rss);
@@ -253,6 +282,9 @@ void mw_render_json(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
     json_u64(out, "swap_bytes", v->swap_total, 1);
     json_u64(out, "requests", v->requests_total, 1);
     json_u64(out, "connections", v->connections_total, 1);
+    json_u64(out, "trims", v->trims_total, 1);
+    json_u64(out, "trims_under_limit", v->trim_kept_total, 1);
+    json_u64(out, "trim_reclaimed_bytes", v->trim_reclaimed_total, 1);
     mw_printf(out, "\"retiring\":%u},\"children\":[", v->retiring);
     for (i = 0; i < v->children->nelts; i++) {
         if (i) {
@@ -359,6 +391,9 @@ void mw_render_auto(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
     mw_printf(out, "Recycles: %" APR_UINT64_T_FMT "\n", recycles);
     mw_printf(out, "WouldRecycle: %" APR_UINT64_T_FMT "\n",
               v->would_recycle_total);
+    mw_printf(out, "Trims: %" APR_UINT64_T_FMT "\nTrimsUnderLimit: %"
+              APR_UINT64_T_FMT "\nTrimReclaimed: %" APR_UINT64_T_FMT "\n",
+              v->trims_total, v->trim_kept_total, v->trim_reclaimed_total);
     mw_printf(out, "DryRun: %s\nPoolSizes: %s\n", v->dry_run ? "On" : "Off",
               v->pools_unavailable ? "unavailable" : "available");
     auto_u64(out, "CgroupLimit", v->cgroup_figures.limit_bytes);
@@ -387,6 +422,12 @@ void mw_render_auto(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
             mw_printf(out, " private=%" APR_UINT64_T_FMT " shared=%"
                       APR_UINT64_T_FMT, c->private_bytes, c->shared_bytes);
         }
+        if (c->heap_in_use != MW_UNKNOWN) {
+            mw_printf(out, " heap_in_use=%" APR_UINT64_T_FMT " heap_free=%"
+                      APR_UINT64_T_FMT, c->heap_in_use, c->heap_free);
+        }
+        mw_printf(out, " trims=%" APR_UINT64_T_FMT " trim_reclaimed=%"
+                  APR_UINT64_T_FMT, c->trims, c->trim_reclaimed);
         if (c->forecast.seconds != MW_UNKNOWN) {
             mw_printf(out, " seconds_to_limit=%" APR_UINT64_T_FMT,
                       c->forecast.seconds);
@@ -450,6 +491,17 @@ static const prom_child_metric_t child_metrics[] = {
     { "memwatch_child_stream_pool_growth_bytes", "gauge",
       "Largest growth of the request and connection pools while one "
       "response was still flowing.", CV(stream_pool_growth_peak) },
+    { "memwatch_child_heap_in_use_bytes", "gauge",
+      "Bytes malloc has handed out and not had back, over all its arenas "
+      "(mallinfo2).", CV(heap_in_use) },
+    { "memwatch_child_heap_free_bytes", "gauge",
+      "Bytes malloc holds free, over all its arenas (mallinfo2).",
+      CV(heap_free) },
+    { "memwatch_child_trims_total", "counter",
+      "malloc_trim calls of the child before it would retire "
+      "(MemwatchTrim).", CV(trims) },
+    { "memwatch_child_trim_reclaimed_bytes_total", "counter",
+      "Resident memory the child's trims gave back.", CV(trim_reclaimed) },
 };
 
 /* One counter per attribution entry, labelled by handler and prefix. */
@@ -750,6 +802,29 @@ void mw_render_prometheus(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
         mw_printf(out, "memwatch_child_leaking{slot=\"%u\"} %d\n", c->slot,
                   c->trend.verdict == MW_VERDICT_LEAKING);
     }
+
+    prom_head(out, "memwatch_child_fragmented", "gauge",
+              "1 if the child's memory climbs while malloc's bytes in use "
+              "do not: its heap keeps free memory.");
+    for (i = 0; i < v->children->nelts; i++) {
+        const mw_child_view_t *c =
+            &APR_ARRAY_IDX(v->children, i, mw_child_view_t);
+        mw_printf(out, "memwatch_child_fragmented{slot=\"%u\"} %d\n",
+                  c->slot, c->trend.verdict == MW_VERDICT_FRAGMENTED);
+    }
+    prom_head(out, "memwatch_trims_total", "counter",
+              "malloc_trim calls of children over an RSS limit "
+              "(MemwatchTrim), by whether the child was under its limits "
+              "after it.");
+    mw_printf(out, "memwatch_trims_total{outcome=\"under_limit\"} %"
+              APR_UINT64_T_FMT "\nmemwatch_trims_total{outcome=\"over_limit\"}"
+              " %" APR_UINT64_T_FMT "\n", v->trim_kept_total,
+              v->trims_total > v->trim_kept_total
+              ? v->trims_total - v->trim_kept_total : 0);
+    prom_head(out, "memwatch_trim_reclaimed_bytes_total", "counter",
+              "Resident memory children's trims gave back.");
+    mw_printf(out, "memwatch_trim_reclaimed_bytes_total %" APR_UINT64_T_FMT
+              "\n", v->trim_reclaimed_total);
 
     prom_head(out, "memwatch_recycles_total", "counter",
               "Children recycled for memory, by the limit they crossed.");

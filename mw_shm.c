@@ -9,7 +9,7 @@
 #include "mw_clock.h"
 #include "mw_shm.h"
 
-#define MW_MAGIC 0x6d774d61     /* "mwMa": bump when the layout changes */
+#define MW_MAGIC 0x6d774d62     /* "mwMb": bump when the layout changes */
 
 /* A point between two steps of a decision that another decider may see;
  * tests/test_ticket_race.c replays every order of two deciders' steps by
@@ -220,6 +220,7 @@ static void slot_reset(const mw_table_t *t, mw_slot_t *s,
     s->rss = s->rss_peak = s->baseline_rss = rss;
     s->private_bytes = s->shared_bytes = MW_UNKNOWN;
     s->pss_bytes = s->swap_bytes = MW_UNKNOWN;
+    s->heap_in_use = s->heap_free = MW_UNKNOWN;
     mw_atomic_release();
     mw_atomic_set32(&s->lock, 0);
     mw_atomic_set32(&s->state, MW_STATE_WARMING);
@@ -459,9 +460,15 @@ int mw_slot_warmed(mw_slot_t *slot, apr_uint64_t n, apr_uint64_t rss)
 void mw_slot_trend_note(mw_slot_t *slot, apr_uint64_t n, apr_uint64_t rss,
                         apr_time_t now)
 {
+    mw_trend_heap_t heap;
+
     if (mw_slot_state(slot) != MW_STATE_WARMING
         && mw_trend_due(&slot->trend, n) && mw_slot_trylock(slot)) {
-        mw_trend_add(&slot->trend, n, rss, now);
+        heap.time = slot->heap_time;
+        mw_atomic_acquire();
+        heap.in_use = mw_atomic_read64(&slot->heap_in_use);
+        heap.free_bytes = mw_atomic_read64(&slot->heap_free);
+        mw_trend_add(&slot->trend, n, rss, now, &heap);
         mw_slot_unlock(slot);
     }
 }
@@ -487,6 +494,37 @@ void mw_slot_note_smaps(mw_slot_t *slot, apr_time_t now,
         mw_atomic_set64(&slot->shared_bytes, sm->shared_bytes);
         mw_atomic_set64(&slot->pss_bytes, sm->pss_bytes);
         mw_atomic_set64(&slot->swap_bytes, sm->swap_bytes);
+    }
+}
+
+int mw_slot_heap_due(mw_slot_t *slot, apr_time_t now,
+                     apr_interval_time_t interval)
+{
+    return mw_clock_since(now, slot->heap_time) >= interval;
+}
+
+/* The figures first, then their time (release): the trend takes the time
+ * first, so a point never carries a time older than its figure. */
+void mw_slot_note_heap(mw_slot_t *slot, apr_time_t now,
+                       const mw_heap_t *heap)
+{
+    if (heap) {
+        mw_atomic_set64(&slot->heap_in_use, heap->in_use);
+        mw_atomic_set64(&slot->heap_free, heap->free_bytes);
+    }
+    mw_atomic_release();
+    slot->heap_time = now;
+}
+
+void mw_slot_note_trim(const mw_table_t *t, mw_slot_t *slot,
+                       apr_uint64_t reclaimed, int kept)
+{
+    mw_atomic_inc64(&slot->trims);
+    mw_atomic_add64(&slot->trim_reclaimed, reclaimed);
+    mw_atomic_inc64(&t->hdr->trims_total);
+    mw_atomic_add64(&t->hdr->trim_reclaimed_total, reclaimed);
+    if (kept) {
+        mw_atomic_inc64(&t->hdr->trim_kept_total);
     }
 }
 
@@ -682,6 +720,7 @@ int mw_slot_copy(const mw_table_t *t, apr_uint32_t i, mw_slot_copy_t *c)
     c->exiting_since = s->exiting_since;
     c->smaps_time = s->smaps_last;
     c->history_time = s->hist_last;
+    c->heap_time = s->heap_time;
     c->requests = mw_atomic_read64(&s->requests);
     c->connections = mw_atomic_read64(&s->connections);
     c->rss = mw_atomic_read64(&s->rss);
@@ -699,6 +738,10 @@ int mw_slot_copy(const mw_table_t *t, apr_uint32_t i, mw_slot_copy_t *c)
         mw_atomic_read64(&s->connection_pool_growth_peak);
     c->stream_pool_growth_peak =
         mw_atomic_read64(&s->stream_pool_growth_peak);
+    c->heap_in_use = mw_atomic_read64(&s->heap_in_use);
+    c->heap_free = mw_atomic_read64(&s->heap_free);
+    c->trims = mw_atomic_read64(&s->trims);
+    c->trim_reclaimed = mw_atomic_read64(&s->trim_reclaimed);
     c->limits = s->limits;
     memcpy(&c->trend, (const void *)&s->trend, sizeof(c->trend));
     return 1;
@@ -800,6 +843,9 @@ void mw_table_totals(const mw_table_t *t, mw_table_totals_t *out)
     out->exited_restart = mw_atomic_read64(&h->exited_restart);
     out->would_recycle_total = mw_atomic_read64(&h->would_recycle_total);
     out->exited_total = mw_atomic_read64(&h->exited_total);
+    out->trims_total = mw_atomic_read64(&h->trims_total);
+    out->trim_reclaimed_total = mw_atomic_read64(&h->trim_reclaimed_total);
+    out->trim_kept_total = mw_atomic_read64(&h->trim_kept_total);
     out->retiring = mw_atomic_read32(&h->retiring);
 }
 

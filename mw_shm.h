@@ -33,6 +33,7 @@
 #include <apr_time.h>
 
 #include "mw_atomic.h"
+#include "mw_heap.h"
 #include "mw_names.h"
 #include "mw_policy.h"
 #include "mw_proc.h"
@@ -95,6 +96,13 @@ typedef struct mw_slot_t {
     volatile apr_uint64_t connection_pool_peak;
     volatile apr_uint64_t connection_pool_growth_peak;  /* one connection */
     volatile apr_uint64_t stream_pool_growth_peak;  /* during one response */
+    /* malloc's view (mw_heap.h), read on an interval: MW_UNKNOWN before
+     * the first reading, or where the C library cannot tell. */
+    volatile apr_uint64_t heap_in_use;
+    volatile apr_uint64_t heap_free;
+    volatile apr_int64_t heap_time;     /* apr_time_t of that reading */
+    volatile apr_uint64_t trims;        /* MemwatchTrim: malloc_trim calls */
+    volatile apr_uint64_t trim_reclaimed;   /* RSS they gave back */
     mw_limits_t limits;                 /* this child's limits, jittered */
     volatile apr_int64_t retire_time;   /* apr_time_t retiring started */
     volatile apr_int64_t exiting_since; /* apr_time_t it stopped serving */
@@ -187,6 +195,11 @@ typedef struct mw_shm_header_t {
      * recycled; and those of an older generation (a restart). */
     volatile apr_uint64_t exited_by[MW_REASON_COUNT];
     volatile apr_uint64_t exited_restart;
+    /* MemwatchTrim: trims, the RSS they gave back, and those that left a
+     * child under its limits, so that it did not retire. */
+    volatile apr_uint64_t trims_total;
+    volatile apr_uint64_t trim_reclaimed_total;
+    volatile apr_uint64_t trim_kept_total;
     /* When the next request to measure for attribution is due, for the
      * whole server (mod_memwatch_sample.c's GCRA bucket): every request
      * of every child reads it and a few a second write it, so it has a
@@ -227,6 +240,7 @@ typedef struct mw_slot_copy_t {
     apr_time_t exiting_since;
     apr_time_t smaps_time;              /* last smaps_rollup read; 0 never */
     apr_time_t history_time;            /* newest history sample; 0 none */
+    apr_time_t heap_time;               /* last heap reading; 0 never */
     apr_uint64_t requests;
     apr_uint64_t connections;
     apr_uint64_t rss;
@@ -242,6 +256,10 @@ typedef struct mw_slot_copy_t {
     apr_uint64_t connection_pool_peak;
     apr_uint64_t connection_pool_growth_peak;
     apr_uint64_t stream_pool_growth_peak;
+    apr_uint64_t heap_in_use;
+    apr_uint64_t heap_free;
+    apr_uint64_t trims;
+    apr_uint64_t trim_reclaimed;
     mw_limits_t limits;
     mw_trend_t trend;
 } mw_slot_copy_t;
@@ -253,6 +271,9 @@ typedef struct mw_table_totals_t {
     apr_uint64_t exited_total;
     apr_uint64_t exited_by[MW_REASON_COUNT];    /* NONE: not recycled */
     apr_uint64_t exited_restart;
+    apr_uint64_t trims_total;
+    apr_uint64_t trim_reclaimed_total;
+    apr_uint64_t trim_kept_total;
     apr_uint32_t retiring;
 } mw_table_totals_t;
 
@@ -455,8 +476,9 @@ void mw_slot_figures(mw_slot_t *slot, apr_uint64_t rss, mw_figures_t *f);
  * that made the move. */
 int mw_slot_warmed(mw_slot_t *slot, apr_uint64_t n, apr_uint64_t rss);
 
-/* A point for the trend, when one is due at request n: skipped, not
- * waited for, while another thread holds the slot's lock. */
+/* A point for the trend, when one is due at request n, with the slot's
+ * last heap reading: skipped, not waited for, while another thread holds
+ * the slot's lock. */
 void mw_slot_trend_note(mw_slot_t *slot, apr_uint64_t n, apr_uint64_t rss,
                         apr_time_t now);
 
@@ -472,6 +494,21 @@ int mw_slot_smaps_due(mw_slot_t *slot, apr_time_t now,
  * Hold the slot's lock. */
 void mw_slot_note_smaps(mw_slot_t *slot, apr_time_t now,
                         const mw_smaps_t *sm);
+
+/* Is a heap reading due at now (every `interval`)? And one made at now:
+ * its figures, or NULL where the C library cannot tell (noted all the
+ * same, so a failing read is not retried at once). Only the child's own
+ * reader writes them: its watcher thread, or the request path on
+ * prefork. */
+int mw_slot_heap_due(mw_slot_t *slot, apr_time_t now,
+                     apr_interval_time_t interval);
+void mw_slot_note_heap(mw_slot_t *slot, apr_time_t now,
+                       const mw_heap_t *heap);
+
+/* MemwatchTrim: one trim of this child, the RSS it gave back, and
+ * whether it left the child under its limits (kept: no retirement). */
+void mw_slot_note_trim(const mw_table_t *t, mw_slot_t *slot,
+                       apr_uint64_t reclaimed, int kept);
 
 /* The slot's private memory as last read (MW_UNKNOWN before). */
 apr_uint64_t mw_slot_private(mw_slot_t *slot);

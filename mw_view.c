@@ -98,6 +98,11 @@ static void collect_child(mw_child_view_t *c, apr_pool_t *p,
                                            : MW_UNKNOWN;
     c->stream_pool_growth_peak = count ? s->stream_pool_growth_peak
                                        : MW_UNKNOWN;
+    c->heap_in_use = s->heap_in_use;
+    c->heap_free = s->heap_free;
+    c->heap_time = c->heap_in_use == MW_UNKNOWN ? 0 : s->heap_time;
+    c->trims = s->trims;
+    c->trim_reclaimed = s->trim_reclaimed;
     c->state = s->state;
     c->reason = s->reason;
     c->pss_bytes = s->pss_bytes;
@@ -294,6 +299,7 @@ void mw_view_collect(mw_view_t *v, apr_pool_t *p, const mw_table_t *t,
     attr_view(&v->attr_other, p, &a);
     memset(v->recycles_total, 0, sizeof(v->recycles_total));
     v->would_recycle_total = v->exited_total = v->exited_restart = 0;
+    v->trims_total = v->trim_reclaimed_total = v->trim_kept_total = 0;
     memset(v->exited_by, 0, sizeof(v->exited_by));
     v->retiring = 0;
     v->damaged = mw_table_check(t);
@@ -312,6 +318,9 @@ void mw_view_collect(mw_view_t *v, apr_pool_t *p, const mw_table_t *t,
     v->exited_restart = tot.exited_restart;
     v->would_recycle_total = tot.would_recycle_total;
     v->exited_total = tot.exited_total;
+    v->trims_total = tot.trims_total;
+    v->trim_reclaimed_total = tot.trim_reclaimed_total;
+    v->trim_kept_total = tot.trim_kept_total;
     v->retiring = tot.retiring;
 
     for (i = 0; i < mw_attr_len(t); i++) {

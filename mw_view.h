@@ -48,6 +48,11 @@ typedef struct mw_child_view_t {
     apr_uint64_t connection_pool_peak;
     apr_uint64_t connection_pool_growth_peak;
     apr_uint64_t stream_pool_growth_peak;
+    apr_uint64_t heap_in_use;           /* malloc's; MW_UNKNOWN: not read */
+    apr_uint64_t heap_free;
+    apr_time_t heap_time;               /* of that reading; 0 never */
+    apr_uint64_t trims;                 /* MemwatchTrim */
+    apr_uint64_t trim_reclaimed;        /* RSS they gave back */
     mw_state_e state;
     mw_reason_e reason;
     mw_limits_t limits;                 /* as enforced: 0 is not set, or off */
@@ -121,7 +126,9 @@ typedef struct mw_view_t {
     apr_uint32_t server_limit;
     const char *pools_unavailable;      /* NULL when pools are measured */
     const char *smaps_unavailable;      /* NULL when private/shared known */
+    const char *heap_unavailable;       /* NULL when malloc's are known */
     int dry_run;
+    int trim;                           /* MemwatchTrim On, and can */
     mw_limits_t limits;                 /* as configured */
     apr_uint64_t max_total_private;     /* MemwatchMaxTotalPrivate; 0 none */
     apr_uint32_t max_total_private_percent;     /* as given; 0: bytes */
@@ -160,6 +167,10 @@ typedef struct mw_view_t {
     apr_uint64_t exited_total;
     apr_uint64_t exited_by[MW_REASON_COUNT];    /* NONE: not recycled */
     apr_uint64_t exited_restart;
+    apr_uint64_t trims_total;
+    apr_uint64_t trim_reclaimed_total;
+    apr_uint64_t trim_kept_total;       /* trims that left a child under
+                                         * its limits */
     apr_uint32_t retiring;
     apr_uint64_t rss_total;
     apr_uint64_t rss_max;

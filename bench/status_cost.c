@@ -66,7 +66,7 @@ static void fill(mw_table_t *t, apr_uint32_t children, apr_uint32_t history,
         mw_trend_start(&s->trend, 0);
         for (k = 0; k < MW_TREND_POINTS; k++) {
             mw_trend_add(&s->trend, k * 100, 40 * MIB + k * 4096,
-                         now - SEC(3600) + SEC(30 * k));
+                         now - SEC(3600) + SEC(30 * k), NULL);
         }
         memset(&smp, 0, sizeof(smp));
         for (k = 0; k < history; k++) {

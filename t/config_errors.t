@@ -24,6 +24,9 @@ my @bad = (
     [ 'MemwatchExitTimeout 5s',  qr/MemwatchExitTimeout: '5s' is not valid; expected a number of seconds from 0 \(never\)/ ],
     [ 'MemwatchExitTimeout 99999', qr/MemwatchExitTimeout: '99999' is not valid/ ],
     [ 'MemwatchDryRun maybe',    qr/MemwatchDryRun must be On or Off/ ],
+    [ 'MemwatchTrim sometimes',  qr/MemwatchTrim must be On or Off/ ],
+    [ "<VirtualHost 127.0.0.1:1>\nMemwatchTrim Off\n</VirtualHost>",
+      qr/MemwatchTrim cannot occur within <VirtualHost> section/ ],
     [ 'MemwatchMaxTotalPrivate 0%',
       qr/MemwatchMaxTotalPrivate: '0%' is not valid; expected a size \(e\.g\. 2G\) or a percentage from 1% to 100%/ ],
     [ 'MemwatchMaxTotalPrivate 101%',
@@ -72,6 +75,6 @@ my $good = MemwatchServer->new(name => 'conftest', conf => join "\n",
     'MemwatchWarmup 0', 'MemwatchHistory 60 10', 'MemwatchDryRun On',
     'MemwatchCeiling off', 'MemwatchExitTimeout 0', 'MemwatchMinLifetime 0',
     'MemwatchSampleStreams On', 'MemwatchPressure full 2.5%',
-    'MemwatchAllowRecycle On');
+    'MemwatchAllowRecycle On', 'MemwatchTrim Off');
 my ($rc, $out) = $good->configtest;
 ok t_cmp($out, qr/Syntax OK/, 'a valid configuration passes configtest');

@@ -371,6 +371,11 @@ static void test_forecast(void)
     mw_policy_forecast(&growth, &f, &t, &fc);
     ok(fc.seconds == MW_UNKNOWN && fc.requests == MW_UNKNOWN,
        "plateau, whatever its slope: unknown");
+    t = trend(MW_VERDICT_FRAGMENTED, 1024, MIB);
+    mw_policy_forecast(&growth, &f, &t, &fc);
+    ok(fc.limit == MW_REASON_GROWTH && fc.seconds == 3600
+       && fc.requests == 61440, "fragmented: RSS climbs all the same, "
+       "3600 s, 61440 requests");
     t = trend(MW_VERDICT_WARMING, 1024, MIB);
     mw_policy_forecast(&growth, &f, &t, &fc);
     ok(fc.seconds == MW_UNKNOWN, "still measuring: unknown");
@@ -432,6 +437,45 @@ static void test_forecast(void)
        "figures at 2^64 - 1 with limits there: 0");
 }
 
+static void test_trim(void)
+{
+    const apr_time_t t0 = apr_time_from_sec(5000);
+    mw_trim_last_t never = { 0, 0, 0 };
+    mw_trim_last_t last = { 1, t0, 200 * MIB };
+    int r, trimmable = 0;
+
+    for (r = 0; r < MW_REASON_COUNT; r++) {
+        trimmable += mw_policy_trimmable((mw_reason_e)r);
+    }
+    ok(mw_policy_trimmable(MW_REASON_GROWTH)
+       && mw_policy_trimmable(MW_REASON_RSS) && trimmable == 2,
+       "a trim is for the RSS limits only (growth, rss)");
+
+    ok(mw_policy_trim_due(&never, 300 * MIB, t0), "the first trim: due");
+    ok(!mw_policy_trim_due(&last, 400 * MIB,
+                           t0 + MW_TRIM_MIN_INTERVAL - 1),
+       "within the minimum interval: not due, however much it grew");
+    ok(!mw_policy_trim_due(&last, 225 * MIB - 1,
+                           t0 + MW_TRIM_MIN_INTERVAL),
+       "past it, grown by less than an eighth: not due");
+    ok(mw_policy_trim_due(&last, 225 * MIB, t0 + MW_TRIM_MIN_INTERVAL),
+       "grown by an eighth over what the last trim left: due");
+    ok(!mw_policy_trim_due(&last, 190 * MIB, t0 + MW_TRIM_RETRY - 1),
+       "smaller than it left: not due before the retry");
+    ok(mw_policy_trim_due(&last, 190 * MIB, t0 + MW_TRIM_RETRY),
+       "due after MW_TRIM_RETRY whatever its size");
+    ok(!mw_policy_trim_due(&last, 400 * MIB, t0 - apr_time_from_sec(1)),
+       "a clock before the last trim: not due (no interval)");
+    last.rss_after = APR_UINT64_MAX;
+    ok(!mw_policy_trim_due(&last, APR_UINT64_MAX, t0 + MW_TRIM_MIN_INTERVAL),
+       "figures at 2^64 - 1: no overflow, not due");
+    last.rss_after = 0;
+    ok(mw_policy_trim_due(&last, 1, t0 + MW_TRIM_MIN_INTERVAL),
+       "from 0: any growth is an eighth");
+    last.time = APR_INT64_MIN;
+    ok(mw_policy_trim_due(&last, 0, t0), "a time at the far past: due");
+}
+
 int main(void)
 {
     apr_initialize();
@@ -443,6 +487,7 @@ int main(void)
     test_ceiling();
     test_decide();
     test_forecast();
+    test_trim();
     apr_terminate();
     return done();
 }

@@ -138,7 +138,7 @@ static void build_table(mw_table_t *t, void *block, apr_size_t size,
     mw_trend_start(&s->trend, 0);
     for (k = 0; k < 16; k++) {
         mw_trend_add(&s->trend, k * 100, 40 * MIB + k * MIB,
-                     NOW - SEC(160) + SEC(10 * k));
+                     NOW - SEC(160) + SEC(10 * k), NULL);
     }
     add_history(t, s, 5, 40 * MIB, 1);
 
@@ -175,7 +175,7 @@ static void build_table(mw_table_t *t, void *block, apr_size_t size,
     mw_trend_start(&s->trend, 0);
     for (k = 0; k < 16; k++) {
         mw_trend_add(&s->trend, k * 100, 300 * MIB + (k % 2) * 4096,
-                     NOW - SEC(160) + SEC(10 * k));
+                     NOW - SEC(160) + SEC(10 * k), NULL);
     }
     add_history(t, s, 4, 290 * MIB, 1);
 
@@ -1191,6 +1191,10 @@ static void test_damaged(apr_pool_t *p)
         s->trend.n = 0xffffffffu;
         memset(s->trend.pts, 0xff, sizeof(s->trend.pts));
         s->trend.pts[0].rss = 0;
+        s->heap_in_use = APR_UINT64_MAX - 1;
+        s->heap_free = APR_UINT64_MAX - 1;
+        s->heap_time = i % 2 ? APR_INT64_MAX : APR_INT64_MIN;
+        s->trims = s->trim_reclaimed = APR_UINT64_MAX - 1;
         ((mw_sample_t *)(s + 1))[i].time = i % 2 ? APR_INT64_MAX
                                                  : APR_INT64_MIN;
     }
@@ -1245,6 +1249,160 @@ static void test_damaged(apr_pool_t *p)
     free(block);
 }
 
+/* malloc's figures and the trims in every format: a fragmented child
+ * (RSS climbs 1 MiB a point, in use flat) that trimmed twice, and one
+ * whose heap was never read. */
+static void test_heap_formats(apr_pool_t *p)
+{
+    mw_layout_t l = { 2, 4, 4 };
+    apr_size_t size = mw_shm_size(&l);
+    void *block = calloc(1, size);
+    mw_table_t t;
+    mw_view_t v;
+    mw_slot_t *s;
+    mw_heap_t heap = { 6 * MIB, 90 * MIB };
+    mw_trend_heap_t last = { 6 * MIB, 0, 0 };
+    test_buf_t b;
+    mw_out_t *out = test_buf_init(&b);
+    mw_html_opts_t o = { "/memwatch", 0, -1 };
+    const char *file, *line;
+    apr_uint32_t k;
+
+    mw_table_open(&t, block, size, &l, 1);
+    s = mw_table_slot(&t, (apr_uint32_t)mw_slot_claim(&t, 2001, 1,
+                                                      NOW - SEC(600),
+                                                      40 * MIB));
+    mw_slot_warmed(s, 0, 40 * MIB);
+    mw_trend_start(&s->trend, 0);
+    for (k = 0; k < 16; k++) {
+        last.time = NOW - SEC(160) + SEC(10 * k) - SEC(1);
+        last.in_use = 6 * MIB + k * 1024;
+        last.free_bytes = k * MIB;
+        mw_trend_add(&s->trend, k * 100, 40 * MIB + k * MIB,
+                     NOW - SEC(160) + SEC(10 * k), &last);
+    }
+    mw_slot_note_rss(s, 55 * MIB);
+    mw_slot_note_heap(s, NOW - SEC(1), &heap);
+    mw_slot_note_trim(&t, s, 30 * MIB, 1);
+    mw_slot_note_trim(&t, s, 2 * MIB, 0);
+    mw_slot_claim(&t, 2002, 1, NOW - SEC(60), 30 * MIB);
+    fill_caller_fields(&v);
+    v.trim = 1;
+    mw_view_collect(&v, p, &t, NOW, 0);
+    is_int(mw_view_child(&v, 0)->trend.verdict, MW_VERDICT_FRAGMENTED,
+           "heap formats: the child is fragmented");
+
+    mw_render_json(out, &v, p);
+    file = write_file(p, "heap.json", b.data, b.len);
+    is_int(run(apr_psprintf(p, "perl -MJSON::PP -0777 -ne 'decode_json($_)' "
+                            "%s", file)), 0, "heap formats: JSON decodes");
+    ok(strstr(b.data, apr_psprintf(p, "\"heap_in_use_bytes\":%"
+                                   APR_UINT64_T_FMT ",\"heap_free_bytes\":%"
+                                   APR_UINT64_T_FMT ",\"heap_time\":%"
+                                   APR_INT64_T_FMT ",",
+                                   (apr_uint64_t)(6 * MIB),
+                                   (apr_uint64_t)(90 * MIB),
+                                   apr_time_sec(NOW) - 1)) != NULL,
+       "JSON: heap_in_use_bytes, heap_free_bytes and heap_time");
+    ok(strstr(b.data, "\"heap_in_use_bytes\":null,\"heap_free_bytes\":null,"
+                      "\"heap_time\":0,\"trend_heap_in_use_rise_bytes\":"
+                      "null,\"trend_heap_free_rise_bytes\":null,"
+                      "\"trend_rss_rise_bytes\":null,\"trims\":0,"
+                      "\"trim_reclaimed_bytes\":0") != NULL,
+       "JSON: null where the heap was never read");
+    ok(strstr(b.data, "\"verdict\":\"fragmented\"") != NULL,
+       "JSON: verdict fragmented");
+    ok(strstr(b.data, apr_psprintf(p, "\"trims\":2,\"trim_reclaimed_bytes\""
+                                   ":%" APR_UINT64_T_FMT "}",
+                                   (apr_uint64_t)(32 * MIB))) != NULL,
+       "JSON: the child's trims");
+    ok(strstr(b.data, apr_psprintf(p, "\"trims\":2,\"trims_under_limit\":1,"
+                                   "\"trim_reclaimed_bytes\":%"
+                                   APR_UINT64_T_FMT ",",
+                                   (apr_uint64_t)(32 * MIB))) != NULL,
+       "JSON: the totals' trims");
+    ok(strstr(b.data, "\"heap\":{\"available\":true,\"reason\":null},"
+                      "\"trim\":true,") != NULL, "JSON: heap and trim");
+
+    test_buf_reset(&b);
+    mw_render_auto(out, &v, p);
+    line = auto_line(p, b.data, "Child0: ");
+    ok(strstr(line, apr_psprintf(p, " heap_in_use=%" APR_UINT64_T_FMT
+                                 " heap_free=%" APR_UINT64_T_FMT
+                                 " trims=2 trim_reclaimed=%" APR_UINT64_T_FMT
+                                 " ", (apr_uint64_t)(6 * MIB),
+                                 (apr_uint64_t)(90 * MIB),
+                                 (apr_uint64_t)(32 * MIB))) != NULL
+       && strstr(line, " verdict=fragmented") != NULL,
+       "?auto: the child's heap, trims and verdict");
+    ok(!strstr(auto_line(p, b.data, "Child1: "), "heap_in_use="),
+       "?auto: no heap where it is unknown");
+    ok(strstr(b.data, "Trims: 2\nTrimsUnderLimit: 1\nTrimReclaimed: ")
+       != NULL, "?auto: Trims, TrimsUnderLimit, TrimReclaimed");
+
+    test_buf_reset(&b);
+    mw_render_prometheus(out, &v, p);
+    if (have_promtool()) {
+        file = write_file(p, "heap.txt", b.data, b.len);
+        is_int(run(apr_pstrcat(p, PROMTOOL " check metrics < ", file, NULL)),
+               0, "heap formats: promtool accepts the metrics");
+    }
+    else {
+        ok(1, "# SKIP no " PROMTOOL);
+    }
+    ok(strstr(b.data, apr_psprintf(p, "memwatch_child_heap_in_use_bytes"
+                                   "{slot=\"0\"} %" APR_UINT64_T_FMT "\n",
+                                   (apr_uint64_t)(6 * MIB))) != NULL
+       && strstr(b.data, apr_psprintf(p, "memwatch_child_heap_free_bytes"
+                                      "{slot=\"0\"} %" APR_UINT64_T_FMT "\n",
+                                      (apr_uint64_t)(90 * MIB))) != NULL,
+       "Prometheus: the child's heap figures");
+    ok(!strstr(b.data, "memwatch_child_heap_in_use_bytes{slot=\"1\"}"),
+       "Prometheus: none where unknown");
+    ok(strstr(b.data, "memwatch_child_fragmented{slot=\"0\"} 1\n") != NULL
+       && strstr(b.data, "memwatch_child_leaking{slot=\"0\"} 0\n") != NULL,
+       "Prometheus: fragmented 1, leaking 0");
+    ok(strstr(b.data, "memwatch_trims_total{outcome=\"under_limit\"} 1\n"
+                      "memwatch_trims_total{outcome=\"over_limit\"} 1\n")
+       != NULL && strstr(b.data, apr_psprintf(
+                      p, "memwatch_trim_reclaimed_bytes_total %"
+                      APR_UINT64_T_FMT "\n", (apr_uint64_t)(32 * MIB)))
+                  != NULL,
+       "Prometheus: trims by outcome, bytes reclaimed");
+    ok(strstr(b.data, "memwatch_child_trims_total{slot=\"0\"} 2\n") != NULL,
+       "Prometheus: the child's trims");
+
+    test_buf_reset(&b);
+    mw_render_status_section(out, &v, p, 1);
+    ok(strstr(b.data, "MemwatchFragmented: 1\n") != NULL,
+       "mod_status: MemwatchFragmented");
+
+    test_buf_reset(&b);
+    mw_render_html(out, &v, p, &o);
+    ok(strstr(b.data, "<td>6.0 MiB <span class=\"age\">(1s old)</span> / "
+                      "90 MiB</td>") != NULL
+       || strstr(b.data, "<td>6.0 MiB / 90 MiB</td>") != NULL,
+       "HTML: heap in use / free in the child's row");
+    ok(strstr(b.data, "<td class=\"l fragmented\">fragmented") != NULL,
+       "HTML: the verdict, styled");
+    ok(strstr(b.data, "<dt title=\"MemwatchTrim") != NULL,
+       "HTML: the trims in the summary");
+    test_buf_reset(&b);
+    o.child = 0;
+    mw_render_html(out, &v, p, &o);
+    if (!ok(strstr(b.data, "Heap (malloc)</dt><dd>6.0 MiB") != NULL
+            && strstr(b.data, "<dt>Heap over the trend</dt><dd>in use changed "
+                      "by ")
+               != NULL
+            && strstr(b.data, "<dt>Trims</dt><dd>2, 32 MiB given back</dd>")
+               != NULL, "HTML: the child's page has its heap and trims")) {
+        diag("%.600s", strstr(b.data, "Heap (malloc)") ? strstr(b.data,
+             "Heap (malloc)") : b.data);
+    }
+    test_buf_free(&b);
+    free(block);
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -1282,6 +1440,7 @@ int main(void)
     test_empty(p);
     test_duplicate_key(p);
     test_damaged(p);
+    test_heap_formats(p);
     test_view_arithmetic();
 
     free(block);

@@ -727,7 +727,7 @@ static void test_trend_bound(void)
     memset(&tr, 0, sizeof(tr));
     mw_trend_start(&tr, 0);
     tr.n = 100000;
-    mw_trend_add(&tr, 1, 2, 3);
+    mw_trend_add(&tr, 1, 2, 3, NULL);
     ok(tr.n >= 1 && tr.n <= MW_TREND_POINTS,
        "a damaged n is bounded before the write (n now %u)", tr.n);
 }
@@ -1397,6 +1397,62 @@ static void test_mapping(void)
     free(block);
 }
 
+/* malloc's figures and the trims: into the slot through its writers, out
+ * through the copy and the totals, and into the trend's points. */
+static void test_heap(void)
+{
+    mw_layout_t l = { 2, 4, 4 };
+    mw_table_t t;
+    mw_slot_copy_t c;
+    mw_table_totals_t tot;
+    mw_heap_t heap = { 3 << 20, 5 << 20 };
+    char *block = new_table(&t, &l);
+    int i = mw_slot_claim(&t, 4545, 1, SEC(10), 1000);
+    mw_slot_t *s = mw_table_slot(&t, (apr_uint32_t)i);
+    apr_uint64_t n;
+
+    mw_slot_copy(&t, (apr_uint32_t)i, &c);
+    ok(c.heap_in_use == MW_UNKNOWN && c.heap_free == MW_UNKNOWN
+       && c.heap_time == 0 && c.trims == 0 && c.trim_reclaimed == 0,
+       "a claimed slot: heap figures unknown, no trims");
+    ok(mw_slot_heap_due(s, SEC(20), SEC(1)), "a heap reading due at once");
+    mw_slot_note_heap(s, SEC(20), &heap);
+    ok(!mw_slot_heap_due(s, SEC(20) + SEC(1) - 1, SEC(1))
+       && mw_slot_heap_due(s, SEC(21), SEC(1)), "then every interval");
+    mw_slot_copy(&t, (apr_uint32_t)i, &c);
+    ok(c.heap_in_use == 3 << 20 && c.heap_free == 5 << 20
+       && c.heap_time == SEC(20), "a reading: its figures and time");
+    mw_slot_note_heap(s, SEC(22), NULL);
+    mw_slot_copy(&t, (apr_uint32_t)i, &c);
+    ok(c.heap_in_use == 3 << 20 && c.heap_time == SEC(22),
+       "none to read: the figures kept, the time noted");
+
+    mw_slot_warmed(s, 0, 1000);
+    for (n = 0; n <= MW_TREND_FIRST_STEP; n++) {
+        mw_slot_trend_note(s, n, 1000 + n, SEC(30) + (apr_time_t)n);
+    }
+    ok(s->trend.n == 2 && s->trend.pts[1].heap_in_use == 3 << 20
+       && s->trend.pts[1].heap_time == SEC(22),
+       "each trend point carries the last reading and its time");
+
+    mw_slot_note_trim(&t, s, 7 << 20, 1);
+    mw_slot_note_trim(&t, s, 1 << 20, 0);
+    mw_slot_copy(&t, (apr_uint32_t)i, &c);
+    mw_table_totals(&t, &tot);
+    ok(c.trims == 2 && c.trim_reclaimed == 8 << 20,
+       "two trims in the slot, 8 MiB given back");
+    ok(tot.trims_total == 2 && tot.trim_reclaimed_total == 8 << 20
+       && tot.trim_kept_total == 1, "and in the totals, one of them kept "
+       "the child");
+    mw_slot_reap(&t, 4545, 1, SEC(40));
+    i = mw_slot_claim(&t, 4646, 1, SEC(50), 1000);
+    mw_slot_copy(&t, (apr_uint32_t)i, &c);
+    mw_table_totals(&t, &tot);
+    ok(c.trims == 0 && c.heap_in_use == MW_UNKNOWN
+       && tot.trims_total == 2, "a new child starts afresh, the totals stay");
+    free(block);
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -1412,6 +1468,7 @@ int main(void)
     test_slot_retire();
     test_slot_retire_hostile();
     test_lifecycle();
+    test_heap();
     test_own_growth();
     test_private_total();
     test_history_lock_max();

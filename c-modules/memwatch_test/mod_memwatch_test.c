@@ -7,6 +7,13 @@
  *   /mw/leak?kb=N      malloc N KiB (default 8), touch it, never free it
  *     &ms=M            then take M ms more (default 0)
  *   /mw/cache?mb=N     first request in a child: keep N MiB (default 32)
+ *   /mw/frag?kb=N&keep=K  malloc N KiB (default 1024) in blocks of 1 KiB,
+ *                      touch them, keep one in every K (default 64), the
+ *                      last one included, free the rest, then free the
+ *                      blocks the previous call (any thread's) kept: malloc
+ *                      holds about N/K KiB in use whatever the calls, and
+ *                      the heap cannot shrink at its top. Calls of growing
+ *                      N fragment the heap: RSS climbs, in use does not
  *   /mw/rpool?kb=N     allocate N KiB from r->pool
  *   /mw/cpool?kb=N     allocate N KiB from c->pool (grows per keep-alive
  *                      request on one connection)
@@ -45,6 +52,7 @@
 #include "apr_atomic.h"
 #include "apr_pools.h"
 #include "apr_strings.h"
+#include "apr_thread_mutex.h"
 #include "apr_time.h"
 #include "util_filter.h"
 
@@ -70,6 +78,11 @@
 static char *cache;
 static volatile int hang_on_exit;
 
+/* /mw/frag: the blocks the last call kept, for the next call to free. */
+static apr_thread_mutex_t *frag_mutex;
+static void **frag_kept;
+static long frag_nkept;
+
 static apr_status_t hang(void *data)
 {
     while (hang_on_exit) {
@@ -81,6 +94,7 @@ static apr_status_t hang(void *data)
 static void memwatch_test_child_init(apr_pool_t *pchild, server_rec *s)
 {
     apr_pool_cleanup_register(pchild, NULL, hang, apr_pool_cleanup_null);
+    apr_thread_mutex_create(&frag_mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
 }
 
 /* The value of name=N in the query, or dflt. */
@@ -105,6 +119,46 @@ static void *touch(void *mem, apr_size_t size)
         memset(mem, 0x5a, size);
     }
     return mem;
+}
+
+/* Fragment the heap (the comment at the top): allocate kb KiB in 1 KiB
+ * blocks, keep every keep-th counting back from the last, free the rest,
+ * then what the previous call kept. Returns how many blocks it kept. */
+static long frag(long kb, long keep)
+{
+    long i, n = kb > 0 ? kb : 1, nkept = 0, nold;
+    void **blocks = malloc(sizeof(*blocks) * (apr_size_t)n);
+    void **kept = malloc(sizeof(*kept) * (apr_size_t)(n / keep + 1));
+    void **old;
+
+    if (!blocks || !kept) {
+        free(blocks);
+        free(kept);
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        blocks[i] = touch(malloc(1024), 1024);
+    }
+    for (i = 0; i < n; i++) {
+        if ((n - 1 - i) % keep == 0) {
+            kept[nkept++] = blocks[i];
+        }
+        else {
+            free(blocks[i]);
+        }
+    }
+    free(blocks);
+    apr_thread_mutex_lock(frag_mutex);
+    old = frag_kept;
+    nold = frag_nkept;
+    frag_kept = kept;
+    frag_nkept = nkept;
+    apr_thread_mutex_unlock(frag_mutex);
+    for (i = 0; i < nold; i++) {
+        free(old[i]);
+    }
+    free(old);
+    return nkept;
 }
 
 /* mod_memwatch's table, if one of this process's shared mappings holds
@@ -247,6 +301,12 @@ static int memwatch_test_handler(request_rec *r)
             cache = touch(malloc((apr_size_t)mb << 20), (apr_size_t)mb << 20);
         }
         ap_rputs("cached\n", r);
+    }
+    else if (!strcmp(what, "frag")) {
+        long kb = arg(r, "kb", 1024), keep = arg(r, "keep", 64);
+        long kept = frag(kb, keep > 0 ? keep : 1);
+        ap_rprintf(r, "fragmented %ld KiB, kept %ld blocks pid=%ld\n", kb,
+                   kept, (long)getpid());
     }
     else if (!strcmp(what, "rpool")) {
         long kb = arg(r, "kb", 64);

@@ -96,7 +96,8 @@ static void write_some(const mw_table_t *t, const uint8_t *data, size_t size)
     if (s) {
         mw_history_append(t, s, &smp);
         if (mw_trend_due(&s->trend, 1)) {
-            mw_trend_add(&s->trend, 1, 4096, apr_time_from_sec(1001));
+            mw_trend_add(&s->trend, 1, 4096, apr_time_from_sec(1001),
+                         NULL);
         }
         s->state = MW_STATE_OK;
         mw_slot_retire(t, s, MW_STATE_OK, 1, MW_REASON_GROWTH, 0);
@@ -128,7 +129,7 @@ static void populate(const mw_table_t *t)
         mw_trend_start(&s->trend, 0);
         for (k = 0; k < 20; k++) {
             mw_trend_add(&s->trend, 100 * k, (1 << 20) + 4096 * k * i,
-                         now - apr_time_from_sec(200 - 10 * k));
+                         now - apr_time_from_sec(200 - 10 * k), NULL);
             smp.time = now - apr_time_from_sec(200 - 10 * k);
             smp.rss = (1 << 20) + 4096 * k;
             mw_history_append(t, s, &smp);
