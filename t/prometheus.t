@@ -123,14 +123,22 @@ my $r = query('memwatch_build_info');
 ok t_cmp(join(',', map { "$_->{metric}{version}/$_->{metric}{mpm}" }
                    @{ $r->{data}{result} || [] }),
          "$j->{version}/$j->{mpm}", 'memwatch_build_info: version and MPM');
-my %start = map { $_->{metric}{slot} => $_->{value}[1] }
-            @{ query('memwatch_child_start_time_seconds')->{data}{result} || [] };
-my @kids = @{ $j->{children} };
+# The children as JSON lists them and as the last scrape saw them: until
+# a scrape has seen the same children (prefork may start one between a
+# scrape and the page), at most a few scrapes.
+my (@kids, %start, %lim);
+poll(10, sub {
+    $j = $srv->json;
+    @kids = @{ $j->{children} };
+    %start = map { $_->{metric}{slot} => $_->{value}[1] }
+        @{ query('memwatch_child_start_time_seconds')->{data}{result} || [] };
+    %lim = map { $_->{metric}{slot} => $_->{value}[1] }
+        @{ query('memwatch_child_max_growth_bytes')->{data}{result} || [] };
+    return !grep { ($start{$_->{slot}} // -1) != $_->{started} } @kids;
+});
 ok t_cmp(join(' ', map { "$_->{slot}:" . ($start{$_->{slot}} // '?') } @kids),
          join(' ', map { "$_->{slot}:$_->{started}" } @kids),
          'memwatch_child_start_time_seconds per slot, as in JSON');
-my %lim = map { $_->{metric}{slot} => $_->{value}[1] }
-          @{ query('memwatch_child_max_growth_bytes')->{data}{result} || [] };
 ok t_cmp(join(' ', map { $lim{$_->{slot}} // '?' } @kids),
          join(' ', map { 8 * $MiB } @kids),
          'memwatch_child_max_growth_bytes: each child\'s limit (8 MiB, no jitter)');
