@@ -60,21 +60,26 @@ apr_uint64_t mw_statm_rss(const char *text, apr_size_t page_size)
     return resident * page_size;
 }
 
-/* If line starts with "name:", store its kB figure in bytes. */
-static int smaps_field(const char *line, const char *name, apr_uint64_t *v)
+int mw_proc_kb_field(const char *line, const char *name,
+                     apr_uint64_t *bytes)
 {
     apr_size_t n = strlen(name);
-    char *end;
-    unsigned long long kb;
+    apr_uint64_t kb = 0;
+    const char *p;
 
-    if (strncmp(line, name, n) != 0 || line[n] != ':') {
+    if (strncmp(line, name, n) || line[n] != ':') {
         return 0;
     }
-    kb = strtoull(line + n + 1, &end, 10);
-    if (end == line + n + 1) {
+    for (p = line + n + 1; *p == ' ' || *p == '\t'; p++) {
+    }
+    if (*p < '0' || *p > '9') {
         return 0;
     }
-    *v = (apr_uint64_t)kb * 1024;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        kb = kb > MW_PROC_KB_MAX / 1024 / 10
+             ? MW_PROC_KB_MAX / 1024 : kb * 10 + (apr_uint64_t)(*p - '0');
+    }
+    *bytes = kb > MW_PROC_KB_MAX / 1024 ? MW_PROC_KB_MAX : kb * 1024;
     return 1;
 }
 
@@ -86,14 +91,14 @@ apr_status_t mw_smaps_parse(const char *text, mw_smaps_t *out)
     const char *line = text;
 
     while (line && *line) {
-        seen |= smaps_field(line, "Rss", &rss) << 0;
-        seen |= smaps_field(line, "Pss", &pss) << 1;
-        seen |= smaps_field(line, "Private_Clean", &pc) << 2;
-        seen |= smaps_field(line, "Private_Dirty", &pd) << 3;
-        seen |= smaps_field(line, "Shared_Clean", &sc) << 4;
-        seen |= smaps_field(line, "Shared_Dirty", &sd) << 5;
-        seen |= smaps_field(line, "Swap", &swap) << 6;
-        seen |= smaps_field(line, "SwapPss", &swap_pss) << 7;
+        seen |= mw_proc_kb_field(line, "Rss", &rss) << 0;
+        seen |= mw_proc_kb_field(line, "Pss", &pss) << 1;
+        seen |= mw_proc_kb_field(line, "Private_Clean", &pc) << 2;
+        seen |= mw_proc_kb_field(line, "Private_Dirty", &pd) << 3;
+        seen |= mw_proc_kb_field(line, "Shared_Clean", &sc) << 4;
+        seen |= mw_proc_kb_field(line, "Shared_Dirty", &sd) << 5;
+        seen |= mw_proc_kb_field(line, "Swap", &swap) << 6;
+        seen |= mw_proc_kb_field(line, "SwapPss", &swap_pss) << 7;
         line = strchr(line, '\n');
         if (line) {
             line++;

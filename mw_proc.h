@@ -47,6 +47,14 @@ apr_status_t mw_stat_parse(const char *text, mw_stat_t *out);
 /* Parse the text of smaps_rollup (lines "Name:  N kB"). */
 apr_status_t mw_smaps_parse(const char *text, mw_smaps_t *out);
 
+/* A line of smaps or smaps_rollup, "Name:   N kB": if it is the field
+ * `name`, its figure in bytes into *bytes, saturated at MW_PROC_KB_MAX
+ * (so that sums and differences of a few still fit an apr_int64_t), and
+ * 1; else 0. */
+#define MW_PROC_KB_MAX ((apr_uint64_t)1 << 62)
+int mw_proc_kb_field(const char *line, const char *name,
+                     apr_uint64_t *bytes);
+
 /* pread() the whole of an open /proc file into buf (NUL-terminated). */
 apr_status_t mw_proc_pread(int fd, char *buf, apr_size_t size);
 

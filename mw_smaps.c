@@ -8,6 +8,7 @@
 
 #include <apr_strings.h>
 
+#include "mw_proc.h"
 #include "mw_smaps.h"
 
 /* Sums: every name kept apart, and an MW_MAPPING_OTHER per class. */
@@ -269,29 +270,6 @@ static void begin_mapping(mw_mappings_t *m, const char *line)
     c->valid = 1;
 }
 
-/* "Name:   N kB" into bytes, saturated; 0 if the line is not that field. */
-static int field(const char *line, const char *name, apr_uint64_t *bytes)
-{
-    apr_size_t n = strlen(name);
-    apr_uint64_t kb = 0;
-    const char *p;
-
-    if (strncmp(line, name, n) || line[n] != ':') {
-        return 0;
-    }
-    for (p = line + n + 1; *p == ' ' || *p == '\t'; p++) {
-    }
-    if (*p < '0' || *p > '9') {
-        return 0;
-    }
-    for (; *p >= '0' && *p <= '9'; p++) {
-        kb = kb > MW_MAPPING_MAX / 1024 / 10
-             ? MW_MAPPING_MAX / 1024 : kb * 10 + (apr_uint64_t)(*p - '0');
-    }
-    *bytes = kb > MW_MAPPING_MAX / 1024 ? MW_MAPPING_MAX : kb * 1024;
-    return 1;
-}
-
 static void parse_line(mw_mappings_t *m, const char *line)
 {
     mapping_t *c = &m->cur;
@@ -305,11 +283,11 @@ static void parse_line(mw_mappings_t *m, const char *line)
     if (!c->valid) {
         return;
     }
-    c->has_rss |= field(line, "Rss", &c->rss);
-    field(line, "Private_Clean", &c->private_clean);
-    field(line, "Private_Dirty", &c->private_dirty);
-    field(line, "Swap", &c->swap);
-    c->has_swap_pss |= field(line, "SwapPss", &c->swap_pss);
+    c->has_rss |= mw_proc_kb_field(line, "Rss", &c->rss);
+    mw_proc_kb_field(line, "Private_Clean", &c->private_clean);
+    mw_proc_kb_field(line, "Private_Dirty", &c->private_dirty);
+    mw_proc_kb_field(line, "Swap", &c->swap);
+    c->has_swap_pss |= mw_proc_kb_field(line, "SwapPss", &c->swap_pss);
 }
 
 mw_mappings_t *mw_mappings_make(apr_pool_t *p)

@@ -36,13 +36,14 @@
 #include <apr_pools.h>
 
 #include "mw_names.h"
+#include "mw_proc.h"
 
 #define MW_SMAPS_LINE_LEN   256     /* of a line, the bytes kept */
 #define MW_MAPPING_NAME_LEN 64      /* a name and its NUL */
 #define MW_MAPPING_NAMES    256     /* names one sum keeps apart */
 #define MW_MAPPING_TOP      4       /* growers a recycle event carries */
 #define MW_MAPPING_OTHER    "[other]"
-#define MW_MAPPING_MAX      ((apr_uint64_t)1 << 62)
+#define MW_MAPPING_MAX      MW_PROC_KB_MAX
 
 /* What grew in one class and name between two sums. */
 typedef struct mw_mapping_growth_t {

@@ -182,6 +182,17 @@ static void test_smaps_parse(void)
     is_int(mw_smaps_parse("Shared_Clean: 1 kB\nShared_Dirty: 1 kB\n"
                           "Private_Clean: 1 kB\nPrivate_Dirty: 1 kB\n",
                           &sm), APR_EINVAL, "Rss is required");
+    /* The kernel's figures, but bounded all the same (mw_proc_kb_field,
+     * shared with mw_smaps.c). */
+    is_int(mw_smaps_parse("Rss: 99999999999999999999999 kB\n"
+                          "Shared_Clean: 1 kB\nShared_Dirty: 1 kB\n"
+                          "Private_Clean: 1 kB\nPrivate_Dirty: 1 kB\n",
+                          &sm), APR_SUCCESS, "a huge Rss parses");
+    is_u64(sm.rss_bytes, MW_PROC_KB_MAX, "saturated at MW_PROC_KB_MAX");
+    is_int(mw_smaps_parse("Rss: -4 kB\n"
+                          "Shared_Clean: 1 kB\nShared_Dirty: 1 kB\n"
+                          "Private_Clean: 1 kB\nPrivate_Dirty: 1 kB\n",
+                          &sm), APR_EINVAL, "a signed Rss is no figure");
 }
 
 /* VmRSS from /proc/self/status, in bytes, or 0. */
