@@ -16,7 +16,7 @@
 typedef struct mw_config_t {
     mw_limits_t limits;
     /* MemwatchMaxTotalPrivate in bytes; given as a percentage, it is
-     * settled at post_config (mw_config_post_config) from the memory
+     * settled at post_config (mw_cgroup_post_config) from the memory
      * cgroup's limit or the machine's memory. */
     apr_uint64_t max_total_private;
     apr_uint32_t max_total_private_percent;     /* 0: given in bytes */
@@ -68,10 +68,10 @@ int mw_config_one_process(void);
 /* check_config: limits that cannot all hold stop the server. */
 void mw_config_register_hooks(void);
 
-/* Settle MemwatchMaxTotalPrivate given as a percentage, of `basis_bytes`
- * (named `basis`: the memory cgroup's memory.high or limit, or MemTotal).
- * Logs what it came to (MW0020). Returns OK, or !OK when the result is
- * below MemwatchMaxPrivate (MW0008). */
+/* Settle MemwatchMaxTotalPrivate given as a percentage: `budget` bytes
+ * of `basis` (the memory cgroup's memory.high or limit, or MemTotal; 0:
+ * none known, the budget is off). Logs what it came to (MW0020). Returns
+ * OK, or !OK when the result is below MemwatchMaxPrivate (MW0008). */
 int mw_config_settle_total(server_rec *s, apr_pool_t *ptemp,
                            apr_uint64_t budget, const char *basis);
 

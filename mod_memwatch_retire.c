@@ -199,7 +199,7 @@ static int trim_first(server_rec *s, apr_pool_t *p, const subject_t *who,
                       mw_figures_t *f)
 {
     apr_time_t mono = mw_clock_now();
-    apr_uint64_t before = f->rss, fresh;
+    apr_uint64_t before = f->rss, fresh, given;
     int trim, kept;
 
     if (mw_atomic_cas32(&trim_busy, 1, 0) != 0) {
@@ -220,13 +220,13 @@ static int trim_first(server_rec *s, apr_pool_t *p, const subject_t *who,
     }
     mw_slot_note_rss(who->slot, f->rss);
     kept = mw_policy_check(limits, f) == MW_REASON_NONE;
-    mw_slot_note_trim(mw_table(), who->slot,
-                      before > f->rss ? before - f->rss : 0, kept);
+    given = before > f->rss ? before - f->rss : 0;
+    mw_slot_note_trim(mw_table(), who->slot, given, kept);
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
                  "MW0025: child pid %" APR_PID_T_FMT " (slot %d) over its "
                  "%s limit: malloc_trim gave back %s, rss %s now (was %s); "
                  "%s", who->child_pid, who->index, mw_reason_name(reason),
-                 mw_format_size(p, before > f->rss ? before - f->rss : 0),
+                 mw_format_size(p, given),
                  mw_format_size(p, f->rss), mw_format_size(p, before),
                  kept ? "under its limits now: it stays"
                       : "still over its limits");
