@@ -112,8 +112,7 @@ typedef struct decision_t {
 } decision_t;
 
 /* ", top growth heap +14 MiB": the class that grew most and by how much
- * (the larger of its resident and private growth, which ranked it), or
- * nothing. */
+ * (as it was ranked), or nothing. */
 static const char *top_growth(apr_pool_t *p, const decision_t *d)
 {
     const mw_mapping_growth_t *g = &d->mapping[0];
@@ -123,8 +122,7 @@ static const char *top_growth(apr_pool_t *p, const decision_t *d)
     }
     return apr_pstrcat(p, ", top growth ",
                        mw_mapping_class_name((mw_mapping_class_e)g->mclass),
-                       " +", mw_format_ssize(p, g->rss > g->private_bytes
-                                                ? g->rss : g->private_bytes),
+                       " +", mw_format_ssize(p, mw_mapping_growth_size(g)),
                        NULL);
 }
 

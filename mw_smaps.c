@@ -422,7 +422,7 @@ apr_uint32_t mw_mappings_count(const mw_mappings_t *m)
     return m->nsums;
 }
 
-static apr_int64_t larger(const mw_mapping_growth_t *g)
+apr_int64_t mw_mapping_growth_size(const mw_mapping_growth_t *g)
 {
     return g->rss > g->private_bytes ? g->rss : g->private_bytes;
 }
@@ -443,10 +443,10 @@ apr_uint32_t mw_mappings_growth(const mw_mappings_t *base,
         g.rss = (apr_int64_t)s->rss - (apr_int64_t)(b ? b->rss : 0);
         g.private_bytes = (apr_int64_t)s->private_bytes
                           - (apr_int64_t)(b ? b->private_bytes : 0);
-        if (larger(&g) <= 0) {
+        if (mw_mapping_growth_size(&g) <= 0) {
             continue;
         }
-        for (k = n; k > 0 && larger(&out[k - 1]) < larger(&g); k--) {
+        for (k = n; k > 0 && mw_mapping_growth_size(&out[k - 1]) < mw_mapping_growth_size(&g); k--) {
         }
         if (k >= max) {
             continue;

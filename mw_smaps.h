@@ -88,9 +88,13 @@ int mw_mappings_find(const mw_mappings_t *m, mw_mapping_class_e mclass,
 /* The names m keeps apart, MW_MAPPING_OTHER included. */
 apr_uint32_t mw_mappings_count(const mw_mappings_t *m);
 
+/* How much a grower grew, as it is ranked: the larger of its resident
+ * and private growth. */
+apr_int64_t mw_mapping_growth_size(const mw_mapping_growth_t *g);
+
 /* The classes and names that grew most from base to now, at most max of
- * them, most first: by the larger of their resident and private growth,
- * and only those that grew. Returns how many. */
+ * them, most first: by mw_mapping_growth_size, and only those that grew.
+ * Returns how many. */
 apr_uint32_t mw_mappings_growth(const mw_mappings_t *base,
                                 const mw_mappings_t *now,
                                 mw_mapping_growth_t *out, apr_uint32_t max);
