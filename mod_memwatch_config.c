@@ -57,9 +57,10 @@ void mw_layout_of(const mw_config_t *conf, mw_layout_t *layout)
 
 int mw_config_may_retire(const mw_config_t *conf)
 {
+    /* After post_config: a percentage budget is settled into bytes by
+     * then (0 where nothing gave it a basis, MW0021). */
     return mw_policy_active(&conf->limits) || conf->max_total_private
-           || conf->max_total_private_percent || conf->pressure
-           || conf->allow_recycle;
+           || conf->pressure || conf->allow_recycle;
 }
 
 int mw_config_one_process(void)
