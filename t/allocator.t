@@ -33,7 +33,10 @@ my %srv;
 for my $trim (qw(Off On)) {
     $srv{$trim} = MemwatchServer->new(name => "allocator-" . lc $trim,
         conf => join "\n", 'MemwatchMaxGrowth 24M', 'MemwatchWarmup 20',
-                           "MemwatchTrim $trim");
+                           "MemwatchTrim $trim",
+                           # Each connection idles while the other server
+                           # ramps or is polled: it must outlive that.
+                           'KeepAliveTimeout 30');
     $srv{$trim}->start;
 }
 

@@ -39,6 +39,10 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT_OK = qw(conn request req read_response child_of poll);
 
+# A write to a connection the server has closed is an error that request()
+# reports ("write: Broken pipe"), not a signal that ends the test silently.
+$SIG{PIPE} = 'IGNORE';
+
 sub conn {
     my ($host, $port) = @_;
     IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port,
