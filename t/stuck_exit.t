@@ -22,7 +22,28 @@ my $timeout = 3;
 # more on a busy machine.
 my $kill_within = $timeout + 25;
 
-# ---- 1. A retiring child that hangs in its exit --------------------------
+# ---- 1. Any child stuck in exit: MaxConnectionsPerChild ------------------
+# Its children hang first, and case 2 runs while the parent ends them: the
+# two waits for a kill overlap.
+my $mcpc = MemwatchServer->new(name => 'stuckmcpc', conf => join "\n",
+    "MemwatchExitTimeout $timeout", 'MaxConnectionsPerChild 3');
+$mcpc->start;
+# Every child will hang once it has served three connections.
+for (1 .. 12) {
+    my $s = $mcpc->conn;
+    req($s, '/mw/hang-on-exit');
+    close $s;
+}
+my @seen;
+my $mcpc_exiting = poll(20, sub {
+    @seen = grep { $_->{state} eq 'exiting' } @{ $mcpc->json->{children} };
+    return scalar @seen;
+});
+ok t_cmp($mcpc_exiting ? 1 : 0, 1,
+         'a child that left for MaxConnectionsPerChild and hangs shows '
+         . 'as exiting');
+
+# ---- 2. A retiring child that hangs in its exit --------------------------
 {
     my $srv = MemwatchServer->new(name => 'stuck', conf => join "\n",
         'MemwatchMaxGrowth 4M', 'MemwatchWarmup 1',
@@ -77,28 +98,9 @@ my $kill_within = $timeout + 25;
     ok t_cmp($c ? 1 : 0, 0, 'it left the list of children');
 }
 
-# ---- 2. Any child stuck in exit: MaxConnectionsPerChild ------------------
-{
-    my $srv = MemwatchServer->new(name => 'stuckmcpc', conf => join "\n",
-        "MemwatchExitTimeout $timeout", 'MaxConnectionsPerChild 3');
-    $srv->start;
-    # Every child will hang once it has served three connections.
-    for (1 .. 12) {
-        my $s = $srv->conn;
-        req($s, '/mw/hang-on-exit');
-        close $s;
-    }
-    my @seen;
-    my $exiting = poll(20, sub {
-        @seen = grep { $_->{state} eq 'exiting' } @{ $srv->json->{children} };
-        return scalar @seen;
-    });
-    ok t_cmp($exiting ? 1 : 0, 1,
-             'a child that left for MaxConnectionsPerChild and hangs shows '
-             . 'as exiting');
-    my @pids = map { $_->{pid} } @seen;
-    my $all_gone = poll($kill_within, sub { !grep { kill 0, $_ } @pids });
-    ok t_cmp($all_gone ? 1 : 0, 1, "and was ended (@pids)");
-    my ($status) = $srv->get('/mw/hello');
-    ok t_cmp($status, 200, 'the server serves on');
-}
+# ---- 1, continued ---------------------------------------------------------
+my @pids = map { $_->{pid} } @seen;
+my $all_gone = poll($kill_within, sub { !grep { kill 0, $_ } @pids });
+ok t_cmp($all_gone ? 1 : 0, 1, "and was ended (@pids)");
+my ($status) = $mcpc->get('/mw/hello');
+ok t_cmp($status, 200, 'the server serves on');
