@@ -278,7 +278,8 @@ static int watch_private(const mw_statm_t *st, mw_request_figures_t *f,
              * every ten seconds (prefork). */
             mw_slot_request_retire(mw_table_slot(mw_table(),
                                                  (apr_uint32_t)tot.largest),
-                                   MW_REASON_TOTAL_PRIVATE, how == 2);
+                                   tot.largest_pid, MW_REASON_TOTAL_PRIVATE,
+                                   how == 2);
         }
     }
     return near;
@@ -585,7 +586,8 @@ static APR_INLINE measure_e measure_now(apr_time_t now)
     }
     /* Taken: the copy holds the due time this request took. */
     if (!hot.threaded
-        || now - (apr_time_t)mw_atomic_read64(&hot.measure_due_seen)
+        || mw_clock_since(now,
+                          (apr_time_t)mw_atomic_read64(&hot.measure_due_seen))
            > measure_budget.mean) {
         return GETS_MEASURE;
     }

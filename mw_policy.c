@@ -66,11 +66,19 @@ int mw_policy_born_over(const mw_limits_t *l, apr_uint64_t baseline_rss)
     return l->max_rss && baseline_rss > l->max_rss;
 }
 
+/* v * factor, at least 1 if v is, and saturated: the limits come from a
+ * slot, and a double of 2^64 or more has no apr_uint64_t. */
 static apr_uint64_t scale(apr_uint64_t v, double factor)
 {
     double r = (double)v * factor;
 
-    return v == 0 ? 0 : (r < 1.0 ? 1 : (apr_uint64_t)r);
+    if (v == 0) {
+        return 0;
+    }
+    if (r >= 18446744073709551616.0) {
+        return APR_UINT64_MAX;
+    }
+    return r < 1.0 ? 1 : (apr_uint64_t)r;
 }
 
 void mw_policy_jitter(const mw_limits_t *in, unsigned percent, double draw,

@@ -175,6 +175,16 @@ static void test_ceiling(void)
     is_u64(c.max_growth, 40 * MIB, "150%% over 16 MiB");
     mw_policy_ceiling(&l, MW_CEILING_OFF, &c);
     ok(!mw_policy_active(&c), "off: no ceiling at all");
+
+    /* A slot's limits as a child may have forged them: the parent decides
+     * for an idle prefork child from them. */
+    l.max_growth = l.max_rss = APR_UINT64_MAX;
+    l.max_private = APR_UINT64_MAX / 10 * 9;
+    mw_policy_ceiling(&l, 25, &c);
+    is_u64(c.max_growth, APR_UINT64_MAX, "2^64 - 1, 25%% over: saturated");
+    is_u64(c.max_private, APR_UINT64_MAX, "0.9 x 2^64, 25%% over: saturated");
+    mw_policy_ceiling(&l, 0, &c);
+    is_u64(c.max_rss, APR_UINT64_MAX, "2^64 - 1 at 0%%: itself, saturated");
 }
 
 /* The decision table, one row at a time from a base case that retires. */
