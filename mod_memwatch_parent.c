@@ -165,7 +165,7 @@ static void check_pressure(server_rec *s, apr_pool_t *p,
                  c.private_bytes == MW_UNKNOWN
                  ? "unknown" : mw_format_size(p, c.private_bytes));
     mw_slot_request_retire(mw_table_slot(t, (apr_uint32_t)tot->largest),
-                           MW_REASON_PRESSURE, 0);
+                           c.pid, MW_REASON_PRESSURE, 0);
 }
 
 static int parent_monitor(apr_pool_t *pconf, server_rec *s)
@@ -215,7 +215,7 @@ static int parent_monitor(apr_pool_t *pconf, server_rec *s)
     if (conf->max_total_private && tot.all > conf->max_total_private
         && tot.largest >= 0 && !conf->dry_run) {
         mw_slot_request_retire(mw_table_slot(t, (apr_uint32_t)tot.largest),
-                               MW_REASON_TOTAL_PRIVATE, 0);
+                               tot.largest_pid, MW_REASON_TOTAL_PRIVATE, 0);
     }
     check_pressure(s, p, conf, &tot);
     apr_pool_destroy(p);

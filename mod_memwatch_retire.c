@@ -70,6 +70,7 @@ static int one_process;
 /* This child. */
 static int checking;                /* some limit can trigger a recycle */
 static int generation;
+static apr_uint32_t my_pid;         /* what a retire request must name */
 static int min_lifetime_warned;
 static apr_time_t born;             /* mw_clock_now() at child_init */
 static apr_time_t born_at;          /* apr_time_now() then, for records */
@@ -245,7 +246,8 @@ static int decide(server_rec *s, apr_pool_t *p, const subject_t *who,
     mw_slot_t *sl = who->slot;
     mw_state_e state = mw_slot_state(sl);
     int requested_now;
-    mw_reason_e requested = mw_slot_retire_requested(sl, &requested_now);
+    mw_reason_e requested = mw_slot_retire_requested(
+        sl, (apr_uint32_t)who->child_pid, &requested_now);
     mw_limits_t limits, ceiling;
     mw_decision_in_t in;
     mw_hold_e hold;
@@ -362,7 +364,7 @@ void mw_retire_check_request(request_rec *r, const mw_request_figures_t *f)
      * acts at once, not at its next n-th request. */
     if (!checking
         || (f->requests % conf->check_every && !f->largest_over_total
-            && mw_slot_retire_requested(mw_my_slot(), &past_ceiling)
+            && mw_slot_retire_requested(mw_my_slot(), my_pid, &past_ceiling)
                == MW_REASON_NONE)) {
         return;
     }
@@ -479,7 +481,7 @@ static void *watcher(void *arg)
         mw_own_heap(now);
         if (checking
             && (++tick % WATCH_CHECK_TICKS == 0
-                || mw_slot_retire_requested(mw_my_slot(), &past_ceiling)
+                || mw_slot_retire_requested(mw_my_slot(), my_pid, &past_ceiling)
                    != MW_REASON_NONE)) {
             watch_limits(now);
         }
@@ -555,6 +557,7 @@ void mw_retire_child_init(apr_pool_t *pchild, server_rec *s)
     }
     born = mw_clock_now();
     born_at = apr_time_now();
+    my_pid = (apr_uint32_t)getpid();
     ap_mpm_query(AP_MPMQ_GENERATION, &generation);
     draw_limits(me);
     checking = mw_config_may_retire(conf) && !one_process;

@@ -305,7 +305,8 @@ static int recycle_by_hand(request_rec *r, const query_t *q)
             r->pool, "child pid %u is %s", form.pid,
             mw_state_name(c.state)));
     }
-    mw_slot_request_retire(mw_table_slot(t, form.slot), MW_REASON_MANUAL, 0);
+    mw_slot_request_retire(mw_table_slot(t, form.slot), form.pid,
+                           MW_REASON_MANUAL, 0);
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                   "MW0019: %s asked to recycle child pid %u (slot %u)%s",
                   r->useragent_ip, form.pid, form.slot,

@@ -9,7 +9,7 @@
 #include "mw_clock.h"
 #include "mw_shm.h"
 
-#define MW_MAGIC 0x6d774d62     /* "mwMb": bump when the layout changes */
+#define MW_MAGIC 0x6d774d63     /* "mwMc": bump when the layout changes */
 
 /* A point between two steps of a decision that another decider may see;
  * tests/test_ticket_race.c replays every order of two deciders' steps by
@@ -403,24 +403,46 @@ int mw_slot_would_recycle(mw_slot_t *slot, apr_uint32_t from,
            == from;
 }
 
-/* A request is its reason, shifted, and whether it is past the ceiling. */
-void mw_slot_request_retire(mw_slot_t *slot, mw_reason_e reason,
-                            int past_ceiling)
+/* A request is the pid asked, then its reason, shifted, and whether it is
+ * past the ceiling. */
+static apr_uint64_t retire_request(apr_uint32_t pid, mw_reason_e reason,
+                                   int past_ceiling)
 {
-    mw_atomic_cas32(&slot->retire_requested,
-                    (apr_uint32_t)reason << 1 | (past_ceiling != 0), 0);
+    return (apr_uint64_t)pid << 32
+           | (apr_uint32_t)reason << 1 | (past_ceiling != 0);
 }
 
-mw_reason_e mw_slot_retire_requested(mw_slot_t *slot, int *past_ceiling)
+void mw_slot_request_retire(mw_slot_t *slot, apr_uint32_t pid,
+                            mw_reason_e reason, int past_ceiling)
 {
-    apr_uint32_t v = mw_atomic_read32(&slot->retire_requested);
+    apr_uint64_t want = retire_request(pid, reason, past_ceiling);
+    apr_uint64_t cur = mw_atomic_read64(&slot->retire_requested), seen;
 
-    if ((v >> 1) <= MW_REASON_NONE || (v >> 1) >= MW_REASON_COUNT) {
+    /* Only past the ceiling may one request replace another of the same
+     * child's: the budget can then override MemwatchMaxRetiring even for
+     * a child that pressure or a hand asked first. */
+    while (cur == 0 || cur >> 32 != pid || (past_ceiling && !(cur & 1))) {
+        seen = mw_atomic_cas64(&slot->retire_requested, want, cur);
+        if (seen == cur) {
+            return;
+        }
+        cur = seen;
+    }
+}
+
+mw_reason_e mw_slot_retire_requested(mw_slot_t *slot, apr_uint32_t pid,
+                                     int *past_ceiling)
+{
+    apr_uint64_t v = mw_atomic_read64(&slot->retire_requested);
+    apr_uint32_t reason = (apr_uint32_t)v >> 1;
+
+    if (v >> 32 != pid || reason <= MW_REASON_NONE
+        || reason >= MW_REASON_COUNT) {
         *past_ceiling = 0;
         return MW_REASON_NONE;      /* not asked, or not a request */
     }
     *past_ceiling = (int)(v & 1);
-    return (mw_reason_e)(v >> 1);
+    return (mw_reason_e)reason;
 }
 
 void mw_slot_no_stream_figures(mw_slot_t *slot)
@@ -856,12 +878,14 @@ void mw_table_private_total(const mw_table_t *t, mw_private_total_t *out)
 
     out->all = out->serving = 0;
     out->largest = -1;
+    out->largest_pid = 0;
     for (i = 0; i < t->layout.nslots; i++) {
         mw_slot_t *sl = mw_table_slot(t, i);
+        apr_uint32_t pid = mw_atomic_read32(&sl->pid);
         apr_uint32_t state = mw_atomic_read32(&sl->state);
         apr_uint64_t priv = mw_atomic_read64(&sl->private_bytes);
 
-        if (!mw_atomic_read32(&sl->pid) || priv == MW_UNKNOWN
+        if (!pid || priv == MW_UNKNOWN
             || state == MW_STATE_FREE || state >= MW_STATE_COUNT) {
             continue;
         }
@@ -874,6 +898,7 @@ void mw_table_private_total(const mw_table_t *t, mw_private_total_t *out)
             && priv > most) {
             most = priv;
             out->largest = (int)i;
+            out->largest_pid = pid;
         }
     }
 }

@@ -77,10 +77,11 @@ typedef struct mw_slot_t {
     volatile apr_uint64_t request_pool_peak;
     volatile apr_uint64_t request_pool_sum;
     volatile apr_uint64_t request_pool_count;
-    /* MemwatchMaxTotalPrivate: set by another child or the parent when
-     * this one is the largest and the budget is spent (2: past its
-     * ceiling); acted on at this child's next check. */
-    volatile apr_uint32_t retire_requested;
+    /* A request to retire (budget, pressure, by hand), set by another
+     * child, the parent or the page: the pid asked (high half), its reason
+     * and whether past the ceiling (low half); acted on at that child's
+     * next check, and by no other child that takes the slot later. */
+    volatile apr_uint64_t retire_requested;
     volatile apr_uint32_t ticket_held;  /* holds a retire ticket: set
                                          * only by mw_slot_retire's
                                          * winner, cleared once by
@@ -339,6 +340,7 @@ typedef struct mw_private_total_t {
     apr_uint64_t serving;       /* those still taking work */
     int largest;                /* the largest that may retire (ok,
                                  * waiting), or -1 */
+    apr_uint32_t largest_pid;   /* its pid as the slot said */
 } mw_private_total_t;
 
 void mw_table_private_total(const mw_table_t *t, mw_private_total_t *out);
@@ -534,14 +536,17 @@ void mw_slot_unwait(mw_slot_t *slot);
 int mw_slot_would_recycle(mw_slot_t *slot, apr_uint32_t from,
                           mw_reason_e reason);
 
-/* Ask the child in slot to retire for `reason` (MemwatchMaxTotalPrivate,
- * MemwatchPressure, by hand), past its ceiling (without a ticket) or not,
- * unless it was asked already. mw_slot_retire_requested: what it was
- * asked, read at its next check (MW_REASON_NONE: nothing; anything out of
- * range reads as nothing). */
-void mw_slot_request_retire(mw_slot_t *slot, mw_reason_e reason,
-                            int past_ceiling);
-mw_reason_e mw_slot_retire_requested(mw_slot_t *slot, int *past_ceiling);
+/* Ask child `pid` in slot to retire for `reason` (MemwatchMaxTotalPrivate,
+ * MemwatchPressure, by hand), past its ceiling (without a ticket) or not.
+ * A request it has stands, unless this one is past the ceiling and that
+ * one is not. mw_slot_retire_requested: what child `pid` was asked, read
+ * at its next check (MW_REASON_NONE: nothing; a request for another pid,
+ * one the slot's previous child was given, or out of range reads as
+ * nothing). */
+void mw_slot_request_retire(mw_slot_t *slot, apr_uint32_t pid,
+                            mw_reason_e reason, int past_ceiling);
+mw_reason_e mw_slot_retire_requested(mw_slot_t *slot, apr_uint32_t pid,
+                                     int *past_ceiling);
 
 /* Ask the child in slot for a reading of its growth by mapping (the
  * child page); mw_slot_mapping_asked: was it asked? (It clears the ask.) */

@@ -1175,8 +1175,9 @@ static void test_private_total(void)
     mw_table_private_total(&t, &tot);
     ok(tot.all == 1090, "all: every child, a retiring one too");
     ok(tot.serving == 90, "serving: not the retiring one");
-    ok(tot.largest == 1, "largest that may retire: the waiting one, not "
-       "the warming one");
+    ok(tot.largest == 1 && tot.largest_pid == 101,
+       "largest that may retire: the waiting one, not the warming one, "
+       "with its pid");
     mw_table_slot(&t, 0)->private_bytes = APR_UINT64_MAX - 5;
     mw_table_private_total(&t, &tot);
     ok(tot.all == APR_UINT64_MAX - 1 && tot.serving == APR_UINT64_MAX - 1,
@@ -1279,18 +1280,31 @@ static void test_lifecycle(void)
     ok(mw_slot_state(s) == MW_STATE_WAITING, "ok -> waiting");
     mw_slot_unwait(s);
     ok(mw_slot_state(s) == MW_STATE_OK, "waiting -> ok");
-    ok(mw_slot_retire_requested(s, &now) == MW_REASON_NONE && !now,
+    ok(mw_slot_retire_requested(s, 4242, &now) == MW_REASON_NONE && !now,
        "not asked to retire");
-    mw_slot_request_retire(s, MW_REASON_PRESSURE, 0);
-    mw_slot_request_retire(s, MW_REASON_TOTAL_PRIVATE, 1);
-    ok(mw_slot_retire_requested(s, &now) == MW_REASON_PRESSURE && !now,
-       "a retire request is not raised or replaced");
-    s->retire_requested = (apr_uint32_t)MW_REASON_COUNT << 1 | 1;
-    ok(mw_slot_retire_requested(s, &now) == MW_REASON_NONE && !now,
+    mw_slot_request_retire(s, 4242, MW_REASON_PRESSURE, 0);
+    mw_slot_request_retire(s, 4242, MW_REASON_MANUAL, 0);
+    ok(mw_slot_retire_requested(s, 4242, &now) == MW_REASON_PRESSURE && !now,
+       "a retire request is not replaced by another");
+    ok(mw_slot_retire_requested(s, 4243, &now) == MW_REASON_NONE && !now,
+       "it is for the pid it names only");
+    mw_slot_request_retire(s, 4242, MW_REASON_TOTAL_PRIVATE, 1);
+    ok(mw_slot_retire_requested(s, 4242, &now) == MW_REASON_TOTAL_PRIVATE
+       && now, "but by one past the ceiling");
+    mw_slot_request_retire(s, 4242, MW_REASON_PRESSURE, 0);
+    ok(mw_slot_retire_requested(s, 4242, &now) == MW_REASON_TOTAL_PRIVATE
+       && now, "which nothing replaces");
+    mw_slot_request_retire(s, 4243, MW_REASON_MANUAL, 0);
+    ok(mw_slot_retire_requested(s, 4243, &now) == MW_REASON_MANUAL && !now
+       && mw_slot_retire_requested(s, 4242, &now) == MW_REASON_NONE,
+       "a request for the slot's next child replaces its previous one's");
+    s->retire_requested = (apr_uint64_t)4242 << 32
+                          | (apr_uint32_t)MW_REASON_COUNT << 1 | 1;
+    ok(mw_slot_retire_requested(s, 4242, &now) == MW_REASON_NONE && !now,
        "a forged request out of range reads as none");
     s->retire_requested = 0;
-    mw_slot_request_retire(s, MW_REASON_MANUAL, 1);
-    ok(mw_slot_retire_requested(s, &now) == MW_REASON_MANUAL && now,
+    mw_slot_request_retire(s, 4242, MW_REASON_MANUAL, 1);
+    ok(mw_slot_retire_requested(s, 4242, &now) == MW_REASON_MANUAL && now,
        "a request past the ceiling says so");
     ok(mw_slot_retire(&t, s, MW_STATE_OK, 1, MW_REASON_TOTAL_PRIVATE,
                       SEC(40)) == APR_SUCCESS, "ok -> retiring");
