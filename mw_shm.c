@@ -662,7 +662,8 @@ apr_uint32_t mw_mapping_copy(const mw_table_t *t, apr_uint32_t i,
     }
     mw_atomic_acquire();
     time = s->mapping_time;
-    n = growth_copy(dst, s->mapping, s->mapping_count);
+    /* Read once: the bound must hold for the count that is copied. */
+    n = growth_copy(dst, s->mapping, mw_atomic_read32(&s->mapping_count));
     mw_atomic_acquire();
     if (mw_atomic_read32(&s->mapping_seq) != seq) {
         return 0;

@@ -116,7 +116,9 @@ static apr_uint32_t sum_of(mw_mappings_t *m, apr_uint32_t mclass,
     int other = !strcmp(name, MW_MAPPING_OTHER);
     sum_t *s;
 
-    /* Names that differ only past the cut share one sum. */
+    /* Names that differ only past the cut share one sum. Zeroed first:
+     * all of it is copied, into the shared table too. */
+    memset(cut, 0, sizeof(cut));
     apr_cpystrn(cut, name, sizeof(cut));
     i = index_place(m, mclass, cut);
     if (m->index[i]) {
