@@ -166,7 +166,7 @@ ok t_cmp(scalar(grep { $_->{method} eq 'post' && $_->{action} eq '/memwatch'
 # The load runs through everything below until both children have left,
 # paced (1000 requests a second a client) so that it stops at once then.
 # A, recycled by a POST, is the child that serves the most of it.
-my $LOAD_SECONDS = 30;      # a bound, not a wait
+my $LOAD_SECONDS = 45;      # a bound, not a wait: it stops once both left
 my $load_t0 = time;
 my $load = MemwatchLoad::start(port => $port, path => '/mw/hello',
                                requests => 10_000_000, clients => 3,

@@ -139,10 +139,10 @@ else {
                      $mib->($sl_peak)));
     # The two servers are loaded one after the other, and here they serve
     # within 1 % of each other, so which is faster is noise (5 % between
-    # runs on a busy machine): `make bench` compares them side by side.
-    # This guards against a real loss.
-    ok t_cmp($mw_rate >= 0.9 * $sl_rate ? 1 : 0, 1,
-             sprintf('memwatch serves at least 0.9 x the requests a second '
+    # runs on a busy machine, more on a shared CI one): `make bench`
+    # compares them side by side. This guards against a real loss only.
+    ok t_cmp($mw_rate >= 0.8 * $sl_rate ? 1 : 0, 1,
+             sprintf('memwatch serves at least 0.8 x the requests a second '
                      . 'of SizeLimit (%.0f, %.0f)', $mw_rate, $sl_rate));
     ok t_cmp($mw->crashes, 0, 'no child of memwatch\'s died on a signal');
 }
