@@ -229,7 +229,7 @@ static int watch_private(const mw_statm_t *st, mw_request_figures_t *f,
                          const mw_limits_t *limits)
 {
     apr_uint64_t anon = anon_of(st), floor;
-    mw_private_total_t tot = { 0, 0, -1 };
+    mw_private_total_t tot = { 0, 0, -1, 0 };
     int near;
 
     floor = mw_policy_private_floor(at_smaps.private_bytes,
