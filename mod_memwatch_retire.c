@@ -354,18 +354,24 @@ static void self_subject(subject_t *me)
     me->age = mw_clock_since(mw_clock_now(), born);
 }
 
+/* Was this child asked to retire (for the total, for pressure, by hand)?
+ * It then decides at once, not at its next check. */
+static int asked_to_retire(void)
+{
+    int past_ceiling;
+
+    return mw_slot_retire_requested(mw_my_slot(), my_pid, &past_ceiling)
+           != MW_REASON_NONE;
+}
+
 void mw_retire_check_request(request_rec *r, const mw_request_figures_t *f)
 {
     subject_t me;
     decision_t d;
-    int past_ceiling;
 
-    /* A child asked to retire (for the total, for pressure, by hand)
-     * acts at once, not at its next n-th request. */
     if (!checking
         || (f->requests % conf->check_every && !f->largest_over_total
-            && mw_slot_retire_requested(mw_my_slot(), my_pid, &past_ceiling)
-               == MW_REASON_NONE)) {
+            && !asked_to_retire())) {
         return;
     }
     self_subject(&me);
@@ -465,7 +471,6 @@ static void watcher_wake(int stop)
 static void *watcher(void *arg)
 {
     apr_uint32_t tick = 0;
-    int past_ceiling;
 
     while (!watcher_wait()) {
         apr_time_t now;
@@ -480,9 +485,7 @@ static void *watcher(void *arg)
         now = apr_time_now();
         mw_own_heap(now);
         if (checking
-            && (++tick % WATCH_CHECK_TICKS == 0
-                || mw_slot_retire_requested(mw_my_slot(), my_pid, &past_ceiling)
-                   != MW_REASON_NONE)) {
+            && (++tick % WATCH_CHECK_TICKS == 0 || asked_to_retire())) {
             watch_limits(now);
         }
     }
