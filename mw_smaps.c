@@ -439,16 +439,19 @@ apr_uint32_t mw_mappings_growth(const mw_mappings_t *base,
         const sum_t *s = &now->sums[i];
         const sum_t *b = find_sum(base, s->mclass, s->name);
         mw_mapping_growth_t g;
+        apr_int64_t size;
         apr_uint32_t k;
 
         /* Both at most MW_MAPPING_MAX: the differences fit. */
         g.rss = (apr_int64_t)s->rss - (apr_int64_t)(b ? b->rss : 0);
         g.private_bytes = (apr_int64_t)s->private_bytes
                           - (apr_int64_t)(b ? b->private_bytes : 0);
-        if (mw_mapping_growth_size(&g) <= 0) {
+        size = mw_mapping_growth_size(&g);
+        if (size <= 0) {
             continue;
         }
-        for (k = n; k > 0 && mw_mapping_growth_size(&out[k - 1]) < mw_mapping_growth_size(&g); k--) {
+        for (k = n; k > 0 && mw_mapping_growth_size(&out[k - 1]) < size;
+             k--) {
         }
         if (k >= max) {
             continue;
