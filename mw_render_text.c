@@ -449,6 +449,22 @@ static void prom_head(mw_out_t *out, const char *name, const char *type,
     mw_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A gauge per child: 1 if its verdict is `verdict`, else 0. */
+static void prom_child_verdict(mw_out_t *out, const mw_view_t *v,
+                               const char *name, const char *help,
+                               mw_verdict_e verdict)
+{
+    int i;
+
+    prom_head(out, name, "gauge", help);
+    for (i = 0; i < v->children->nelts; i++) {
+        const mw_child_view_t *c =
+            &APR_ARRAY_IDX(v->children, i, mw_child_view_t);
+        mw_printf(out, "%s{slot=\"%u\"} %d\n", name, c->slot,
+                  c->trend.verdict == verdict);
+    }
+}
+
 typedef struct {
     const char *name;
     const char *type;
@@ -794,24 +810,13 @@ void mw_render_prometheus(mw_out_t *out, const mw_view_t *v, apr_pool_t *p)
                       "{slot=\"%u\"} %.1f\n", c->slot, c->trend.per_request);
         }
     }
-    prom_head(out, "memwatch_child_leaking", "gauge",
-              "1 if the child's memory keeps climbing with requests.");
-    for (i = 0; i < v->children->nelts; i++) {
-        const mw_child_view_t *c =
-            &APR_ARRAY_IDX(v->children, i, mw_child_view_t);
-        mw_printf(out, "memwatch_child_leaking{slot=\"%u\"} %d\n", c->slot,
-                  c->trend.verdict == MW_VERDICT_LEAKING);
-    }
-
-    prom_head(out, "memwatch_child_fragmented", "gauge",
-              "1 if the child's memory climbs while malloc's bytes in use "
-              "do not: its heap keeps free memory.");
-    for (i = 0; i < v->children->nelts; i++) {
-        const mw_child_view_t *c =
-            &APR_ARRAY_IDX(v->children, i, mw_child_view_t);
-        mw_printf(out, "memwatch_child_fragmented{slot=\"%u\"} %d\n",
-                  c->slot, c->trend.verdict == MW_VERDICT_FRAGMENTED);
-    }
+    prom_child_verdict(out, v, "memwatch_child_leaking",
+                       "1 if the child's memory keeps climbing with "
+                       "requests.", MW_VERDICT_LEAKING);
+    prom_child_verdict(out, v, "memwatch_child_fragmented",
+                       "1 if the child's memory climbs while malloc's "
+                       "bytes in use do not: its heap keeps free memory.",
+                       MW_VERDICT_FRAGMENTED);
     prom_head(out, "memwatch_trims_total", "counter",
               "malloc_trim calls of children over an RSS limit "
               "(MemwatchTrim), by whether the child was under its limits "
