@@ -435,6 +435,22 @@ static int have_promtool(void)
     return access(PROMTOOL, X_OK) == 0;
 }
 
+/* promtool check metrics accepts the text in b (written to `name`), or a
+ * skip where there is no promtool. */
+static void promtool_accepts(apr_pool_t *p, const char *name,
+                             const test_buf_t *b, const char *what)
+{
+    if (have_promtool()) {
+        const char *file = write_file(p, name, b->data, b->len);
+
+        is_int(run(apr_pstrcat(p, PROMTOOL " check metrics < ", file, NULL)),
+               0, "%s", what);
+    }
+    else {
+        ok(1, "# SKIP no " PROMTOOL);
+    }
+}
+
 static void test_prometheus(apr_pool_t *p, const mw_view_t *v)
 {
     test_buf_t b;
@@ -839,14 +855,8 @@ static void test_empty(apr_pool_t *p)
        "pools unavailable with the reason");
     test_buf_reset(&b);
     mw_render_prometheus(out, &v, p);
-    if (have_promtool()) {
-        file = write_file(p, "empty.txt", b.data, b.len);
-        is_int(run(apr_pstrcat(p, PROMTOOL " check metrics < ", file, NULL)),
-               0, "empty Prometheus output passes promtool");
-    }
-    else {
-        ok(1, "# SKIP no " PROMTOOL);
-    }
+    promtool_accepts(p, "empty.txt", &b,
+                     "empty Prometheus output passes promtool");
     test_buf_reset(&b);
     mw_render_html(out, &v, p, &o);
     ok(strstr(b.data, "No samples yet") != NULL, "empty chart explained");
@@ -1137,14 +1147,8 @@ static void render_all_checked(apr_pool_t *p, const mw_view_t *v,
                             "%s", file)), 0, "%s: JSON decodes", what);
     test_buf_reset(&b);
     mw_render_prometheus(out, v, p);
-    if (have_promtool()) {
-        file = write_file(p, "damaged.txt", b.data, b.len);
-        is_int(run(apr_pstrcat(p, PROMTOOL " check metrics < ", file, NULL)),
-               0, "%s: promtool accepts the metrics", what);
-    }
-    else {
-        ok(1, "# SKIP no " PROMTOOL);
-    }
+    promtool_accepts(p, "damaged.txt", &b,
+                     apr_psprintf(p, "%s: promtool accepts the metrics", what));
     test_buf_reset(&b);
     mw_render_auto(out, v, p);
     mw_render_status_section(out, v, p, 1);
@@ -1342,14 +1346,8 @@ static void test_heap_formats(apr_pool_t *p)
 
     test_buf_reset(&b);
     mw_render_prometheus(out, &v, p);
-    if (have_promtool()) {
-        file = write_file(p, "heap.txt", b.data, b.len);
-        is_int(run(apr_pstrcat(p, PROMTOOL " check metrics < ", file, NULL)),
-               0, "heap formats: promtool accepts the metrics");
-    }
-    else {
-        ok(1, "# SKIP no " PROMTOOL);
-    }
+    promtool_accepts(p, "heap.txt", &b,
+                     "heap formats: promtool accepts the metrics");
     ok(strstr(b.data, apr_psprintf(p, "memwatch_child_heap_in_use_bytes"
                                    "{slot=\"0\"} %" APR_UINT64_T_FMT "\n",
                                    (apr_uint64_t)(6 * MIB))) != NULL
