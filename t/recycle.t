@@ -36,6 +36,10 @@ t_debug("load: " . join(', ', map { "$_=$r->{$_}" }
                               qw(ok failed connections closes over_1s
                                  over_2s max_seconds)));
 t_debug("errors: $_ x $r->{errors}{$_}") for keys %{ $r->{errors} };
+# Why any failed, in a run that is not verbose too (CI's).
+print STDERR "# recycle.t: $r->{failed} failed: ", join(', ', map {
+    "$_ x $r->{errors}{$_}" } sort keys %{ $r->{errors} }), "\n"
+    if $r->{failed};
 
 ok t_cmp($r->{failed}, 0, 'no request failed (no reset, short read, non-2xx)');
 ok t_cmp($r->{ok} > 0 ? 1 : 0, 1, "requests were served ($r->{ok})");
