@@ -266,6 +266,9 @@ static int decide(server_rec *s, apr_pool_t *p, const subject_t *who,
             return 0;
         }
         in.reason = mw_policy_check(&limits, &f);
+        /* The other threads served on through the trim (milliseconds on
+         * a large heap): the decision counts from here. */
+        requests = mw_slot_requests(sl);
     }
     in.over_ceiling = in.reason != MW_REASON_NONE
                       && mw_policy_check(&ceiling, &f) != MW_REASON_NONE;
