@@ -107,8 +107,8 @@ static apr_uint32_t nudges;
  * its next keep-alive request (which a client may send as the child
  * leaves). The child leaves once none does. A keep-alive connection holds
  * from its first request to its end, so the count moves once per
- * connection, not per request; a request of a mod_http2 secondary
- * connection that began before the decision holds on its own. */
+ * connection, not per request; on event, a request of a mod_http2
+ * secondary connection that began before the decision holds on its own. */
 static volatile apr_uint32_t holding;
 
 /* Longest KeepAliveTimeout of any virtual host. */
@@ -386,7 +386,13 @@ static void track_begin(request_rec *r, mw_conn_t *conn, int leaving)
     struct mw_leave_conn_t *lc;
 
     if (!conn) {
-        if (!leaving) {
+        /* On worker a session's connection stays on its thread until its
+         * streams are answered, and worker joins that thread before the
+         * process ends: only event, where a session waits in the MPM
+         * between reads, needs the stream to hold. Not holding matters
+         * where the leaving child accepts under the mutex: every HTTP/2
+         * connection it takes meanwhile brings a burst of streams. */
+        if (!leaving && !sync_mpm) {
             mw_atomic_inc32(&holding);
             apr_pool_cleanup_register(r->pool, NULL, secondary_request_done,
                                       apr_pool_cleanup_null);

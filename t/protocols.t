@@ -206,6 +206,9 @@ for my $c (@cases) {
     ok t_cmp($recycled >= 5 ? 1 : 0, 1, "$what: children were recycled "
              . "($recycled)");
     my $bound = $max_growth{$proto};
+    # What failed, in a run that is not verbose too (CI's).
+    printf STDERR "# protocols.t: %s: worst growth %.1f MiB (pid %d)\n",
+        $what, $worst / $MiB, $wpid if $worst > $bound;
     ok t_cmp($worst <= $bound ? 1 : 0, 1,
              sprintf('%s: every child stayed within %d MiB of growth '
                      . '(worst %.1f MiB)', $what, $bound / $MiB,
