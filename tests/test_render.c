@@ -460,17 +460,15 @@ static void test_prometheus(apr_pool_t *p, const mw_view_t *v)
 
     mw_render_prometheus(out, v, p);
     ok(b.len > 0, "Prometheus rendered");
+    promtool_accepts(p, "metrics.txt", &b,
+                     "promtool check metrics accepts it");
     if (have_promtool()) {
-        file = write_file(p, "metrics.txt", b.data, b.len);
-        is_int(run(apr_pstrcat(p, PROMTOOL " check metrics < ", file, NULL)),
-               0, "promtool check metrics accepts it");
         file = write_file(p, "bad.txt", "# TYPE x counter\nx{a=\"1} 1\n", 25);
         ok(run(apr_pstrcat(p, PROMTOOL " check metrics < ", file,
                            " 2>/dev/null", NULL)) != 0,
            "(control) promtool rejects a broken label");
     }
     else {
-        ok(1, "# SKIP no " PROMTOOL);
         ok(1, "# SKIP no " PROMTOOL);
     }
     /* Sample lines: name{labels} value, or name value. */
