@@ -239,7 +239,7 @@ static int trim_first(server_rec *s, apr_pool_t *p, const subject_t *who,
  * taking work its other threads go on starting keep-alive requests. */
 static int decide(server_rec *s, apr_pool_t *p, const subject_t *who,
                   const mw_figures_t *figures, int largest_over_total,
-                  apr_uint64_t requests, apr_time_t now, decision_t *out)
+                  apr_time_t now, decision_t *out)
 {
     mw_figures_t f = *figures;
     const mw_table_t *t = mw_table();
@@ -266,9 +266,6 @@ static int decide(server_rec *s, apr_pool_t *p, const subject_t *who,
             return 0;
         }
         in.reason = mw_policy_check(&limits, &f);
-        /* The other threads served on through the trim (milliseconds on
-         * a large heap): the decision counts from here. */
-        requests = mw_slot_requests(sl);
     }
     in.over_ceiling = in.reason != MW_REASON_NONE
                       && mw_policy_check(&ceiling, &f) != MW_REASON_NONE;
@@ -287,7 +284,9 @@ static int decide(server_rec *s, apr_pool_t *p, const subject_t *who,
     d = mw_policy_decide(&in, &hold);
     out->reason = in.reason;
     out->figures = f;
-    out->requests = requests;
+    /* Read here, after any trim (milliseconds on a large heap, while the
+     * child's other threads serve on): the count at the decision. */
+    out->requests = mw_slot_requests(sl);
     out->now = now;
 
     switch (d) {
@@ -379,7 +378,7 @@ void mw_retire_check_request(request_rec *r, const mw_request_figures_t *f)
     }
     self_subject(&me);
     if (decide(r->server, r->pool, &me, &f->memory, f->largest_over_total,
-               f->requests, f->now, &d)) {
+               f->now, &d)) {
         mw_leave_start(r->connection);
         watcher_wake(0);
         announce(r->server, r->pool, &me, &d);
@@ -426,8 +425,7 @@ static void watch_limits(apr_time_t now)
     }
     self_subject(&me);
     apr_pool_clear(watcher_pool);
-    if (decide(ap_server_conf, watcher_pool, &me, &f, 0,
-               mw_slot_requests(sl), now, &d)) {
+    if (decide(ap_server_conf, watcher_pool, &me, &f, 0, now, &d)) {
         mw_leave_start(NULL);
         announce(ap_server_conf, watcher_pool, &me, &d);
     }
@@ -612,7 +610,7 @@ void mw_retire_idle(server_rec *s, apr_pool_t *p, int index, pid_t pid,
     who.started = copy->started;
     who.age = mw_clock_since(now, copy->started);
     mw_slot_figures(who.slot, rss, &f);
-    if (decide(s, p, &who, &f, 0, copy->requests, now, &d)) {
+    if (decide(s, p, &who, &f, 0, now, &d)) {
         mw_children_signal(s, index, pid, AP_SIG_GRACEFUL);
         announce(s, p, &who, &d);
     }
